@@ -1,0 +1,1 @@
+"""Followers, stores, tags and the event log they are projected from."""

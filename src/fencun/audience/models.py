@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fencun.channels.models import Account
+
+
+class Follower(models.Model):
+    """A follower of one account: a projection of the event log (see projection.py)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="followers")
+    openid = models.CharField(max_length=64)
+    unionid = models.CharField(max_length=64, blank=True, db_index=True)
+    subscribed = models.BooleanField(default=False)
+    subscribed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Time of the subscription change the current state reflects; an older event
+    # arriving late (a retry) must not overturn a newer one.
+    subscription_changed_at = models.DateTimeField(null=True, blank=True)
+    subscribe_scene = models.CharField(max_length=64, blank=True)
+    subscribe_scene_value = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    remark = models.CharField(max_length=64, blank=True)
+    # Last known location in the canonical datum (GCJ-02), converted on entry.
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
+    location_at = models.DateTimeField(null=True, blank=True)
+    # Last action of the follower that opens WeChat's customer-service window.
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("粉丝")
+        verbose_name_plural = _("粉丝")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "openid"], name="follower_unique_openid"),
+        ]
+        indexes = [models.Index(fields=["account", "subscribed"])]
+
+    def __str__(self) -> str:
+        return self.openid
+
+    @property
+    def location(self) -> dict[str, float] | None:
+        if self.lat is None or self.lng is None:
+            return None
+        return {"lat": self.lat, "lng": self.lng}
+
+
+class Tag(models.Model):
+    """A WeChat user tag (the platform's id and name)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tags")
+    wechat_id = models.IntegerField()
+    name = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "wechat_id"], name="tag_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(models.Model):
+    """A physical store; coordinates in GCJ-02, converted on entry."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="stores", null=True, blank=True
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    lat = models.FloatField(_("纬度"))
+    lng = models.FloatField(_("经度"))
+
+    class Meta:
+        verbose_name = _("门店")
+        verbose_name_plural = _("门店")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One accepted input, append-only. Follower state is projected from these rows."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    follower = models.ForeignKey(
+        Follower, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    openid = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField(default=dict)
+    source = models.CharField(max_length=16)
+    # Unique per source event: WeChat's retries and concurrent duplicates collapse here.
+    dedup_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "dedup_key"], name="event_unique_dedup"),
+        ]
+        indexes = [
+            models.Index(fields=["follower", "occurred_at"]),
+            models.Index(fields=["account", "kind", "occurred_at"]),
+            models.Index(fields=["openid", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.openid} {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,1 @@
+"""Campaign lifecycle, plans and the delivery outbox."""

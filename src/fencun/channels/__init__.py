@@ -1,0 +1,1 @@
+"""Channel accounts (WeChat Official Account first) and their API clients."""

@@ -1,0 +1,1 @@
+"""The restraint engine: pure Python + numpy, no Django. Plain data in, plain data out."""

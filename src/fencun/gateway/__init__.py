@@ -1,0 +1,1 @@
+"""The WeChat callback: verification, decryption, de-duplication, passive replies."""

@@ -1,0 +1,1 @@
+"""Rollups and reports over the event log."""

@@ -1,0 +1,41 @@
+"""A logging filter that keeps secrets out of every log line.
+
+HTTP libraries repeat the full URL in their errors, and WeChat's token API takes the
+AppSecret in its query string, so secrets can reach a log without anyone logging them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+_QUERY_SECRET = re.compile(
+    r"(?i)((?:secret|appsecret|access_token|corpsecret|token|encodingaeskey|password)=)[^&\s'\"]+"
+)
+_SECRET_ENV = ("WECHAT_APP_SECRET", "WECHAT_AES_KEY", "WECHAT_TOKEN", "FENCUN_SECRET_KEY")
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with secret query parameters and configured secret values masked."""
+    text = _QUERY_SECRET.sub(r"\1***", text)
+    for name in _SECRET_ENV:
+        value = os.environ.get(name)
+        if value and len(value) >= 6:
+            text = text.replace(value, "***")
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Formatting happens later; render the traceback now so it can be cleaned.
+            formatted = logging.Formatter().formatException(record.exc_info)
+            cleaned = f"{cleaned}\n{redact(formatted)}"
+            record.exc_info = None
+            record.exc_text = None
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,173 @@
+"""Django settings: everything from the environment, working defaults for everything.
+
+With nothing set, fencun runs on SQLite in the data directory with an embedded task
+queue. ``DATABASE_URL`` switches to PostgreSQL, ``FENCUN_QUEUE_URL`` to Redis workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from fencun.datadir import data_dir, secret_key
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = data_dir()
+SECRET_KEY = secret_key()
+DEBUG = _flag("FENCUN_DEBUG")
+# Production unless told otherwise: secure cookies, HSTS etc. follow FENCUN_HTTPS.
+HTTPS = _flag("FENCUN_HTTPS")
+ALLOWED_HOSTS = [h for h in os.environ.get("FENCUN_ALLOWED_HOSTS", "*").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "fencun.channels",
+    "fencun.audience",
+    "fencun.gateway",
+    "fencun.catalog",
+    "fencun.campaigns",
+    "fencun.insights",
+    "fencun.console",
+    "fencun.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fencun.urls"
+WSGI_APPLICATION = "fencun.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+_sqlite_path = DATA_DIR / "fencun.sqlite3"
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{_sqlite_path}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # WAL lets the gateway write while the console reads; IMMEDIATE avoids the
+    # deadlock-prone read-then-upgrade of deferred transactions under concurrency.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [os.path.join(os.path.dirname(__file__), "locale")]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# The WeChat account configured by environment (the console can add more).
+WECHAT = {
+    "APP_ID": os.environ.get("WECHAT_APP_ID", ""),
+    "APP_SECRET": os.environ.get("WECHAT_APP_SECRET", ""),
+    "TOKEN": os.environ.get("WECHAT_TOKEN", ""),
+    "AES_KEY": os.environ.get("WECHAT_AES_KEY", ""),
+    "ACCOUNT_TYPE": os.environ.get("WECHAT_ACCOUNT_TYPE", "subscription"),
+    "API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+}
+
+QUEUE_URL = os.environ.get("FENCUN_QUEUE_URL", "")
+
+# WeChat posts at most a few KB; anything near this is hostile.
+CALLBACK_MAX_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "fencun.logredact.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("FENCUN_LOG_LEVEL", "WARNING")},
+}
+
+# The task queue only wakes workers; the database outbox is the truth (DESIGN.md).
+if QUEUE_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "fencun",
+        "url": QUEUE_URL,
+        "immediate": False,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "fencun",
+        "filename": str(DATA_DIR / "queue.sqlite3"),
+        "immediate": False,
+    }
+INSTALLED_APPS.append("huey.contrib.djhuey")
