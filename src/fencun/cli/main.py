@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from fencun.cli import bench
+from fencun.cli import api_token, bench, serve
 
 app = typer.Typer(
     name="fencun",
@@ -14,6 +14,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 
+app.command("serve")(serve.serve)
+app.command("worker")(serve.worker)
+app.add_typer(api_token.app, name="api-token")
 app.add_typer(bench.app, name="bench")
 
 

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from fencun.api.models import ApiToken
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked")
+    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")

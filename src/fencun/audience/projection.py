@@ -1,0 +1,77 @@
+"""Follower state as a projection of the event log.
+
+Each field is guarded by the time of the event that set it, so applying events in any
+arrival order gives the same state as replaying the log in time order: a retried or
+late event never overturns a newer one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fencun.audience import kinds
+from fencun.audience.models import Follower
+
+
+def _later(current: datetime | None, candidate: datetime) -> bool:
+    return current is None or candidate >= current
+
+
+def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[str, Any]) -> set[str]:
+    """Fold one event into ``follower``; return the names of the fields it changed."""
+    changed: set[str] = set()
+
+    def put(field: str, value: Any) -> None:
+        if getattr(follower, field) != value:
+            setattr(follower, field, value)
+            changed.add(field)
+
+    if kind in kinds.INTERACTION_KINDS and _later(follower.last_interaction_at, occurred_at):
+        put("last_interaction_at", occurred_at)
+
+    if kind == kinds.SUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed")):
+        at = occurred_at
+        if kind == kinds.PROFILE and payload.get("subscribe_time"):
+            at = datetime.fromtimestamp(int(payload["subscribe_time"]), tz=UTC)
+        if _later(follower.subscription_changed_at, at):
+            put("subscribed", True)
+            put("subscribed_at", at)
+            put("subscription_changed_at", at)
+            if payload.get("scene"):
+                put("subscribe_scene", payload["scene"])
+            if payload.get("scene_value") is not None:
+                put("subscribe_scene_value", str(payload["scene_value"]))
+    elif (kind == kinds.UNSUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed") is False)) and _later(
+        follower.subscription_changed_at, occurred_at
+    ):
+        put("subscribed", False)
+        put("unsubscribed_at", occurred_at)
+        put("subscription_changed_at", occurred_at)
+
+    if kind == kinds.PROFILE:
+        for field in ("unionid", "language", "remark"):
+            if payload.get(field) is not None:
+                put(field, payload[field])
+        if payload.get("tags") is not None:
+            put("tags", sorted(int(t) for t in payload["tags"]))
+
+    if kind == kinds.LOCATION and payload.get("lat") is not None and _later(follower.location_at, occurred_at):
+        put("lat", float(payload["lat"]))
+        put("lng", float(payload["lng"]))
+        put("location_at", occurred_at)
+    return changed
+
+
+def reset(follower: Follower) -> None:
+    """Clear every projected field, before a replay."""
+    for field in (
+        "subscribed_at", "unsubscribed_at", "subscription_changed_at", "lat", "lng",
+        "location_at", "last_interaction_at",
+    ):
+        setattr(follower, field, None)
+    follower.subscribed = False
+    follower.subscribe_scene = ""
+    follower.subscribe_scene_value = ""
+    follower.unionid = follower.language = follower.remark = ""
+    follower.tags = []

@@ -1,0 +1,27 @@
+from django import forms
+from django.contrib import admin
+
+from fencun.channels.models import Account
+
+
+class AccountForm(forms.ModelForm):
+    # Secrets are write-only: the form never renders the stored value back.
+    app_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
+    aes_key = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, max_length=43, min_length=43)
+
+    class Meta:
+        model = Account
+        fields = ("app_id", "name", "account_type", "app_secret", "token", "aes_key", "mode", "is_default")
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        for field in ("app_secret", "aes_key"):
+            if not data.get(field) and self.instance.pk:
+                data[field] = getattr(self.instance, field)  # blank means "keep"
+        return data
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
+    list_display = ("app_id", "name", "account_type", "mode", "is_default")

@@ -1,0 +1,89 @@
+"""``fencun serve`` (console, API, callback, embedded worker) and ``fencun worker``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import typer
+
+from fencun.datadir import setup_django
+
+
+def ensure_admin() -> tuple[str, str] | None:
+    """Create the first admin if there is none; return (username, password) once."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    if user_model.objects.filter(is_superuser=True).exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    user_model.objects.create_superuser("admin", "", password)
+    return "admin", password
+
+
+def default_workers() -> int:
+    return max(2, (os.cpu_count() or 1) * 2)
+
+
+def run_server(host: str, port: int, workers: int, threads: int = 4) -> None:
+    """Run the WSGI application under gunicorn in this process (blocks)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+            self.cfg.set("loglevel", "warning")
+
+        def load(self):  # type: ignore[no-untyped-def]
+            from fencun.wsgi import application
+
+            return application
+
+    _App().run()
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(0, "--workers", help="Server processes (0: two per core)."),
+) -> None:
+    """Serve the console, the API and the WeChat callback (plus an embedded worker)."""
+    setup_django()
+    login = ensure_admin()
+    if login:
+        typer.echo(f"Created the first administrator — username: {login[0]}  password: {login[1]}")
+        typer.echo("(shown once; change it in the console)")
+    from django.conf import settings
+
+    worker = None
+    if not settings.QUEUE_URL:
+        # Embedded queue: a worker process beside the server, ended with it.
+        worker = subprocess.Popen([sys.executable, "-m", "fencun.cli.main", "worker"])  # noqa: S603
+    typer.echo(f"fencun is serving on http://{host}:{port}/  (callback: /wechat/callback)")
+    try:
+        run_server(host, port, workers or default_workers())
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
+
+
+def worker(
+    processes: int = typer.Option(2, "--workers", help="Worker threads in this process."),
+) -> None:
+    """Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=processes, worker_type="thread")

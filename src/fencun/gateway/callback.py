@@ -1,0 +1,102 @@
+"""The callback protocol for one account: verify, decrypt, store, reply.
+
+Order matters for cost: the cheap checks (size, timestamp, plaintext signature) run
+before any parsing, and nothing is stored unless every check passed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fencun.audience.services import record_event
+from fencun.channels.models import Account
+from fencun.gateway import replies
+from fencun.gateway.normalize import Incoming, normalize
+from fencun.protocol import xmlmsg
+from fencun.protocol.crypto import MessageCrypto
+from fencun.protocol.errors import BadCiphertext, DowngradeRefused, MalformedXml, ProtocolError
+from fencun.protocol.signatures import check_signature, check_timestamp, sign
+
+SUCCESS = "success"
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+def verify_url(account: Account, query: Mapping[str, str], now: float | None = None) -> str:
+    """WeChat's server-URL check: return ``echostr`` if the signature is right."""
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    check_timestamp(timestamp, time.time() if now is None else now)
+    check_signature((account.token, timestamp, nonce), query.get("signature", ""))
+    echostr = query.get("echostr", "")
+    if not echostr:
+        raise ProtocolError("echostr missing")
+    return echostr
+
+
+def _decode(account: Account, query: Mapping[str, str], body: bytes, now: float) -> tuple[dict, MessageCrypto | None]:
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    check_timestamp(timestamp, now)
+    encrypt_type = query.get("encrypt_type", "raw") or "raw"
+    if encrypt_type == "aes":
+        if not account.aes_key:
+            raise BadCiphertext("this account has no EncodingAESKey")
+        envelope = xmlmsg.parse(body)
+        encrypt = envelope.get("Encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise MalformedXml("Encrypt missing")
+        check_signature((account.token, timestamp, nonce, encrypt), query.get("msg_signature", ""))
+        crypto = MessageCrypto(account.aes_key, account.app_id)
+        return xmlmsg.parse(crypto.decrypt(encrypt)), crypto
+    if encrypt_type != "raw":
+        raise ProtocolError("unknown encrypt_type")
+    if account.mode == Account.Mode.SAFE:
+        # A safe-mode account never receives plaintext from WeChat: this is a downgrade.
+        raise DowngradeRefused("plaintext refused: the account is in safe mode")
+    check_signature((account.token, timestamp, nonce), query.get("signature", ""))
+    return xmlmsg.parse(body), None
+
+
+def _reply_xml(account: Account, incoming: Incoming) -> str | None:
+    rule = replies.choose(account.pk, incoming)
+    if rule is None:
+        return None
+    now = int(time.time())
+    if rule.reply_type == "news" and rule.articles:
+        return xmlmsg.news_reply(incoming.openid, incoming.to_user, list(rule.articles), now)
+    if rule.content:
+        return xmlmsg.text_reply(incoming.openid, incoming.to_user, rule.content, now)
+    return None
+
+
+def handle_message(account: Account, query: Mapping[str, str], body: bytes, now: float | None = None) -> Reply:
+    """Verify and store one pushed message; return the passive reply (or ``success``).
+
+    Raises a :class:`ProtocolError` subclass for anything refused; nothing is stored then.
+    """
+    message, crypto = _decode(account, query, body, time.time() if now is None else now)
+    incoming = normalize(message)
+    record_event(
+        account,
+        kind=incoming.kind,
+        openid=incoming.openid,
+        occurred_at=incoming.occurred_at,
+        payload=incoming.payload,
+        source="callback",
+        dedup_key=incoming.dedup_key,
+    )
+    reply = _reply_xml(account, incoming)
+    if reply is None:
+        return Reply(SUCCESS)
+    if crypto is None:
+        return Reply(reply, "application/xml; charset=utf-8")
+    encrypted = crypto.encrypt(reply)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    envelope = xmlmsg.encrypted_envelope(encrypted, sign(account.token, timestamp, nonce, encrypted), timestamp, nonce)
+    return Reply(envelope, "application/xml; charset=utf-8")

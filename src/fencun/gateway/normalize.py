@@ -1,0 +1,120 @@
+"""Turning one decoded WeChat callback message into one event of the log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fencun.audience import kinds
+from fencun.engine import geo
+from fencun.protocol.errors import MalformedXml
+
+# The LOCATION event reports the phone's GPS fix (WGS-84); a location *message* is a
+# point picked on WeChat's built-in Tencent map (GCJ-02). Both are stored in GCJ-02.
+_LOCATION_EVENT_DATUM = geo.WGS84
+_LOCATION_MESSAGE_DATUM = geo.GCJ02
+
+_QR_PREFIX = "qrscene_"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A callback message as the event log stores it."""
+
+    kind: str
+    openid: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+    dedup_key: str
+    to_user: str
+
+
+def _require(message: dict[str, Any], field: str) -> str:
+    value = message.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedXml(f"missing field {field}")
+    return value.strip()
+
+
+def _float(message: dict[str, Any], field: str) -> float:
+    try:
+        return float(_require(message, field))
+    except ValueError:
+        raise MalformedXml(f"{field} is not a number") from None
+
+
+def _location(lat: float, lng: float, datum: str) -> dict[str, Any]:
+    if not geo.valid_point(lat, lng):
+        raise MalformedXml("coordinates out of range")
+    g_lat, g_lng = geo.to_gcj02(lat, lng, datum)
+    return {"lat": g_lat, "lng": g_lng, "datum": geo.GCJ02, "raw_datum": datum}
+
+
+def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    key = message.get("EventKey") if isinstance(message.get("EventKey"), str) else ""
+    kind = event.lower()
+    if kind == kinds.SUBSCRIBE:
+        if key and key.startswith(_QR_PREFIX):
+            return kind, {"scene": "ADD_SCENE_QR_CODE", "scene_value": key[len(_QR_PREFIX) :]}
+        return kind, {"scene": "ADD_SCENE_OTHERS"}
+    if kind == kinds.SCAN:
+        return kind, {"scene_value": key}
+    if kind == "location":
+        return kinds.LOCATION, _location(
+            _float(message, "Latitude"), _float(message, "Longitude"), _LOCATION_EVENT_DATUM
+        ) | {"precision": message.get("Precision", "")}
+    if kind in (kinds.CLICK, kinds.VIEW):
+        return kind, {"key": key}
+    if kind in (kinds.MASS_SEND_FINISHED, kinds.TEMPLATE_SEND_FINISHED):
+        return kind, {"msg_id": message.get("MsgID") or message.get("MsgId", ""),
+                      "status": message.get("Status", "")}
+    return kind, {"key": key} if key else {}
+
+
+def _message_payload(msg_type: str, message: dict[str, Any]) -> dict[str, Any]:
+    if msg_type == kinds.TEXT:
+        return {"content": message.get("Content") or ""}
+    if msg_type == kinds.LOCATION:
+        return _location(
+            _float(message, "Location_X"), _float(message, "Location_Y"), _LOCATION_MESSAGE_DATUM
+        ) | {"label": message.get("Label", "")}
+    if msg_type == kinds.LINK:
+        return {"title": message.get("Title", ""), "url": message.get("Url", "")}
+    if msg_type == kinds.VOICE:
+        return {"media_id": message.get("MediaId", ""), "recognition": message.get("Recognition", "")}
+    return {"media_id": message.get("MediaId", "")} if message.get("MediaId") else {}
+
+
+def normalize(message: dict[str, Any]) -> Incoming:
+    """Map WeChat's fields to an :class:`Incoming`; raise :class:`MalformedXml` if unusable.
+
+    De-duplication keys follow WeChat's advice: FromUserName+MsgId for messages,
+    FromUserName+CreateTime+Event for events.
+    """
+    openid = _require(message, "FromUserName")
+    to_user = _require(message, "ToUserName")
+    msg_type = _require(message, "MsgType").lower()
+    try:
+        created = int(_require(message, "CreateTime"))
+        occurred_at = datetime.fromtimestamp(created, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedXml("CreateTime is not a valid unix time") from None
+    if len(openid) > 64:
+        raise MalformedXml("FromUserName too long")
+
+    if msg_type == "event":
+        event = _require(message, "Event")
+        kind, payload = _event_payload(event, message)
+        dedup = f"wx:{openid}:{created}:{event}"
+        if kind in (kinds.MASS_SEND_FINISHED, kinds.TEMPLATE_SEND_FINISHED):
+            dedup += f":{payload['msg_id']}"
+    else:
+        kind = msg_type[:40]
+        payload = _message_payload(msg_type, message)
+        msg_id = message.get("MsgId") or message.get("MsgID")
+        dedup = f"wx:{openid}:{msg_id}" if msg_id else f"wx:{openid}:{created}:{msg_type}"
+    payload["raw"] = {k: v for k, v in message.items() if k not in ("ToUserName", "Encrypt")}
+    if kind == kinds.MASS_SEND_FINISHED:
+        openid = ""  # sent by the platform's mass-send assistant, not by a follower
+    return Incoming(kind, openid, occurred_at, payload, dedup[:200], to_user)

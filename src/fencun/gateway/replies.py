@@ -1,0 +1,70 @@
+"""Choosing the passive reply for an incoming message: greeting or keyword rule.
+
+Rules are cached per process for a few seconds: the reply must leave well within
+WeChat's 5 s, and rules change rarely.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from fencun.audience import kinds
+from fencun.gateway.models import AutoReply
+from fencun.gateway.normalize import Incoming
+
+_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: str
+    keyword: str
+    reply_type: str
+    content: str
+    articles: tuple[dict[str, str], ...]
+
+
+_cache: dict[int, tuple[float, list[Rule]]] = {}
+_lock = threading.Lock()
+
+
+def _rules(account_id: int) -> list[Rule]:
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(account_id)
+        if cached and now - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+    rules = [
+        Rule(r.match, r.keyword.strip(), r.reply_type, r.content, tuple(r.articles or ()))
+        for r in AutoReply.objects.filter(account_id=account_id, active=True).order_by("-priority", "id")
+    ]
+    with _lock:
+        _cache[account_id] = (now, rules)
+    return rules
+
+
+def forget_cached_rules() -> None:
+    """Drop the cache (after rules are edited, and between tests)."""
+    with _lock:
+        _cache.clear()
+
+
+def choose(account_id: int, incoming: Incoming) -> Rule | None:
+    """The highest-priority rule that applies to ``incoming``, or None."""
+    if incoming.kind == kinds.SUBSCRIBE:
+        return next((r for r in _rules(account_id) if r.match == AutoReply.Match.SUBSCRIBE), None)
+    if incoming.kind != kinds.TEXT:
+        return None
+    text = str(incoming.payload.get("content", "")).strip()
+    if not text:
+        return None
+    for rule in _rules(account_id):
+        if not rule.keyword:
+            continue
+        if rule.match == AutoReply.Match.EXACT and text == rule.keyword:
+            return rule
+        if rule.match == AutoReply.Match.CONTAINS and rule.keyword in text:
+            return rule
+    return None
