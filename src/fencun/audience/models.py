@@ -21,6 +21,8 @@ class Follower(models.Model):
     subscribe_scene = models.CharField(max_length=64, blank=True)
     subscribe_scene_value = models.CharField(max_length=64, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # Time of the user-API snapshot that set tags, unionid, language and remark.
+    profile_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=16, blank=True)
     remark = models.CharField(max_length=64, blank=True)
     # Last known location in the canonical datum (GCJ-02), converted on entry.

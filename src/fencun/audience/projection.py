@@ -30,26 +30,29 @@ def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[st
     if kind in kinds.INTERACTION_KINDS and _later(follower.last_interaction_at, occurred_at):
         put("last_interaction_at", occurred_at)
 
-    if kind == kinds.SUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed")):
+    subscribes = kind == kinds.SUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed"))
+    unsubscribes = kind == kinds.UNSUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed") is False)
+    if subscribes:
         at = occurred_at
         if kind == kinds.PROFILE and payload.get("subscribe_time"):
             at = datetime.fromtimestamp(int(payload["subscribe_time"]), tz=UTC)
+        if _later(follower.subscribed_at, at):
+            # The latest subscription's scene replaces the whole scene, value included.
+            put("subscribed_at", at)
+            put("subscribe_scene", str(payload.get("scene") or ""))
+            put("subscribe_scene_value", str(payload.get("scene_value") or ""))
         if _later(follower.subscription_changed_at, at):
             put("subscribed", True)
-            put("subscribed_at", at)
             put("subscription_changed_at", at)
-            if payload.get("scene"):
-                put("subscribe_scene", payload["scene"])
-            if payload.get("scene_value") is not None:
-                put("subscribe_scene_value", str(payload["scene_value"]))
-    elif (kind == kinds.UNSUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed") is False)) and _later(
-        follower.subscription_changed_at, occurred_at
-    ):
-        put("subscribed", False)
-        put("unsubscribed_at", occurred_at)
-        put("subscription_changed_at", occurred_at)
+    elif unsubscribes:
+        if _later(follower.unsubscribed_at, occurred_at):
+            put("unsubscribed_at", occurred_at)
+        if _later(follower.subscription_changed_at, occurred_at):
+            put("subscribed", False)
+            put("subscription_changed_at", occurred_at)
 
-    if kind == kinds.PROFILE:
+    if kind == kinds.PROFILE and _later(follower.profile_at, occurred_at):
+        put("profile_at", occurred_at)
         for field in ("unionid", "language", "remark"):
             if payload.get(field) is not None:
                 put(field, payload[field])
@@ -67,7 +70,7 @@ def reset(follower: Follower) -> None:
     """Clear every projected field, before a replay."""
     for field in (
         "subscribed_at", "unsubscribed_at", "subscription_changed_at", "lat", "lng",
-        "location_at", "last_interaction_at",
+        "location_at", "last_interaction_at", "profile_at",
     ):
         setattr(follower, field, None)
     follower.subscribed = False
