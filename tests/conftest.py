@@ -65,8 +65,12 @@ class WeChatSigner:
 
     def plain(self, fields: dict, timestamp: int | None = None) -> tuple[dict, bytes]:
         ts, nonce = str(timestamp or int(time.time())), str(secrets.randbelow(10**9))
-        query = {"signature": sign(self.token, ts, nonce), "timestamp": ts, "nonce": nonce,
-                 "openid": fields.get("FromUserName", "")}
+        query = {
+            "signature": sign(self.token, ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "openid": fields.get("FromUserName", ""),
+        }
         return query, xmlmsg.build(fields).encode("utf-8")
 
     def safe(self, fields: dict, timestamp: int | None = None) -> tuple[dict, bytes]:

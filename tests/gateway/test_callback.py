@@ -6,13 +6,13 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from tests.conftest import AES_KEY, APP_ID, TOKEN, message
 
 from fencun.audience.models import Event, Follower
 from fencun.gateway.models import AutoReply
 from fencun.protocol import xmlmsg
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.signatures import sign
-from tests.conftest import AES_KEY, APP_ID, TOKEN, message
 
 URL = "/wechat/callback"
 
@@ -22,24 +22,48 @@ MESSAGES = {
     "voice": dict(MsgType="voice", MediaId="m2", Format="amr", Recognition="沙发", MsgId=1003),
     "video": dict(MsgType="video", MediaId="m3", ThumbMediaId="t3", MsgId=1004),
     "shortvideo": dict(MsgType="shortvideo", MediaId="m4", ThumbMediaId="t4", MsgId=1005),
-    "location": dict(MsgType="location", Location_X="23.1100", Location_Y="114.4100", Scale=15, Label="惠州", MsgId=1006),
+    "location": dict(
+        MsgType="location",
+        Location_X="23.1100",
+        Location_Y="114.4100",
+        Scale=15,
+        Label="惠州",
+        MsgId=1006,
+    ),
     "link": dict(MsgType="link", Title="t", Description="d", Url="http://x", MsgId=1007),
 }
 EVENTS = {
     "subscribe": dict(MsgType="event", Event="subscribe"),
-    "subscribe_qr": dict(MsgType="event", Event="subscribe", EventKey="qrscene_store42", Ticket="tk"),
+    "subscribe_qr": dict(
+        MsgType="event", Event="subscribe", EventKey="qrscene_store42", Ticket="tk"
+    ),
     "scan": dict(MsgType="event", Event="SCAN", EventKey="store42", Ticket="tk"),
     "unsubscribe": dict(MsgType="event", Event="unsubscribe"),
-    "location_event": dict(MsgType="event", Event="LOCATION", Latitude="23.1", Longitude="114.4", Precision="30"),
+    "location_event": dict(
+        MsgType="event", Event="LOCATION", Latitude="23.1", Longitude="114.4", Precision="30"
+    ),
     "click": dict(MsgType="event", Event="CLICK", EventKey="MENU_SOFA"),
     "view": dict(MsgType="event", Event="VIEW", EventKey="http://shop/1"),
-    "masssendjobfinish": dict(MsgType="event", Event="MASSSENDJOBFINISH", MsgID=1000001625, Status="send success",
-                              TotalCount=100, FilterCount=80, SentCount=75, ErrorCount=5),
-    "templatesendjobfinish": dict(MsgType="event", Event="TEMPLATESENDJOBFINISH", MsgID=200163836, Status="success"),
+    "masssendjobfinish": dict(
+        MsgType="event",
+        Event="MASSSENDJOBFINISH",
+        MsgID=1000001625,
+        Status="send success",
+        TotalCount=100,
+        FilterCount=80,
+        SentCount=75,
+        ErrorCount=5,
+    ),
+    "templatesendjobfinish": dict(
+        MsgType="event", Event="TEMPLATESENDJOBFINISH", MsgID=200163836, Status="success"
+    ),
     "unknown": dict(MsgType="event", Event="some_new_event", Foo="bar"),
 }
 EXPECTED_KIND = {
-    "subscribe_qr": "subscribe", "location_event": "location", "scan": "scan", "unknown": "some_new_event",
+    "subscribe_qr": "subscribe",
+    "location_event": "location",
+    "scan": "scan",
+    "unknown": "some_new_event",
 }
 
 
@@ -62,7 +86,10 @@ def test_every_type_is_stored_once_in_both_modes(client, make_account, signer, m
     assert events[0].kind == EXPECTED_KIND.get(name, name)
     assert events[0].source == "callback"
     # A retry of the same message is accepted and collapses into the stored event.
-    assert post(client, *(signer.plain if mode == "plaintext" else signer.safe)(fields)).status_code == 200
+    assert (
+        post(client, *(signer.plain if mode == "plaintext" else signer.safe)(fields)).status_code
+        == 200
+    )
     assert Event.objects.count() == 1
 
 
@@ -93,7 +120,9 @@ def test_unsubscribe_after_subscribe_and_late_retry_of_subscribe(client, make_ac
 
 
 @pytest.mark.django_db
-def test_location_event_is_converted_from_wgs84_and_message_kept_in_gcj02(client, make_account, signer):
+def test_location_event_is_converted_from_wgs84_and_message_kept_in_gcj02(
+    client, make_account, signer
+):
     make_account()
     now = int(time.time())
     post(client, *signer.plain(message("o_l", CreateTime=now - 10, **EVENTS["location_event"])))
@@ -110,7 +139,12 @@ def test_location_event_is_converted_from_wgs84_and_message_kept_in_gcj02(client
 def test_url_verification_echoes(client, make_account):
     make_account()
     ts, nonce = str(int(time.time())), "123"
-    query = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "hello123"}
+    query = {
+        "signature": sign(TOKEN, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "echostr": "hello123",
+    }
     response = client.get(f"{URL}?{urlencode(query)}")
     assert response.status_code == 200
     assert response.content == b"hello123"
@@ -123,10 +157,19 @@ def test_url_verification_echoes(client, make_account):
 def test_keyword_and_greeting_replies(client, make_account, signer, mode):
     account = make_account(mode=mode)
     AutoReply.objects.create(account=account, match="subscribe", content="欢迎关注！")
-    AutoReply.objects.create(account=account, match="contains", keyword="沙发", content="低优先级", priority=1)
-    AutoReply.objects.create(account=account, match="contains", keyword="沙发", content="沙发目录", priority=5)
-    AutoReply.objects.create(account=account, match="exact", keyword="地址", reply_type="news",
-                             articles=[{"title": "门店", "description": "惠城区", "url": "http://s"}])
+    AutoReply.objects.create(
+        account=account, match="contains", keyword="沙发", content="低优先级", priority=1
+    )
+    AutoReply.objects.create(
+        account=account, match="contains", keyword="沙发", content="沙发目录", priority=5
+    )
+    AutoReply.objects.create(
+        account=account,
+        match="exact",
+        keyword="地址",
+        reply_type="news",
+        articles=[{"title": "门店", "description": "惠城区", "url": "http://s"}],
+    )
     send = signer.plain if mode == "plaintext" else signer.safe
 
     def reply_of(fields):
@@ -134,13 +177,22 @@ def test_keyword_and_greeting_replies(client, make_account, signer, mode):
         assert response.status_code == 200
         parsed = xmlmsg.parse(response.content)
         if mode == "safe":
-            assert parsed["MsgSignature"] == sign(TOKEN, parsed["TimeStamp"], parsed["Nonce"], parsed["Encrypt"])
+            assert parsed["MsgSignature"] == sign(
+                TOKEN, parsed["TimeStamp"], parsed["Nonce"], parsed["Encrypt"]
+            )
             parsed = xmlmsg.parse(MessageCrypto(AES_KEY, APP_ID).decrypt(parsed["Encrypt"]))
         return parsed
 
     greeting = reply_of(message("o_r", **EVENTS["subscribe"]))
-    assert (greeting["MsgType"], greeting["Content"], greeting["ToUserName"]) == ("text", "欢迎关注！", "o_r")
-    assert reply_of(message("o_r", MsgType="text", Content="有没有布艺沙发", MsgId=1))["Content"] == "沙发目录"
+    assert (greeting["MsgType"], greeting["Content"], greeting["ToUserName"]) == (
+        "text",
+        "欢迎关注！",
+        "o_r",
+    )
+    assert (
+        reply_of(message("o_r", MsgType="text", Content="有没有布艺沙发", MsgId=1))["Content"]
+        == "沙发目录"
+    )
     news = reply_of(message("o_r", MsgType="text", Content="地址", MsgId=2))
     assert news["MsgType"] == "news" and news["Articles"]["item"]["Title"] == "门店"
     response = post(client, *send(message("o_r", MsgType="text", Content="随便问问", MsgId=3)))
@@ -186,7 +238,9 @@ def test_plaintext_to_safe_mode_account_is_a_refused_downgrade(client, make_acco
 def test_compatible_mode_accepts_both(client, make_account, signer):
     make_account(mode="compatible")
     assert post(client, *signer.plain(message(**MESSAGES["text"]))).status_code == 200
-    assert post(client, *signer.safe(message(MsgType="text", Content="x", MsgId=9))).status_code == 200
+    assert (
+        post(client, *signer.safe(message(MsgType="text", Content="x", MsgId=9))).status_code == 200
+    )
     assert Event.objects.count() == 2
 
 

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 import pytest
 from django.db import connection
 from django.test import Client
+from tests.conftest import message, requires_postgres
 
 from fencun.audience.models import Event, Follower
-from tests.conftest import message, requires_postgres
 
 
 def _hammer(signer, fields, threads=8):
@@ -22,7 +22,9 @@ def _hammer(signer, fields, threads=8):
         barrier.wait()
         try:
             statuses.append(
-                Client().post(f"/wechat/callback?{urlencode(query)}", data=body, content_type="text/xml").status_code
+                Client()
+                .post(f"/wechat/callback?{urlencode(query)}", data=body, content_type="text/xml")
+                .status_code
             )
         finally:
             connection.close()
@@ -47,13 +49,20 @@ def test_concurrent_retries_store_one_event(make_account, signer):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_events_of_one_new_follower_create_it_once(make_account, signer):
     make_account()
-    query_sets = [signer.plain(message("o_new", MsgType="text", Content=str(i), MsgId=i)) for i in range(6)]
+    query_sets = [
+        signer.plain(message("o_new", MsgType="text", Content=str(i), MsgId=i)) for i in range(6)
+    ]
     barrier = threading.Barrier(len(query_sets))
 
     def send(query, body):
         barrier.wait()
         try:
-            assert Client().post(f"/wechat/callback?{urlencode(query)}", data=body, content_type="text/xml").status_code == 200
+            assert (
+                Client()
+                .post(f"/wechat/callback?{urlencode(query)}", data=body, content_type="text/xml")
+                .status_code
+                == 200
+            )
         finally:
             connection.close()
 
@@ -71,5 +80,8 @@ def test_concurrent_first_events_of_one_new_follower_create_it_once(make_account
 def test_concurrent_retries_on_postgres(make_account, signer):
     assert connection.vendor == "postgresql"
     make_account()
-    assert _hammer(signer, message("o_pg", MsgType="event", Event="subscribe"), threads=12) == [200] * 12
+    assert (
+        _hammer(signer, message("o_pg", MsgType="event", Event="subscribe"), threads=12)
+        == [200] * 12
+    )
     assert Event.objects.filter(openid="o_pg").count() == 1

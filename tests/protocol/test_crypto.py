@@ -1,6 +1,7 @@
 """Our crypto against the official vectors, and wechatpy-independent round trips."""
 
 import base64
+import contextlib
 
 import pytest
 from hypothesis import given
@@ -36,11 +37,15 @@ DOC_ENCRYPT = (
     "uQrKEYwKSqFIZoNqJ4M8EajAsjLY2km32IIjdf8YL/P50F7mStwntrA2cPDrM1kb6mOcfBgRtWygb3VIYnSeOBrebufAlr7F"
     "9mFUPAJGj04="
 )
-DOC_REPLY_ENCRYPT = "ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ=="
+DOC_REPLY_ENCRYPT = (
+    "ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ=="
+)
 
 
 def test_tencent_sample_signature_and_decryption():
-    assert sign(SAMPLE_TOKEN, SAMPLE_TIMESTAMP, SAMPLE_NONCE, SAMPLE_ENCRYPT) == SAMPLE_MSG_SIGNATURE
+    assert (
+        sign(SAMPLE_TOKEN, SAMPLE_TIMESTAMP, SAMPLE_NONCE, SAMPLE_ENCRYPT) == SAMPLE_MSG_SIGNATURE
+    )
     plain = MessageCrypto(SAMPLE_KEY, SAMPLE_APPID).decrypt(SAMPLE_ENCRYPT)
     message = xmlmsg.parse(plain)
     assert message["MsgType"] == "text"
@@ -53,7 +58,10 @@ def test_documentation_plaintext_signature():
 
 
 def test_documentation_safe_mode_signature_and_decryption():
-    assert sign(DOC_TOKEN, "1714112445", "415670741", DOC_ENCRYPT) == "046e02f8204d34f8ba5fa3b1db94908f3df2e9b3"
+    assert (
+        sign(DOC_TOKEN, "1714112445", "415670741", DOC_ENCRYPT)
+        == "046e02f8204d34f8ba5fa3b1db94908f3df2e9b3"
+    )
     plain = MessageCrypto(DOC_KEY, DOC_APPID).decrypt(DOC_ENCRYPT)
     assert plain.startswith(b'{"ToUserName":"gh_97417a04a28d"')
     assert len(plain) == 167
@@ -63,7 +71,10 @@ def test_documentation_reply_encryption_is_reproduced_exactly():
     crypto = MessageCrypto(DOC_KEY, DOC_APPID)
     encrypted = crypto.encrypt('{"demo_resp":"good luck"}', random_prefix=b"707722b803182950")
     assert encrypted == DOC_REPLY_ENCRYPT
-    assert sign(DOC_TOKEN, "1713424427", "415670741", encrypted) == "1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1"
+    assert (
+        sign(DOC_TOKEN, "1713424427", "415670741", encrypted)
+        == "1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1"
+    )
 
 
 def test_wrong_appid_inside_ciphertext_is_refused():
@@ -74,7 +85,12 @@ def test_wrong_appid_inside_ciphertext_is_refused():
 
 @pytest.mark.parametrize(
     "ciphertext",
-    ["", "not base64 !!", base64.b64encode(b"short").decode(), base64.b64encode(b"x" * 32).decode()],
+    [
+        "",
+        "not base64 !!",
+        base64.b64encode(b"short").decode(),
+        base64.b64encode(b"x" * 32).decode(),
+    ],
 )
 def test_bad_ciphertext_raises_typed_error(ciphertext):
     with pytest.raises(BadCiphertext):
@@ -89,10 +105,8 @@ def test_round_trip(payload):
 
 @given(st.text(max_size=400))
 def test_arbitrary_ciphertext_never_raises_untyped(text):
-    try:
+    with contextlib.suppress(BadCiphertext, WrongAppId):
         MessageCrypto(SAMPLE_KEY, SAMPLE_APPID).decrypt(text)
-    except (BadCiphertext, WrongAppId):
-        pass
 
 
 def test_key_must_be_43_characters():

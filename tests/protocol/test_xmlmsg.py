@@ -23,7 +23,10 @@ def test_parses_flat_and_nested_fields():
     )
     parsed = xmlmsg.parse(body)
     assert parsed["ToUserName"] == "gh_1"
-    assert parsed["CopyrightCheckResult"]["ResultList"]["item"] == [{"ArticleIdx": "1"}, {"ArticleIdx": "2"}]
+    assert parsed["CopyrightCheckResult"]["ResultList"]["item"] == [
+        {"ArticleIdx": "1"},
+        {"ArticleIdx": "2"},
+    ]
 
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, XXE, b"<!doctype xml><xml/>"])
@@ -34,7 +37,9 @@ def test_dtds_and_entities_are_refused_fast(body):
     assert time.perf_counter() - started < 0.5
 
 
-@pytest.mark.parametrize("body", [b"", b"<xml>", b"not xml", b"<root><a>1</a></root>", b"<xml></xml>", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b"", b"<xml>", b"not xml", b"<root><a>1</a></root>", b"<xml></xml>", b"\xff\xfe"]
+)
 def test_malformed_documents_are_refused(body):
     with pytest.raises(MalformedXml):
         xmlmsg.parse(body)
@@ -54,7 +59,13 @@ def test_any_bytes_parse_or_raise_malformed(body):
     assert isinstance(result, dict)
 
 
-@given(st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True), st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=50), min_size=1, max_size=6))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=50),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_build_then_parse_round_trips(fields):
     assert xmlmsg.parse(xmlmsg.build(fields).encode()) == {k: v for k, v in fields.items()}

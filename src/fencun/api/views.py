@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
 from fencun.api.models import ApiToken
@@ -43,11 +43,15 @@ def get_follower(request: HttpRequest, openid: str, account: str | None = None):
     acct = _account(account)
     follower = Follower.objects.filter(account=acct, openid=openid).first() if acct else None
     if follower is None:
-        return 404, {"detail": f"no follower with openid {openid!r}"}
-    return 200, follower
+        return Status(404, {"detail": f"no follower with openid {openid!r}"})
+    return Status(200, follower)
 
 
-@api.get("/events", response={200: list[EventOut], 404: ErrorOut}, summary="A follower's events, oldest first")
+@api.get(
+    "/events",
+    response={200: list[EventOut], 404: ErrorOut},
+    summary="A follower's events, oldest first",
+)
 def list_events(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     openid: str,
@@ -57,12 +61,20 @@ def list_events(  # type: ignore[no-untyped-def]
 ):
     acct = _account(account)
     if acct is None:
-        return 404, {"detail": "no account"}
-    rows = (
-        Event.objects.filter(account=acct, openid=openid)
-        .order_by("occurred_at", "id")[offset : offset + limit]
-    )
-    return 200, [
-        {"id": e.id, "kind": e.kind, "at": e.occurred_at, "source": e.source, "payload": e.payload}
-        for e in rows
+        return Status(404, {"detail": "no account"})
+    rows = Event.objects.filter(account=acct, openid=openid).order_by("occurred_at", "id")[
+        offset : offset + limit
     ]
+    return Status(
+        200,
+        [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "at": e.occurred_at,
+                "source": e.source,
+                "payload": e.payload,
+            }
+            for e in rows
+        ],
+    )

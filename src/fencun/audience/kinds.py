@@ -28,7 +28,21 @@ MESSAGE_KINDS = frozenset({TEXT, IMAGE, VOICE, VIDEO, SHORTVIDEO, LOCATION, LINK
 # Actions that open WeChat's customer-service window (messages, follow, scan, menu
 # pushes); LOCATION reports and VIEW clicks do not.
 INTERACTION_KINDS = frozenset(
-    {TEXT, IMAGE, VOICE, VIDEO, SHORTVIDEO, LINK, SUBSCRIBE, SCAN, CLICK,
-     "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
-     "pic_weixin", "location_select"}
+    {
+        TEXT,
+        IMAGE,
+        VOICE,
+        VIDEO,
+        SHORTVIDEO,
+        LINK,
+        SUBSCRIBE,
+        SCAN,
+        CLICK,
+        "scancode_push",
+        "scancode_waitmsg",
+        "pic_sysphoto",
+        "pic_photo_or_album",
+        "pic_weixin",
+        "location_select",
+    }
 )

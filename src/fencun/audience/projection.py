@@ -18,7 +18,9 @@ def _later(current: datetime | None, candidate: datetime) -> bool:
     return current is None or candidate >= current
 
 
-def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[str, Any]) -> set[str]:
+def apply(
+    follower: Follower, kind: str, occurred_at: datetime, payload: dict[str, Any]
+) -> set[str]:
     """Fold one event into ``follower``; return the names of the fields it changed."""
     changed: set[str] = set()
 
@@ -31,7 +33,9 @@ def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[st
         put("last_interaction_at", occurred_at)
 
     subscribes = kind == kinds.SUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed"))
-    unsubscribes = kind == kinds.UNSUBSCRIBE or (kind == kinds.PROFILE and payload.get("subscribed") is False)
+    unsubscribes = kind == kinds.UNSUBSCRIBE or (
+        kind == kinds.PROFILE and payload.get("subscribed") is False
+    )
     if subscribes:
         at = occurred_at
         if kind == kinds.PROFILE and payload.get("subscribe_time"):
@@ -59,7 +63,11 @@ def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[st
         if payload.get("tags") is not None:
             put("tags", sorted(int(t) for t in payload["tags"]))
 
-    if kind == kinds.LOCATION and payload.get("lat") is not None and _later(follower.location_at, occurred_at):
+    if (
+        kind == kinds.LOCATION
+        and payload.get("lat") is not None
+        and _later(follower.location_at, occurred_at)
+    ):
         put("lat", float(payload["lat"]))
         put("lng", float(payload["lng"]))
         put("location_at", occurred_at)
@@ -69,8 +77,14 @@ def apply(follower: Follower, kind: str, occurred_at: datetime, payload: dict[st
 def reset(follower: Follower) -> None:
     """Clear every projected field, before a replay."""
     for field in (
-        "subscribed_at", "unsubscribed_at", "subscription_changed_at", "lat", "lng",
-        "location_at", "last_interaction_at", "profile_at",
+        "subscribed_at",
+        "unsubscribed_at",
+        "subscription_changed_at",
+        "lat",
+        "lng",
+        "location_at",
+        "last_interaction_at",
+        "profile_at",
     ):
         setattr(follower, field, None)
     follower.subscribed = False

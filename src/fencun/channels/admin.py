@@ -7,11 +7,22 @@ from fencun.channels.models import Account
 class AccountForm(forms.ModelForm):
     # Secrets are write-only: the form never renders the stored value back.
     app_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
-    aes_key = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, max_length=43, min_length=43)
+    aes_key = forms.CharField(
+        widget=forms.PasswordInput(render_value=False), required=False, max_length=43, min_length=43
+    )
 
     class Meta:
         model = Account
-        fields = ("app_id", "name", "account_type", "app_secret", "token", "aes_key", "mode", "is_default")
+        fields = (
+            "app_id",
+            "name",
+            "account_type",
+            "app_secret",
+            "token",
+            "aes_key",
+            "mode",
+            "is_default",
+        )
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()

@@ -32,8 +32,13 @@ def list_tokens() -> None:
 
     table = Table("name", "prefix", "created", "last used", "revoked")
     for t in ApiToken.objects.order_by("id"):
-        table.add_row(t.name, t.prefix, f"{t.created_at:%Y-%m-%d %H:%M}",
-                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-", "yes" if t.revoked else "")
+        table.add_row(
+            t.name,
+            t.prefix,
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+            "yes" if t.revoked else "",
+        )
     Console().print(table)
 
 

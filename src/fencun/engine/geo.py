@@ -69,12 +69,19 @@ def valid_point(lat: float, lng: float) -> bool:
 
 def haversine_km(lat1, lng1, lat2, lng2):  # type: ignore[no-untyped-def]
     """Great-circle distance in km; accepts scalars or numpy arrays (broadcast)."""
-    lat1, lng1, lat2, lng2 = (np.radians(np.asarray(v, dtype=np.float64)) for v in (lat1, lng1, lat2, lng2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lng2 - lng1) / 2) ** 2
+    lat1, lng1, lat2, lng2 = (
+        np.radians(np.asarray(v, dtype=np.float64)) for v in (lat1, lng1, lat2, lng2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lng2 - lng1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def nearest_store_km(lat: np.ndarray, lng: np.ndarray, stores: list[tuple[float, float]]) -> np.ndarray:
+def nearest_store_km(
+    lat: np.ndarray, lng: np.ndarray, stores: list[tuple[float, float]]
+) -> np.ndarray:
     """Distance in km from each point to its nearest store; NaN where the point is unknown."""
     lat = np.asarray(lat, dtype=np.float64)
     lng = np.asarray(lng, dtype=np.float64)

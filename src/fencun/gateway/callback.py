@@ -40,7 +40,9 @@ def verify_url(account: Account, query: Mapping[str, str], now: float | None = N
     return echostr
 
 
-def _decode(account: Account, query: Mapping[str, str], body: bytes, now: float) -> tuple[dict, MessageCrypto | None]:
+def _decode(
+    account: Account, query: Mapping[str, str], body: bytes, now: float
+) -> tuple[dict, MessageCrypto | None]:
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     check_timestamp(timestamp, now)
     encrypt_type = query.get("encrypt_type", "raw") or "raw"
@@ -75,7 +77,9 @@ def _reply_xml(account: Account, incoming: Incoming) -> str | None:
     return None
 
 
-def handle_message(account: Account, query: Mapping[str, str], body: bytes, now: float | None = None) -> Reply:
+def handle_message(
+    account: Account, query: Mapping[str, str], body: bytes, now: float | None = None
+) -> Reply:
     """Verify and store one pushed message; return the passive reply (or ``success``).
 
     Raises a :class:`ProtocolError` subclass for anything refused; nothing is stored then.
@@ -98,5 +102,7 @@ def handle_message(account: Account, query: Mapping[str, str], body: bytes, now:
         return Reply(reply, "application/xml; charset=utf-8")
     encrypted = crypto.encrypt(reply)
     timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-    envelope = xmlmsg.encrypted_envelope(encrypted, sign(account.token, timestamp, nonce, encrypted), timestamp, nonce)
+    envelope = xmlmsg.encrypted_envelope(
+        encrypted, sign(account.token, timestamp, nonce, encrypted), timestamp, nonce
+    )
     return Reply(envelope, "application/xml; charset=utf-8")

@@ -22,7 +22,9 @@ class AutoReply(models.Model):
     match = models.CharField(_("匹配方式"), max_length=16, choices=Match.choices)
     keyword = models.CharField(_("关键词"), max_length=100, blank=True)
     priority = models.IntegerField(_("优先级"), default=0, help_text=_("数值大的优先"))
-    reply_type = models.CharField(_("回复类型"), max_length=8, choices=ReplyType.choices, default=ReplyType.TEXT)
+    reply_type = models.CharField(
+        _("回复类型"), max_length=8, choices=ReplyType.choices, default=ReplyType.TEXT
+    )
     content = models.TextField(_("回复内容"), blank=True)
     # News replies: [{"title", "description", "picurl", "url"}], at most 8.
     articles = models.JSONField(_("图文"), default=list, blank=True)

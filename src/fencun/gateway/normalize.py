@@ -67,8 +67,10 @@ def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, 
     if kind in (kinds.CLICK, kinds.VIEW):
         return kind, {"key": key}
     if kind in (kinds.MASS_SEND_FINISHED, kinds.TEMPLATE_SEND_FINISHED):
-        return kind, {"msg_id": message.get("MsgID") or message.get("MsgId", ""),
-                      "status": message.get("Status", "")}
+        return kind, {
+            "msg_id": message.get("MsgID") or message.get("MsgId", ""),
+            "status": message.get("Status", ""),
+        }
     return kind, {"key": key} if key else {}
 
 
@@ -82,7 +84,10 @@ def _message_payload(msg_type: str, message: dict[str, Any]) -> dict[str, Any]:
     if msg_type == kinds.LINK:
         return {"title": message.get("Title", ""), "url": message.get("Url", "")}
     if msg_type == kinds.VOICE:
-        return {"media_id": message.get("MediaId", ""), "recognition": message.get("Recognition", "")}
+        return {
+            "media_id": message.get("MediaId", ""),
+            "recognition": message.get("Recognition", ""),
+        }
     return {"media_id": message.get("MediaId", "")} if message.get("MediaId") else {}
 
 

@@ -38,7 +38,9 @@ def _rules(account_id: int) -> list[Rule]:
             return cached[1]
     rules = [
         Rule(r.match, r.keyword.strip(), r.reply_type, r.content, tuple(r.articles or ()))
-        for r in AutoReply.objects.filter(account_id=account_id, active=True).order_by("-priority", "id")
+        for r in AutoReply.objects.filter(account_id=account_id, active=True).order_by(
+            "-priority", "id"
+        )
     ]
     with _lock:
         _cache[account_id] = (now, rules)

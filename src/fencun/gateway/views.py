@@ -58,7 +58,9 @@ def _read_body(request: HttpRequest) -> bytes:
 def _refuse(exc: ProtocolError) -> HttpResponse:
     # The message names the check that failed, never a secret or the payload.
     log.info("callback refused: %s: %s", type(exc).__name__, exc)
-    return HttpResponse(f"{type(exc).__name__}: {exc}", status=exc.status, content_type="text/plain; charset=utf-8")
+    return HttpResponse(
+        f"{type(exc).__name__}: {exc}", status=exc.status, content_type="text/plain; charset=utf-8"
+    )
 
 
 @csrf_exempt
@@ -68,7 +70,9 @@ def callback(request: HttpRequest, app_id: str | None = None) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     account = _account(app_id)
     if account is None:
-        return HttpResponse("no WeChat account is configured", status=404, content_type="text/plain")
+        return HttpResponse(
+            "no WeChat account is configured", status=404, content_type="text/plain"
+        )
     query = {k: request.GET.get(k, "") for k in request.GET}
     try:
         if request.method == "GET":

@@ -88,7 +88,9 @@ def text_reply(to_user: str, from_user: str, content: str, create_time: int) -> 
     )
 
 
-def news_reply(to_user: str, from_user: str, articles: list[dict[str, str]], create_time: int) -> str:
+def news_reply(
+    to_user: str, from_user: str, articles: list[dict[str, str]], create_time: int
+) -> str:
     """A passive news reply; ``articles`` items have title, description, picurl, url."""
     items = [
         {
@@ -121,4 +123,3 @@ def encrypted_envelope(encrypt: str, signature: str, timestamp: str, nonce: str)
             "Nonce": nonce,
         }
     )
-

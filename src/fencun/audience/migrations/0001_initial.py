@@ -5,107 +5,179 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0001_initial'),
+        ("channels", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Follower',
+            name="Follower",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('openid', models.CharField(max_length=64)),
-                ('unionid', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('subscribed', models.BooleanField(default=False)),
-                ('subscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('subscription_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('subscribe_scene', models.CharField(blank=True, max_length=64)),
-                ('subscribe_scene_value', models.CharField(blank=True, max_length=64)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('remark', models.CharField(blank=True, max_length=64)),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('lng', models.FloatField(blank=True, null=True)),
-                ('location_at', models.DateTimeField(blank=True, null=True)),
-                ('last_interaction_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='followers', to='channels.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("openid", models.CharField(max_length=64)),
+                ("unionid", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("subscribed", models.BooleanField(default=False)),
+                ("subscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("subscription_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("subscribe_scene", models.CharField(blank=True, max_length=64)),
+                ("subscribe_scene_value", models.CharField(blank=True, max_length=64)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("remark", models.CharField(blank=True, max_length=64)),
+                ("lat", models.FloatField(blank=True, null=True)),
+                ("lng", models.FloatField(blank=True, null=True)),
+                ("location_at", models.DateTimeField(blank=True, null=True)),
+                ("last_interaction_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="followers",
+                        to="channels.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '粉丝',
-                'verbose_name_plural': '粉丝',
+                "verbose_name": "粉丝",
+                "verbose_name_plural": "粉丝",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('openid', models.CharField(blank=True, max_length=64)),
-                ('kind', models.CharField(max_length=40)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('payload', models.JSONField(default=dict)),
-                ('source', models.CharField(max_length=16)),
-                ('dedup_key', models.CharField(max_length=200)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='channels.account')),
-                ('follower', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='audience.follower')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("openid", models.CharField(blank=True, max_length=64)),
+                ("kind", models.CharField(max_length=40)),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("payload", models.JSONField(default=dict)),
+                ("source", models.CharField(max_length=16)),
+                ("dedup_key", models.CharField(max_length=200)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="channels.account",
+                    ),
+                ),
+                (
+                    "follower",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="audience.follower",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Store',
+            name="Store",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('lat', models.FloatField(verbose_name='纬度')),
-                ('lng', models.FloatField(verbose_name='经度')),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='stores', to='channels.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("lat", models.FloatField(verbose_name="纬度")),
+                ("lng", models.FloatField(verbose_name="经度")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stores",
+                        to="channels.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '门店',
-                'verbose_name_plural': '门店',
+                "verbose_name": "门店",
+                "verbose_name_plural": "门店",
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('wechat_id', models.IntegerField()),
-                ('name', models.CharField(max_length=30)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='channels.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("wechat_id", models.IntegerField()),
+                ("name", models.CharField(max_length=30)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tags",
+                        to="channels.account",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='follower',
-            index=models.Index(fields=['account', 'subscribed'], name='audience_fo_account_c97a2b_idx'),
+            model_name="follower",
+            index=models.Index(
+                fields=["account", "subscribed"], name="audience_fo_account_c97a2b_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='follower',
-            constraint=models.UniqueConstraint(fields=('account', 'openid'), name='follower_unique_openid'),
+            model_name="follower",
+            constraint=models.UniqueConstraint(
+                fields=("account", "openid"), name="follower_unique_openid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['follower', 'occurred_at'], name='audience_ev_followe_13e0c3_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["follower", "occurred_at"], name="audience_ev_followe_13e0c3_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['account', 'kind', 'occurred_at'], name='audience_ev_account_4cd737_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["account", "kind", "occurred_at"], name="audience_ev_account_4cd737_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['openid', 'occurred_at'], name='audience_ev_openid_d7dfe2_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["openid", "occurred_at"], name="audience_ev_openid_d7dfe2_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('account', 'dedup_key'), name='event_unique_dedup'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                fields=("account", "dedup_key"), name="event_unique_dedup"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('account', 'wechat_id'), name='tag_unique_id'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(
+                fields=("account", "wechat_id"), name="tag_unique_id"
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audience', '0001_initial'),
+        ("audience", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='follower',
-            name='profile_at',
+            model_name="follower",
+            name="profile_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -5,32 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0001_initial'),
+        ("channels", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutoReply',
+            name="AutoReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('match', models.CharField(choices=[('subscribe', '关注欢迎语'), ('exact', '全匹配'), ('contains', '包含')], max_length=16, verbose_name='匹配方式')),
-                ('keyword', models.CharField(blank=True, max_length=100, verbose_name='关键词')),
-                ('priority', models.IntegerField(default=0, help_text='数值大的优先', verbose_name='优先级')),
-                ('reply_type', models.CharField(choices=[('text', '文本'), ('news', '图文')], default='text', max_length=8, verbose_name='回复类型')),
-                ('content', models.TextField(blank=True, verbose_name='回复内容')),
-                ('articles', models.JSONField(blank=True, default=list, verbose_name='图文')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='auto_replies', to='channels.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "match",
+                    models.CharField(
+                        choices=[
+                            ("subscribe", "关注欢迎语"),
+                            ("exact", "全匹配"),
+                            ("contains", "包含"),
+                        ],
+                        max_length=16,
+                        verbose_name="匹配方式",
+                    ),
+                ),
+                ("keyword", models.CharField(blank=True, max_length=100, verbose_name="关键词")),
+                (
+                    "priority",
+                    models.IntegerField(default=0, help_text="数值大的优先", verbose_name="优先级"),
+                ),
+                (
+                    "reply_type",
+                    models.CharField(
+                        choices=[("text", "文本"), ("news", "图文")],
+                        default="text",
+                        max_length=8,
+                        verbose_name="回复类型",
+                    ),
+                ),
+                ("content", models.TextField(blank=True, verbose_name="回复内容")),
+                ("articles", models.JSONField(blank=True, default=list, verbose_name="图文")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="auto_replies",
+                        to="channels.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '自动回复',
-                'verbose_name_plural': '自动回复',
-                'ordering': ['-priority', 'id'],
+                "verbose_name": "自动回复",
+                "verbose_name_plural": "自动回复",
+                "ordering": ["-priority", "id"],
             },
         ),
     ]

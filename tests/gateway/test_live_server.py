@@ -1,0 +1,102 @@
+"""`fencun serve` as a user runs it: a real server process, real HTTP, signed callbacks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from tests.conftest import AES_KEY, APP_ID, TOKEN, WeChatSigner, message
+
+SECRET = "s3cr3t-never-logged"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        FENCUN_DATA_DIR=str(tmp_path),
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_TOKEN=TOKEN,
+        WECHAT_AES_KEY=AES_KEY,
+        WECHAT_APP_SECRET=SECRET,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fencun.cli.main", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/api/openapi.json", timeout=1)
+            break
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.stdout.read()) from None
+            time.sleep(0.2)
+    yield base, proc, env
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_served_callback_stores_once_and_the_api_shows_it(served):
+    base, proc, env = served
+    query, body = WeChatSigner().safe(message("o_live", MsgType="text", Content="你好", MsgId=42))
+    for _ in range(3):  # WeChat's retries
+        response = httpx.post(f"{base}/wechat/callback?{urlencode(query)}", content=body)
+        assert (response.status_code, response.text) == (200, "success")
+    forged = dict(query, msg_signature="0" * 40)
+    assert (
+        httpx.post(f"{base}/wechat/callback?{urlencode(forged)}", content=body).status_code == 403
+    )
+    plain_query, plain_body = WeChatSigner().plain(
+        message("o_live", MsgType="text", Content="x", MsgId=43)
+    )
+    assert (
+        httpx.post(
+            f"{base}/wechat/callback?{urlencode(plain_query)}", content=plain_body
+        ).status_code
+        == 403
+    )
+
+    token = subprocess.run(
+        [sys.executable, "-m", "fencun.cli.main", "api-token", "create", "--name", "live"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    events = httpx.get(
+        f"{base}/api/events",
+        params={"openid": "o_live"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert [(e["kind"], e["payload"]["content"]) for e in events] == [("text", "你好")]
+    follower = httpx.get(
+        f"{base}/api/followers/o_live", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert follower["last_interaction_at"] is not None
+
+    proc.terminate()
+    output, _ = proc.communicate(timeout=20)
+    assert "username: admin" in output and "password:" in output
+    assert SECRET not in output
