@@ -1,0 +1,23 @@
+"""The comparison point of the gateway benchmark: WeRoBot's bare echo app.
+
+It checks signatures, decrypts, parses and echoes text back, and stores nothing.
+Configured from the same environment variables as fencun.
+"""
+
+import os
+
+import werobot
+
+robot = werobot.WeRoBot(
+    token=os.environ["WECHAT_TOKEN"],
+    encoding_aes_key=os.environ["WECHAT_AES_KEY"],
+    app_id=os.environ["WECHAT_APP_ID"],
+)
+
+
+@robot.text
+def echo(message):  # type: ignore[no-untyped-def]
+    return message.content
+
+
+application = robot.wsgi

@@ -1,0 +1,509 @@
+"""The planner: who gets which campaign now, who is held back and why, and what it predicts.
+
+``plan(state, campaigns, now, ...)`` is one planning run at one send time. It returns a
+:class:`Plan`: a reason code per (campaign, follower) -- ``sent`` or exactly one reason
+from :mod:`fencun.engine.reasons` -- per-campaign summaries of the reasons, and predicted
+orders, revenue and unfollows for the plan and for sending to everyone in the segment.
+
+Order of work, all vectorised over followers:
+
+1. hard rules per campaign, first failing rule wins the reason: consent, already sent,
+   segment, platform limits (account type), the 48 h window for customer-service
+   messages, quiet hours, weekly cap, minimum gap, category cooldown;
+2. estimates and the decision (``fencun`` policy only): expected value (Thompson draw of
+   the order probability x order value) against expected harm (incremental unfollow
+   probability x the follower's value); not worth it -> ``low_relevance`` (no sign of
+   interest) or ``harm_exceeds_value``;
+3. holdout: followers the decision would send, but who fall in the campaign's
+   reproducible random holdout (hash of campaign id and openid), are kept back;
+4. assignment: at most one campaign per follower per run, urgent campaigns first, then
+   the highest net value; a subscription account makes one mass send a day, the same
+   message to everyone it reaches, so it picks the single campaign worth most.
+
+Policies: ``fencun`` (all of the above), ``blast`` (every campaign to its whole segment
+within platform limits only), ``capped`` (blast plus the merchant's weekly cap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from fencun.engine import reasons as R
+from fencun.engine.clock import DAY, HOUR, iso, to_epoch
+from fencun.engine.estimates import CampaignEstimate, estimate_campaign, plan_context
+from fencun.engine.limits import PlatformLimits, load_platform_limits
+from fencun.engine.rules import MerchantRules
+from fencun.engine.segments import evaluate_segment
+from fencun.engine.state import FollowerState
+
+POLICIES = ("fencun", "blast", "capped")
+CHANNELS = ("mass", "customer_service")
+_URGENT_BONUS = np.float32(1e12)
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    price: float  # yuan
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign competing for followers' attention. ``segment`` is filter-language text."""
+
+    id: str
+    category: str
+    products: tuple[Product, ...] = ()
+    title: str = ""
+    urgent: bool = False
+    segment: str | None = None
+    channel: str = "mass"
+    deadline: float | None = None  # epoch seconds; no sends after it
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(
+                f"channel {self.channel!r}: one of {CHANNELS} (template messages may not carry marketing)"
+            )
+
+    @property
+    def list_price(self) -> float:
+        """Mean price of the campaign's products, yuan (0 if it has none)."""
+        return float(np.mean([p.price for p in self.products])) if self.products else 0.0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Campaign:
+        products = tuple(Product(str(p["id"]), float(p["price"])) for p in d.get("products") or ())
+        deadline = d.get("deadline")
+        return cls(
+            id=str(d["id"]),
+            category=str(d["category"]),
+            products=products,
+            title=str(d.get("title") or ""),
+            urgent=bool(d.get("urgent", False)),
+            segment=d.get("segment"),
+            channel=str(d.get("channel") or "mass"),
+            deadline=None if deadline is None else to_epoch(deadline),
+        )
+
+
+@dataclass
+class Prediction:
+    reach: int = 0
+    orders: float = 0.0
+    revenue: float = 0.0  # yuan
+    unfollows: float = 0.0  # caused by the push (incremental)
+
+
+@dataclass
+class CampaignSummary:
+    campaign_id: str
+    audience: int  # rows considered (= sent + sum of held_back)
+    sent: int
+    held_back: dict[str, int]
+    predicted: Prediction
+    send_to_all: Prediction
+    delivery_method: str  # openid_list | tag | customer_service | none
+    batches: int
+
+
+@dataclass
+class Plan:
+    """The outcome of one planning run. ``codes[j, i]`` indexes :data:`reasons.CODES`."""
+
+    at: float
+    policy: str
+    account_type: str
+    campaigns: tuple[Campaign, ...]
+    codes: np.ndarray
+    openids: list[str]
+    summaries: list[CampaignSummary]
+    follower_value_yuan: float
+    estimates: dict[str, CampaignEstimate] = field(default_factory=dict, repr=False)
+
+    def _j(self, campaign_id: str) -> int:
+        for j, c in enumerate(self.campaigns):
+            if c.id == campaign_id:
+                return j
+        raise KeyError(campaign_id)
+
+    def recipients(self, campaign_id: str) -> np.ndarray:
+        """State rows sent ``campaign_id``."""
+        return np.flatnonzero(self.codes[self._j(campaign_id)] == 0)
+
+    def recipient_openids(self, campaign_id: str) -> list[str]:
+        return [self.openids[i] for i in self.recipients(campaign_id)]
+
+    def reason(self, campaign_id: str, openid: str) -> str:
+        """``sent`` or the reason the follower was held back."""
+        return R.CODES[int(self.codes[self._j(campaign_id), self.openids.index(openid)])]
+
+    def reasons(self, campaign_id: str) -> list[str]:
+        """The reason code of every row, in state order."""
+        codes = R.CODES
+        return [codes[c] for c in self.codes[self._j(campaign_id)].tolist()]
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Delivery dicts (DESIGN.md) for everything this plan sends, ``at`` in +08:00."""
+        at = iso(self.at)
+        out: list[dict[str, Any]] = []
+        for c in self.campaigns:
+            products = [{"id": p.id, "price": p.price} for p in c.products]
+            for i in self.recipients(c.id).tolist():
+                out.append(
+                    {
+                        "openid": self.openids[i],
+                        "campaign": c.id,
+                        "at": at,
+                        "title": c.title,
+                        "category": c.category,
+                        "products": products,
+                        "channel": c.channel,
+                    }
+                )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: what a dry-run screen shows."""
+        return {
+            "at": iso(self.at),
+            "policy": self.policy,
+            "account_type": self.account_type,
+            "follower_value_yuan": round(self.follower_value_yuan, 2),
+            "campaigns": [asdict(s) for s in self.summaries],
+        }
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def holdout_mask(state: FollowerState, campaign_id: str, fraction: float) -> np.ndarray:
+    """Reproducible holdout membership per row: a hash of (campaign id, openid) below ``fraction``.
+
+    Depends on nothing else, so it is stable under re-planning and across processes.
+    """
+    if fraction <= 0:
+        return np.zeros(state.n, dtype=np.bool_)
+    salt = int.from_bytes(
+        hashlib.blake2b(campaign_id.encode("utf-8"), digest_size=8).digest(), "little"
+    )
+    with np.errstate(over="ignore"):
+        h = _splitmix64(state.openid_hash ^ np.uint64(salt))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53) < fraction
+
+
+def _mark(codes: np.ndarray, mask: np.ndarray, reason: str) -> None:
+    """Give ``reason`` to rows in ``mask`` that have no reason yet (first rule wins)."""
+    codes[mask & (codes == 0)] = R.CODE_INDEX[reason]
+
+
+def _hard_rules(
+    state: FollowerState,
+    campaign: Campaign,
+    now: float,
+    rules: MerchantRules,
+    limits: PlatformLimits,
+    policy: str,
+    codes: np.ndarray,
+    cache: dict[str, Any],
+) -> None:
+    """Fill ``codes`` (one campaign's row) with the first hard rule each follower fails."""
+    n = state.n
+    _mark(codes, ~state.subscribed, R.UNSUBSCRIBED)
+    _mark(codes, state.received_mask(campaign.id), R.ALREADY_SENT)
+    if campaign.segment is not None:
+        _mark(codes, ~evaluate_segment(campaign.segment, state, now), R.SEGMENT)
+    if campaign.channel == "mass":
+        per_day = limits.mass_sends_per_day_account
+        if per_day is not None and state.mass_sends_on_day(now) >= per_day:
+            _mark(codes, np.ones(n, dtype=np.bool_), R.PLATFORM_LIMIT)
+        per_month = limits.mass_sends_per_month_per_follower
+        if per_month is not None:
+            if "month" not in cache:
+                cache["month"] = state.month_count_at(now)
+            _mark(codes, cache["month"] >= per_month, R.PLATFORM_LIMIT)
+    else:
+        if not limits.customer_service_messages:
+            _mark(codes, np.ones(n, dtype=np.bool_), R.PLATFORM_LIMIT)
+        window = limits.customer_service_window_hours * HOUR
+        age = now - state.last_message_at
+        with np.errstate(invalid="ignore"):
+            outside = ~(age <= window) | (age < 0)
+        _mark(codes, outside, R.OUTSIDE_WINDOW)
+        _mark(
+            codes,
+            state.cs_sent_since_message >= limits.customer_service_per_message,
+            R.PLATFORM_LIMIT,
+        )
+    if policy == "fencun" and rules.in_quiet_hours(now):
+        _mark(codes, np.ones(n, dtype=np.bool_), R.QUIET_HOURS)
+    if policy in ("fencun", "capped"):
+        if "week" not in cache:
+            cache["week"] = state.pushes_within(now, 7 * DAY)
+        _mark(codes, cache["week"] >= rules.weekly_cap, R.WEEKLY_CAP)
+    if policy == "fencun":
+        with np.errstate(invalid="ignore"):
+            _mark(codes, now - state.last_push_at < rules.min_gap_hours * HOUR, R.MIN_GAP)
+            c = state.category_index[campaign.category]
+            _mark(
+                codes,
+                now - state.cat_last_push[:, c] < rules.category_cooldown_days * DAY,
+                R.CATEGORY_COOLDOWN,
+            )
+
+
+def plan(
+    state: FollowerState,
+    campaigns: Sequence[Campaign],
+    now: float | str,
+    *,
+    account_type: str = "subscription",
+    rules: MerchantRules | None = None,
+    policy: str = "fencun",
+    seed: int = 0,
+    explore: bool = True,
+) -> Plan:
+    """Plan one send at ``now`` for competing ``campaigns``; pure (the state is not changed).
+
+    ``seed`` makes the Thompson draws reproducible; ``explore=False`` decides on posterior
+    means (what a dry-run preview of the dial uses).
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy {policy!r}: one of {POLICIES}")
+    ts = to_epoch(now)
+    rules = rules or MerchantRules()
+    limits = load_platform_limits(account_type)
+    for c in campaigns:
+        if c.category not in state.category_index:
+            raise ValueError(f"campaign {c.id}: unknown category {c.category!r}")
+        if c.deadline is not None and ts > c.deadline:
+            raise ValueError(f"campaign {c.id} ended at {iso(c.deadline)}")
+    ids = [c.id for c in campaigns]
+    if len(set(ids)) != len(ids):
+        raise ValueError("campaign ids must be unique within a plan")
+    # Urgent campaigns first in line; otherwise the caller's order.
+    order = sorted(range(len(campaigns)), key=lambda j: (not campaigns[j].urgent, j))
+    ordered = tuple(campaigns[j] for j in order)
+    n, k = state.n, len(ordered)
+    codes = np.zeros((k, n), dtype=np.uint8)
+    cache: dict[str, Any] = {}
+    for j, c in enumerate(ordered):
+        _hard_rules(state, c, ts, rules, limits, policy, codes[j], cache)
+
+    rng = np.random.default_rng(seed)
+    ctx = plan_context(state, ts, rules, rng)
+    estimates: dict[str, CampaignEstimate] = {}
+    for c in ordered:
+        estimates[c.id] = estimate_campaign(
+            state,
+            ctx,
+            state.category_index[c.category],
+            c.list_price,
+            draw=explore and policy == "fencun",
+        )
+
+    if policy == "fencun":
+        _decide(state, ordered, codes, estimates, rules, limits)
+    else:
+        _blast(state, ordered, codes, rules, limits, policy, cache, ts)
+
+    summaries = [
+        _summary(state, c, codes[j], estimates[c.id], limits, ts) for j, c in enumerate(ordered)
+    ]
+    return Plan(
+        at=ts,
+        policy=policy,
+        account_type=account_type,
+        campaigns=ordered,
+        codes=codes,
+        openids=state.openids,
+        summaries=summaries,
+        follower_value_yuan=ctx.follower_value_yuan,
+        estimates=estimates,
+    )
+
+
+def _decide(
+    state: FollowerState,
+    campaigns: tuple[Campaign, ...],
+    codes: np.ndarray,
+    estimates: dict[str, CampaignEstimate],
+    rules: MerchantRules,
+    limits: PlatformLimits,
+) -> None:
+    k, n = codes.shape
+    score = np.full((k, n), -np.inf, dtype=np.float32)
+    for j, c in enumerate(campaigns):
+        est = estimates[c.id]
+        row = codes[j]
+        open_ = row == 0
+        net = est.p_order_draw * np.float32(est.order_value) - est.harm
+        worth = net > 0
+        low = open_ & ~worth
+        row[low & (est.relevance == 0)] = R.CODE_INDEX[R.LOW_RELEVANCE]
+        row[low & (est.relevance != 0)] = R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]
+        _mark(row, open_ & worth & holdout_mask(state, c.id, rules.holdout_fraction), R.HOLDOUT)
+        candidate = row == 0
+        score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else np.float32(0))
+    if k == 0:
+        return
+    one_per_day = limits.mass_sends_per_day_account is not None
+    mass = np.array([c.channel == "mass" for c in campaigns])
+    if one_per_day and mass.sum() > 1:
+        # One mass send a day, the same to all it reaches: the single campaign worth most.
+        totals = np.where(np.isfinite(score), np.maximum(score, 0), 0).sum(axis=1, dtype=np.float64)
+        totals[~mass] = -np.inf
+        winner = int(np.argmax(totals))
+        for j in np.flatnonzero(mass):
+            if j != winner:
+                codes[j][np.isfinite(score[j])] = R.CODE_INDEX[R.LOST_TO_OTHER_CAMPAIGN]
+                score[j] = -np.inf
+    best = np.argmax(score, axis=0)
+    any_candidate = np.isfinite(score).any(axis=0)
+    for j in range(k):
+        lost = np.isfinite(score[j]) & ~((best == j) & any_candidate)
+        codes[j][lost] = R.CODE_INDEX[R.LOST_TO_OTHER_CAMPAIGN]
+    _openid_list_minimum(campaigns, codes, limits)
+
+
+def _blast(
+    state: FollowerState,
+    campaigns: tuple[Campaign, ...],
+    codes: np.ndarray,
+    rules: MerchantRules,
+    limits: PlatformLimits,
+    policy: str,
+    cache: dict[str, Any],
+    now: float,
+) -> None:
+    """Send every campaign to all it may reach, in priority order, counting platform quotas."""
+    n = state.n
+    extra = np.zeros(n, dtype=np.int16)
+    per_month = limits.mass_sends_per_month_per_follower
+    one_per_day = limits.mass_sends_per_day_account is not None
+    day_taken = False
+    for j, c in enumerate(campaigns):
+        row = codes[j]
+        if c.channel == "mass":
+            if one_per_day and day_taken:
+                _mark(row, np.ones(n, dtype=np.bool_), R.LOST_TO_OTHER_CAMPAIGN)
+            if per_month is not None:
+                _mark(
+                    row,
+                    cache.get("month", state.month_count_at(now)) + extra >= per_month,
+                    R.PLATFORM_LIMIT,
+                )
+        if policy == "capped":
+            _mark(
+                row,
+                cache.get("week", state.pushes_within(now, 7 * DAY)) + extra >= rules.weekly_cap,
+                R.WEEKLY_CAP,
+            )
+        sent = row == 0
+        if c.channel == "mass" and sent.any():
+            day_taken = True
+        extra += sent
+    _openid_list_minimum(campaigns, codes, limits)
+
+
+def _openid_list_minimum(
+    campaigns: tuple[Campaign, ...], codes: np.ndarray, limits: PlatformLimits
+) -> None:
+    # An openid-list mass send needs at least two recipients (service accounts).
+    if not limits.openid_list_send:
+        return
+    for j, c in enumerate(campaigns):
+        if c.channel == "mass":
+            sent = codes[j] == 0
+            if 0 < int(sent.sum()) < limits.openid_list_min:
+                codes[j][sent] = R.CODE_INDEX[R.PLATFORM_LIMIT]
+
+
+def _summary(
+    state: FollowerState,
+    c: Campaign,
+    row: np.ndarray,
+    est: CampaignEstimate,
+    limits: PlatformLimits,
+    now: float,
+) -> CampaignSummary:
+    counts = np.bincount(row, minlength=len(R.CODES))
+    sent_mask = row == 0
+    sent = int(counts[0])
+    everyone = state.subscribed & ~state.received_mask(c.id)
+    if c.segment is not None:
+        everyone &= evaluate_segment(c.segment, state, now)
+    value = np.float32(est.order_value)
+
+    def predict(mask: np.ndarray) -> Prediction:
+        return Prediction(
+            reach=int(mask.sum()),
+            orders=round(float(est.p_order[mask].sum(dtype=np.float64)), 2),
+            revenue=round(float(est.p_order[mask].sum(dtype=np.float64) * value), 2),
+            unfollows=round(float(est.p_unfollow[mask].sum(dtype=np.float64)), 2),
+        )
+
+    if c.channel == "customer_service":
+        method, batches = "customer_service", sent
+    elif limits.openid_list_send:
+        method, batches = "openid_list", -(-sent // limits.openid_list_max)
+    else:
+        method, batches = "tag", 1 if sent else 0
+    if sent == 0:
+        method, batches = "none", 0
+    return CampaignSummary(
+        campaign_id=c.id,
+        audience=int(row.size),
+        sent=sent,
+        held_back={code: int(counts[i]) for i, code in enumerate(R.CODES) if i and counts[i]},
+        predicted=predict(sent_mask),
+        send_to_all=predict(everyone),
+        delivery_method=method,
+        batches=batches,
+    )
+
+
+def dial_effect(
+    state: FollowerState,
+    campaigns: Sequence[Campaign],
+    now: float | str,
+    values_yuan: Sequence[float],
+    *,
+    account_type: str = "subscription",
+    rules: MerchantRules | None = None,
+) -> list[dict[str, Any]]:
+    """What the plan would do at each value of the dial (yuan per kept follower), on posterior means."""
+    rules = rules or MerchantRules()
+    out: list[dict[str, Any]] = []
+    for v in values_yuan:
+        p = plan(
+            state,
+            campaigns,
+            now,
+            account_type=account_type,
+            rules=_with_value(rules, v),
+            explore=False,
+        )
+        out.append(
+            {
+                "follower_value_yuan": v,
+                "sent": sum(s.sent for s in p.summaries),
+                "orders": round(sum(s.predicted.orders for s in p.summaries), 2),
+                "revenue": round(sum(s.predicted.revenue for s in p.summaries), 2),
+                "unfollows": round(sum(s.predicted.unfollows for s in p.summaries), 2),
+            }
+        )
+    return out
+
+
+def _with_value(rules: MerchantRules, value: float) -> MerchantRules:
+    return replace(rules, follower_value_yuan=value)

@@ -1,0 +1,668 @@
+"""Follower state: the engine's columnar view of an account's followers, folded from events.
+
+One row per follower, numpy columns. Production builds it from the event log and the
+backtest from a world's events, through the same three calls:
+
+* :meth:`FollowerState.observe` folds event dicts (DESIGN.md: ``{"kind", "openid", "at",
+  ...}``; kinds ``subscribe``, ``unsubscribe``, ``location``, ``text``, ``click``, ``view``,
+  ``scan``, ``read``, ``link_click``, ``order``, ``tags``; unknown kinds are counted and
+  ignored) and advances the clock to ``now``;
+* :meth:`FollowerState.record_deliveries` folds what was sent (delivery dicts
+  ``{"openid", "campaign", "at", "category", "products", "channel"?}``);
+* :meth:`FollowerState.from_events` does both from scratch.
+
+Besides per-follower columns the state keeps the pooled statistics the estimates are
+learned from (:class:`PooledStats`): deliveries and attributed orders by category x
+relevance x distance, and deliveries and unfollows by attention pressure x relevance.
+Everything is learned from observed events only.
+
+Units: times are epoch seconds (NaN = never), distances km, money yuan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fencun.engine import geo
+from fencun.engine.catalog import Category, match_categories
+from fencun.engine.clock import DAY, HOUR, local_day_number, local_month_key, to_epoch
+
+# Interest evidence added per signal, in "reads".
+EVIDENCE_WEIGHTS: dict[str, float] = {
+    "read": 1.0,
+    "link_click": 2.0,
+    "click": 1.5,
+    "view": 0.5,
+    "text": 2.0,
+    "order": 5.0,
+}
+EVIDENCE_HALF_LIFE_DAYS = 90.0
+PRESSURE_HALF_LIFE_DAYS = 7.0
+PUSH_RING = 8  # push times kept per follower; enough for any weekly cap up to 8
+UNFOLLOW_ATTRIBUTION_HOURS = 48.0
+ORDER_ATTRIBUTION_DAYS = 7.0
+
+# Buckets that pool followers for the estimates (see estimates.py).
+RELEVANCE_EDGES = (0.25, 1.5, 4.0)  # evidence -> 0 none, 1 weak, 2 some, 3 strong
+DISTANCE_EDGES = (10.0, 40.0)  # km -> 1 near, 2 mid, 3 far; 0 = unknown
+PRESSURE_EDGES = (1.5, 2.5, 3.5, 5.0)  # decayed pushes after this one -> 0..4
+N_REL, N_DIST, N_PRESSURE = 4, 4, 5
+
+# WeChat subscribe scenes (user/info ``subscribe_scene``) and the short names segments use.
+SCENE_ALIASES: dict[str, str] = {
+    "search": "ADD_SCENE_SEARCH",
+    "migration": "ADD_SCENE_ACCOUNT_MIGRATION",
+    "card": "ADD_SCENE_PROFILE_CARD",
+    "qrcode": "ADD_SCENE_QR_CODE",
+    "link": "ADD_SCENE_PROFILE_LINK",
+    "item": "ADD_SCENE_PROFILE_ITEM",
+    "paid": "ADD_SCENE_PAID",
+    "ad": "ADD_SCENE_WECHAT_ADVERTISEMENT",
+    "reprint": "ADD_SCENE_REPRINT",
+    "livestream": "ADD_SCENE_LIVESTREAM",
+    "channels": "ADD_SCENE_CHANNELS",
+    "other": "ADD_SCENE_OTHERS",
+}
+
+
+def normalise_scene(scene: str) -> str:
+    """``qrscene_42`` (a QR subscribe EventKey) and aliases map to the ``ADD_SCENE_*`` names."""
+    scene = scene.strip()
+    if scene.lower().startswith("qrscene_") or scene.upper() in ("SCAN", "QRCODE"):
+        return "ADD_SCENE_QR_CODE"
+    return SCENE_ALIASES.get(scene.lower(), scene.upper() if scene else "")
+
+
+def openid_hash(openid: str) -> int:
+    """A stable 64-bit hash of an openid (holdouts hash this with the campaign id)."""
+    return int.from_bytes(hashlib.blake2b(openid.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def bucket(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
+    """Bucket index per value (``searchsorted`` right); NaN lands in the last bucket, callers mask it."""
+    return np.searchsorted(np.asarray(edges, dtype=values.dtype), values, side="right").astype(
+        np.int8
+    )
+
+
+@dataclass
+class PooledStats:
+    """Counts pooled over followers; the estimates' evidence. Shapes in the comments."""
+
+    n_categories: int
+    conv_sent: np.ndarray = field(init=False)  # (C, N_REL, N_DIST) deliveries
+    conv_orders: np.ndarray = field(init=False)  # (C, N_REL, N_DIST) attributed orders
+    amount_sum: np.ndarray = field(init=False)  # (C,) yuan of attributed orders
+    amount_n: np.ndarray = field(init=False)  # (C,)
+    unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
+    unf_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) unfollows within 48 h of them
+    base_unfollows: float = 0.0  # unfollows with no push in the 48 h before
+    follower_days: float = 0.0  # subscribed follower-days observed
+    revenue: float = 0.0  # all orders, yuan
+    orders: int = 0
+
+    def __post_init__(self) -> None:
+        c = self.n_categories
+        self.conv_sent = np.zeros((c, N_REL, N_DIST))
+        self.conv_orders = np.zeros((c, N_REL, N_DIST))
+        self.amount_sum = np.zeros(c)
+        self.amount_n = np.zeros(c)
+        self.unf_sent = np.zeros((N_PRESSURE, 2))
+        self.unf_after = np.zeros((N_PRESSURE, 2))
+
+
+# name -> (dtype, per-row shape suffix ("C" = categories), fill value)
+COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
+    "openid_hash": (np.uint64, (), 0),
+    "subscribed": (np.bool_, (), False),
+    "subscribed_at": (np.float64, (), np.nan),
+    "subscription_changed_at": (np.float64, (), -np.inf),
+    "scene": (np.int16, (), -1),
+    "lat": (np.float64, (), np.nan),
+    "lng": (np.float64, (), np.nan),
+    "distance_km": (np.float32, (), np.nan),
+    "last_interaction_at": (np.float64, (), np.nan),
+    "last_message_at": (np.float64, (), np.nan),
+    "cs_sent_since_message": (np.int16, (), 0),
+    "push_times": (np.float64, (PUSH_RING,), np.nan),
+    "push_count": (np.int32, (), 0),
+    "last_push_at": (np.float64, (), np.nan),
+    "last_push_pressure": (np.int8, (), 0),
+    "last_push_relevant": (np.int8, (), 0),
+    "month_key": (np.int32, (), 0),
+    "month_count": (np.int16, (), 0),
+    "pressure": (np.float32, (), 0.0),
+    "pressure_at": (np.float64, (), 0.0),
+    "evidence": (np.float32, ("C",), 0.0),
+    "evidence_at": (np.float64, (), 0.0),
+    "cat_last_push": (np.float64, ("C",), np.nan),
+    "cat_pushes": (np.float32, ("C",), 0.0),
+    "cat_orders": (np.float32, ("C",), 0.0),
+    "cat_push_rel": (np.int8, ("C",), 0),
+    "reads": (np.float32, (), 0.0),
+    "orders": (np.float32, (), 0.0),
+    "revenue": (np.float64, (), 0.0),
+    "tag_bits": (np.uint64, (2,), 0),
+}
+
+
+class FollowerState:
+    """Columnar follower state of one account. Rows are never removed; ``n`` rows are live.
+
+    ``categories``: the merchant's categories (ids used by campaigns and deliveries).
+    ``stores``: ``[(lat, lng), ...]`` in GCJ-02, for distances. ``datum``: the datum of
+    incoming location events unless an event says otherwise.
+    """
+
+    def __init__(
+        self,
+        categories: list[Category],
+        stores: list[tuple[float, float]] | None = None,
+        datum: str = geo.GCJ02,
+        capacity: int = 1024,
+    ) -> None:
+        if not categories:
+            raise ValueError("a follower state needs at least one category")
+        self.categories = list(categories)
+        self.category_index = {c.id: i for i, c in enumerate(self.categories)}
+        self.stores = list(stores or [])
+        self.datum = datum
+        self.n = 0
+        self.openids: list[str] = []
+        self.index: dict[str, int] = {}
+        self.scenes: list[str] = []
+        self.tag_names: list[str] = []  # bit position -> tag name
+        self.campaign_category: dict[str, int] = {}
+        self.product_category: dict[str, int] = {}
+        self.received: dict[str, np.ndarray] = {}  # campaign id -> bool per row
+        self.received_at: dict[str, np.ndarray] = {}
+        self.mass_sends_by_day: dict[int, set[str]] = {}  # local day -> campaign ids sent by mass
+        self.stats = PooledStats(len(self.categories))
+        self.clock = np.nan  # the latest ``now`` observed
+        self.ignored_events = 0
+        self._capacity = 0
+        self._alloc(max(capacity, 16))
+
+    # ----- storage -------------------------------------------------------------------
+    def _alloc(self, capacity: int) -> None:
+        c = len(self.categories)
+        for name, (dtype, suffix, fill) in COLUMNS.items():
+            shape = (capacity, *(c if s == "C" else s for s in suffix))
+            fresh = np.full(shape, fill, dtype=dtype)
+            if self._capacity:
+                fresh[: self.n] = getattr(self, "_" + name)[: self.n]
+            setattr(self, "_" + name, fresh)
+        for key, arr in list(self.received.items()):
+            fresh_b = np.zeros(capacity, dtype=np.bool_)
+            fresh_b[: self.n] = arr[: self.n]
+            self.received[key] = fresh_b
+            fresh_t = np.full(capacity, np.nan)
+            fresh_t[: self.n] = self.received_at[key][: self.n]
+            self.received_at[key] = fresh_t
+        self._capacity = capacity
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Public column views trimmed to the live rows: state.subscribed, state.evidence, ...
+        if name in COLUMNS:
+            return self.__dict__["_" + name][: self.__dict__["n"]]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def row(self, openid: str, create: bool = True) -> int:
+        """Row index of ``openid`` (created, unsubscribed, if new and ``create``); -1 if absent."""
+        i = self.index.get(openid)
+        if i is not None:
+            return i
+        if not create:
+            return -1
+        if self.n == self._capacity:
+            self._alloc(self._capacity * 2)
+        i = self.n
+        self.n += 1
+        self.openids.append(openid)
+        self.index[openid] = i
+        self._openid_hash[i] = openid_hash(openid)
+        return i
+
+    def add_followers(
+        self,
+        openids: Iterable[str],
+        subscribed_at: float | str | None = None,
+        scene: str = "",
+    ) -> np.ndarray:
+        """Register followers known from the user list API (subscribed; age unknown if no time)."""
+        rows = np.fromiter((self.row(o) for o in openids), dtype=np.int64)
+        ts = np.nan if subscribed_at is None else to_epoch(subscribed_at)
+        self._subscribed[rows] = True
+        self._subscribed_at[rows] = ts
+        if scene:
+            self._scene[rows] = self._scene_code(scene)
+        return rows
+
+    def add_columns(self, openids: list[str], columns: Mapping[str, Any]) -> np.ndarray:
+        """Bulk-load rows from a snapshot: ``columns`` maps column names (see ``COLUMNS``) to
+        arrays aligned with ``openids``. The fast path for rebuilding a large state."""
+        unknown = set(columns) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown columns: {sorted(unknown)}")
+        start = self.n
+        need = start + len(openids)
+        if need > self._capacity:
+            self._alloc(max(need, self._capacity * 2))
+        for i, openid in enumerate(openids, start):
+            if openid in self.index:
+                raise ValueError(f"openid {openid!r} already present")
+            self.index[openid] = i
+        self.openids.extend(openids)
+        self.n = need
+        self._openid_hash[start:need] = np.fromiter(
+            (openid_hash(o) for o in openids), np.uint64, len(openids)
+        )
+        for name, values in columns.items():
+            getattr(self, "_" + name)[start:need] = values
+        return np.arange(start, need)
+
+    def _scene_code(self, scene: str) -> int:
+        scene = normalise_scene(scene)
+        if not scene:
+            return -1
+        if scene not in self.scenes:
+            self.scenes.append(scene)
+        return self.scenes.index(scene)
+
+    def set_tags(self, openid: str, tags: Iterable[str]) -> None:
+        """Replace a follower's WeChat tags (from the tag API or a ``tags`` event)."""
+        i = self.row(openid)
+        bits = [0, 0]
+        for tag in tags:
+            if tag not in self.tag_names:
+                if len(self.tag_names) >= 128:
+                    raise ValueError("more than 128 distinct tags (WeChat allows 100 per account)")
+                self.tag_names.append(tag)
+            pos = self.tag_names.index(tag)
+            bits[pos // 64] |= 1 << (pos % 64)
+        self._tag_bits[i] = np.array(bits, dtype=np.uint64)
+
+    def tag_mask(self, tag: str) -> np.ndarray:
+        """Boolean per row: has ``tag``."""
+        if tag not in self.tag_names:
+            return np.zeros(self.n, dtype=np.bool_)
+        pos = self.tag_names.index(tag)
+        word = self._tag_bits[: self.n, pos // 64]
+        return (word >> np.uint64(pos % 64)) & np.uint64(1) == np.uint64(1)
+
+    # ----- derived columns at a time ---------------------------------------------------
+    def evidence_at(self, now: float) -> np.ndarray:
+        """Interest evidence per (row, category), decayed to ``now``; float32 (n, C)."""
+        return self.evidence * self._evidence_decay(now)[:, None]
+
+    def _evidence_decay(self, now: float) -> np.ndarray:
+        age = np.maximum(now - self.__dict__["_evidence_at"][: self.n], 0.0)
+        return np.exp2(-age / (EVIDENCE_HALF_LIFE_DAYS * DAY)).astype(np.float32)
+
+    def interest(self, now: float) -> np.ndarray:
+        """Interest score in [0, 1) per (row, category): ``1 - exp(-evidence / 2)``."""
+        return -np.expm1(-self.evidence_at(now) / 2.0)
+
+    def pressure_now(self, now: float) -> np.ndarray:
+        """Attention pressure: pushes received, decayed with a 7-day half-life; float32."""
+        age = np.maximum(now - self.pressure_at, 0.0)
+        return (self.pressure * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY))).astype(np.float32)
+
+    def pushes_within(self, now: float, seconds: float) -> np.ndarray:
+        """Pushes received in ``(now - seconds, now]`` per row (at most ``PUSH_RING``)."""
+        times = self.push_times
+        return ((times > now - seconds) & (times <= now)).sum(axis=1, dtype=np.int16)
+
+    def month_count_at(self, now: float) -> np.ndarray:
+        """Mass messages received in the local calendar month of ``now``."""
+        return np.where(self.month_key == local_month_key(now), self.month_count, 0).astype(
+            np.int16
+        )
+
+    def mass_sends_on_day(self, now: float) -> int:
+        """Mass sends the account made on the local day of ``now``."""
+        return len(self.mass_sends_by_day.get(local_day_number(now), ()))
+
+    def received_mask(self, campaign_id: str) -> np.ndarray:
+        arr = self.received.get(campaign_id)
+        return np.zeros(self.n, dtype=np.bool_) if arr is None else arr[: self.n]
+
+    # ----- folding events --------------------------------------------------------------
+    @classmethod
+    def from_events(
+        cls,
+        events: Iterable[Mapping[str, Any]],
+        categories: list[Category],
+        stores: list[tuple[float, float]] | None = None,
+        deliveries: Iterable[Mapping[str, Any]] = (),
+        now: float | str | None = None,
+        datum: str = geo.GCJ02,
+    ) -> FollowerState:
+        """Build a state from an event log and the deliveries made, merged in time order."""
+        state = cls(categories, stores, datum=datum)
+        merged: list[tuple[float, int, Mapping[str, Any]]] = []
+        for ev in events:
+            merged.append((to_epoch(ev["at"]), 1, ev))
+        for dv in deliveries:
+            merged.append((to_epoch(dv["at"]), 0, dv))
+        merged.sort(key=lambda item: (item[0], item[1]))
+        batch: list[Mapping[str, Any]] = []
+        for _, is_event, item in merged:
+            if is_event:
+                batch.append(item)
+            else:
+                if batch:
+                    state.observe(batch)
+                    batch = []
+                state.record_deliveries([item])
+        state.observe(batch, now=now)
+        return state
+
+    def observe(self, events: Iterable[Mapping[str, Any]], now: float | str | None = None) -> None:
+        """Fold events into the state, then advance the clock to ``now`` (default: the last event)."""
+        last = self.clock
+        for ev in events:
+            kind = ev.get("kind")
+            openid = ev.get("openid")
+            at = ev.get("at")
+            if not isinstance(openid, str) or not openid or at is None:
+                self.ignored_events += 1
+                continue
+            try:
+                ts = to_epoch(at)
+            except (TypeError, ValueError):
+                self.ignored_events += 1
+                continue
+            handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+            if handler is None:
+                self.ignored_events += 1
+                continue
+            if handler(self, openid, ts, ev) is False:
+                self.ignored_events += 1
+            if not ts <= last:
+                last = ts
+        target = last if now is None else to_epoch(now)
+        self.advance(target)
+
+    def advance(self, now: float) -> None:
+        """Move the clock forward, counting subscribed follower-days (the base-rate exposure)."""
+        if np.isnan(now):
+            return
+        if not np.isnan(self.clock) and now > self.clock:
+            self.stats.follower_days += float(self.subscribed.sum()) * (now - self.clock) / DAY
+        if np.isnan(self.clock) or now > self.clock:
+            self.clock = now
+
+    def _touch(self, i: int, ts: float) -> None:
+        last = self._last_interaction_at[i]
+        if np.isnan(last) or ts > last:
+            self._last_interaction_at[i] = ts
+
+    def _add_evidence(self, i: int, ts: float, cats: Iterable[int], weight: float) -> None:
+        cats = list(cats)
+        if not cats:
+            return
+        age = ts - self._evidence_at[i]
+        if age > 0:
+            self._evidence[i] *= np.float32(2.0 ** (-age / (EVIDENCE_HALF_LIFE_DAYS * DAY)))
+            self._evidence_at[i] = ts
+        for c in cats:
+            self._evidence[i, c] += np.float32(weight)
+
+    def _ev_subscribe(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self.row(openid)
+        if ts < self._subscription_changed_at[i]:
+            return True  # an older event arriving late must not overturn a newer one
+        self._subscription_changed_at[i] = ts
+        self._subscribed[i] = True
+        self._subscribed_at[i] = ts
+        if self._evidence_at[i] == 0.0:
+            self._evidence_at[i] = ts
+            self._pressure_at[i] = ts
+        scene = ev.get("scene")
+        if isinstance(scene, str) and scene:
+            self._scene[i] = self._scene_code(scene)
+        self._touch(i, ts)
+        return True
+
+    def _ev_unsubscribe(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self.row(openid)
+        if ts < self._subscription_changed_at[i]:
+            return True
+        was = bool(self._subscribed[i])
+        self._subscription_changed_at[i] = ts
+        self._subscribed[i] = False
+        if not was:
+            return True
+        last_push = self._last_push_at[i]
+        if not np.isnan(last_push) and 0 <= ts - last_push <= UNFOLLOW_ATTRIBUTION_HOURS * HOUR:
+            self.stats.unf_after[self._last_push_pressure[i], self._last_push_relevant[i]] += 1
+        else:
+            self.stats.base_unfollows += 1
+        return True
+
+    def _ensure_follower(self, openid: str, ts: float) -> int:
+        # A message or click can only come from a follower: an unseen openid is subscribed.
+        known = openid in self.index
+        i = self.row(openid)
+        if not known:
+            self._subscribed[i] = True
+            self._subscription_changed_at[i] = ts
+            self._evidence_at[i] = ts
+            self._pressure_at[i] = ts
+        return i
+
+    def _ev_location(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        try:
+            lat, lng = float(ev["lat"]), float(ev["lng"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        if not geo.valid_point(lat, lng):
+            return False
+        try:
+            lat, lng = geo.to_gcj02(lat, lng, str(ev.get("datum") or self.datum))
+        except ValueError:
+            return False
+        i = self._ensure_follower(openid, ts)
+        self._lat[i], self._lng[i] = lat, lng
+        if self.stores:
+            self._distance_km[i] = float(
+                geo.nearest_store_km(np.array([lat]), np.array([lng]), self.stores)[0]
+            )
+        return True
+
+    def _ev_text(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self._ensure_follower(openid, ts)
+        self._touch(i, ts)
+        self._last_message_at[i] = ts
+        self._cs_sent_since_message[i] = 0
+        content = ev.get("content")
+        if isinstance(content, str):
+            self._add_evidence(
+                i, ts, match_categories(content, self.categories), EVIDENCE_WEIGHTS["text"]
+            )
+        return True
+
+    def _ev_click(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self._ensure_follower(openid, ts)
+        self._touch(i, ts)
+        key = ev.get("key") or ev.get("url") or ""
+        weight = EVIDENCE_WEIGHTS["view" if ev.get("kind") == "view" else "click"]
+        if isinstance(key, str):
+            self._add_evidence(i, ts, match_categories(key, self.categories), weight)
+        return True
+
+    def _ev_scan(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self._ensure_follower(openid, ts)
+        self._touch(i, ts)
+        return True
+
+    def _campaign_cats(self, ev: Mapping[str, Any]) -> list[int]:
+        product = ev.get("product")
+        if isinstance(product, str | int) and str(product) in self.product_category:
+            return [self.product_category[str(product)]]
+        campaign = ev.get("campaign")
+        if isinstance(campaign, str) and campaign in self.campaign_category:
+            return [self.campaign_category[campaign]]
+        category = ev.get("category")
+        if isinstance(category, str) and category in self.category_index:
+            return [self.category_index[category]]
+        return []
+
+    def _ev_read(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        i = self._ensure_follower(openid, ts)
+        self._touch(i, ts)
+        self._reads[i] += 1
+        self._add_evidence(i, ts, self._campaign_cats(ev), EVIDENCE_WEIGHTS[str(ev["kind"])])
+        return True
+
+    def _ev_order(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        try:
+            amount = float(ev.get("amount") or 0.0)
+        except (TypeError, ValueError):
+            return False
+        if not np.isfinite(amount) or amount < 0:
+            return False
+        i = self._ensure_follower(openid, ts)
+        self._touch(i, ts)
+        self._orders[i] += 1
+        self._revenue[i] += amount
+        self.stats.revenue += amount
+        self.stats.orders += 1
+        cats = self._campaign_cats(ev)
+        self._add_evidence(i, ts, cats, EVIDENCE_WEIGHTS["order"])
+        campaign = ev.get("campaign")
+        if isinstance(campaign, str) and campaign in self.received_at:
+            sent_at = self.received_at[campaign][i]
+            if not np.isnan(sent_at) and 0 <= ts - sent_at <= ORDER_ATTRIBUTION_DAYS * DAY:
+                c = self.campaign_category[campaign]
+                d = self._distance_bucket_row(i)
+                self.stats.conv_orders[c, self._cat_push_rel[i, c], d] += 1
+                self.stats.amount_sum[c] += amount
+                self.stats.amount_n[c] += 1
+                self._cat_orders[i, c] += 1
+        return True
+
+    def _ev_tags(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
+        tags = ev.get("tags")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            return False
+        self.set_tags(openid, tags)
+        return True
+
+    def _distance_bucket_row(self, i: int) -> int:
+        d = float(self._distance_km[i])
+        if np.isnan(d):
+            return 0
+        return 1 + int(np.searchsorted(DISTANCE_EDGES, d, side="right"))
+
+    def distance_bucket(self) -> np.ndarray:
+        """0 unknown, 1 near (< 10 km), 2 mid (< 40 km), 3 far; int8 per row."""
+        d = self.distance_km
+        out = (1 + bucket(d, DISTANCE_EDGES)).astype(np.int8)
+        out[np.isnan(d)] = 0
+        return out
+
+    # ----- deliveries ------------------------------------------------------------------
+    def register_campaign(
+        self, campaign_id: str, category: str, products: Iterable[Mapping[str, Any]] = ()
+    ) -> int:
+        """Remember a campaign's category (and its products') so reads and orders can be placed."""
+        if category not in self.category_index:
+            raise ValueError(f"unknown category {category!r}")
+        c = self.category_index[category]
+        self.campaign_category[campaign_id] = c
+        for product in products:
+            pid = product.get("id")
+            if pid is not None:
+                self.product_category.setdefault(str(pid), c)
+        if campaign_id not in self.received:
+            self.received[campaign_id] = np.zeros(self._capacity, dtype=np.bool_)
+            self.received_at[campaign_id] = np.full(self._capacity, np.nan)
+        return c
+
+    def record_deliveries(self, deliveries: Iterable[Mapping[str, Any]]) -> None:
+        """Fold sent messages into the state: caps, cooldowns, pressure, pooled exposure."""
+        groups: dict[tuple[str, float, str, str], list[int]] = {}
+        for dv in deliveries:
+            cid = str(dv["campaign"])
+            if cid not in self.campaign_category:
+                self.register_campaign(cid, str(dv["category"]), dv.get("products") or ())
+            key = (cid, to_epoch(dv["at"]), str(dv["category"]), str(dv.get("channel") or "mass"))
+            groups.setdefault(key, []).append(self.row(str(dv["openid"])))
+        for (cid, ts, _category, channel), rows in groups.items():
+            self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
+
+    def record_plan_deliveries(
+        self, rows: np.ndarray, campaign_id: str, at: float, channel: str = "mass"
+    ) -> None:
+        """Vectorised :meth:`record_deliveries` for one campaign sent to ``rows`` at ``at``."""
+        if campaign_id not in self.campaign_category:
+            raise ValueError(f"register campaign {campaign_id!r} first")
+        self._record_group(np.asarray(rows, dtype=np.int64), float(at), campaign_id, channel)
+
+    def _record_group(self, rows: np.ndarray, ts: float, cid: str, channel: str) -> None:
+        if rows.size == 0:
+            return
+        rows = np.unique(rows)
+        c = self.campaign_category[cid]
+        s = self.stats
+        # Pooled exposure, bucketed as the follower was when the push arrived.
+        ev = self._evidence[rows, c] * np.exp2(
+            -np.maximum(ts - self._evidence_at[rows], 0.0) / (EVIDENCE_HALF_LIFE_DAYS * DAY)
+        ).astype(np.float32)
+        rel = bucket(ev, RELEVANCE_EDGES)
+        rel[self._cat_orders[rows, c] > 0] = N_REL - 1
+        dist_all = self._distance_km[rows]
+        dist = (1 + bucket(dist_all, DISTANCE_EDGES)).astype(np.int8)
+        dist[np.isnan(dist_all)] = 0
+        np.add.at(s.conv_sent[c], (rel, dist), 1.0)
+        age = np.maximum(ts - self._pressure_at[rows], 0.0)
+        pressure = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
+        pb = bucket(pressure.astype(np.float32), PRESSURE_EDGES)
+        relevant = (rel >= 2).astype(np.int8)
+        np.add.at(s.unf_sent, (pb, relevant), 1.0)
+        # Per-follower columns.
+        self._pressure[rows] = pressure
+        self._pressure_at[rows] = ts
+        self._last_push_pressure[rows] = pb
+        self._last_push_relevant[rows] = relevant
+        self._cat_push_rel[rows, c] = rel
+        self._push_times[rows, self._push_count[rows] % PUSH_RING] = ts
+        self._push_count[rows] += 1
+        self._last_push_at[rows] = np.fmax(self._last_push_at[rows], ts)
+        self._cat_last_push[rows, c] = np.fmax(self._cat_last_push[rows, c], ts)
+        self._cat_pushes[rows, c] += 1
+        self.received[cid][rows] = True
+        self.received_at[cid][rows] = ts
+        if channel == "customer_service":
+            self._cs_sent_since_message[rows] += 1
+        else:
+            month = local_month_key(ts)
+            same = self._month_key[rows] == month
+            self._month_count[rows] = np.where(same, self._month_count[rows] + 1, 1)
+            self._month_key[rows] = month
+            self.mass_sends_by_day.setdefault(local_day_number(ts), set()).add(cid)
+
+
+_HANDLERS = {
+    "subscribe": FollowerState._ev_subscribe,
+    "unsubscribe": FollowerState._ev_unsubscribe,
+    "location": FollowerState._ev_location,
+    "text": FollowerState._ev_text,
+    "click": FollowerState._ev_click,
+    "view": FollowerState._ev_click,
+    "scan": FollowerState._ev_scan,
+    "read": FollowerState._ev_read,
+    "link_click": FollowerState._ev_read,
+    "order": FollowerState._ev_order,
+    "tags": FollowerState._ev_tags,
+}
