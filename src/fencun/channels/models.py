@@ -38,3 +38,83 @@ class Account(models.Model):
 
     def __repr__(self) -> str:  # never the secret, token or key
         return f"<Account {self.app_id} {self.account_type} {self.mode}>"
+
+
+class AccessTokenLease(models.Model):
+    """The one access_token of an appid, shared by every process, and the lease that
+    lets exactly one of them fetch a new one (see ``channels/wechat/tokens.py``).
+
+    Times are unix seconds (floats) because they are compared with the API's
+    ``expires_in`` arithmetic, not shown to anyone.
+    """
+
+    app_id = models.CharField(max_length=32, unique=True)
+    value = models.CharField(max_length=512, blank=True)
+    expires_at = models.FloatField(default=0)
+    fetched_at = models.FloatField(default=0)
+    fetch_count = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    lease_until = models.FloatField(null=True, blank=True)
+
+    def __repr__(self) -> str:  # never the token itself
+        return f"<AccessTokenLease {self.app_id} expires_at={self.expires_at:.0f}>"
+
+    def __str__(self) -> str:
+        return self.app_id
+
+    def as_token(self):  # -> fencun.channels.wechat.tokens.AccessToken
+        from fencun.channels.wechat.tokens import AccessToken
+
+        return AccessToken(self.value, self.expires_at, self.fetched_at)
+
+
+class MassSend(models.Model):
+    """A mass send WeChat accepted (``sendall`` or ``send``): the account-wide daily count
+    of a subscription account is checked against these rows before the next one, and
+    MASSSENDJOBFINISH receipts find their send by ``msg_id``."""
+
+    class Kind(models.TextChoices):
+        TAG_OR_ALL = "sendall", _("按标签或全部群发")
+        OPENID_LIST = "send", _("按 OpenID 列表群发")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="mass_sends")
+    clientmsgid = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    msg_id = models.BigIntegerField(null=True, blank=True)
+    msg_data_id = models.BigIntegerField(null=True, blank=True)
+    tag_id = models.IntegerField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "clientmsgid"], name="mass_send_unique_clientmsgid"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "sent_at"]), models.Index(fields=["msg_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.clientmsgid}"
+
+
+class FollowerSync(models.Model):
+    """Progress of the follower sync of one account, so an interrupted sync resumes at the
+    last page it finished (``next_openid``) instead of starting over."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="follower_sync")
+    next_openid = models.CharField(max_length=64, blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    followers_done = models.PositiveIntegerField(default=0)
+    events_recorded = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sync {self.account_id}: {self.followers_done}/{self.total}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.started_at is not None and self.finished_at is None

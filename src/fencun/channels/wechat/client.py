@@ -1,0 +1,824 @@
+"""The outbound WeChat Official Account API client: small, ours, on httpx.
+
+- One access_token per appid across all processes (see ``tokens.py``); refreshed ahead of
+  expiry, and refreshed once and the call repeated on 40001/42001.
+- By default tokens come from the *stable-token* endpoint (``POST /cgi-bin/stable_token``).
+  In its normal mode repeated calls return the current token instead of minting a new
+  one, so a second process that slips past our lock (or another system sharing the
+  appid) does not invalidate everyone else's token, which is what the classic
+  ``GET /cgi-bin/token`` does. It also takes the AppSecret in a JSON body rather than the
+  query string, so the secret never appears in a URL an HTTP library could log or repeat
+  in an error. ``use_stable_token=False`` (the classic endpoint) remains for accounts restricted to it.
+- Platform limits come from the one limits table (``fencun.engine.limits``) and are
+  checked *before* calling: a send the platform would refuse is refused here with
+  :class:`LimitRefused`, and uses no quota.
+- Every call has a timeout. Reads, and sends that carry an idempotency key
+  (``clientmsgid``, ``client_msg_id``), are retried with exponential backoff on
+  transport errors, timeouts and -1; customer-service messages and previews have no key,
+  so they are never repeated blindly.
+- 45065 (a mass send with this ``clientmsgid`` exists) is success: the message went.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from fencun.channels.wechat.errors import (
+    ALREADY_SENT,
+    ApiTimeout,
+    BadResponse,
+    ChannelError,
+    LimitRefused,
+    TokenInvalid,
+    TransportError,
+    error_for,
+)
+from fencun.channels.wechat.messages import Message
+from fencun.channels.wechat.tokens import AccessToken, MemoryTokenStore, TokenStore
+from fencun.engine.limits import PlatformLimits, load_platform_limits
+from fencun.logredact import RedactSecrets
+
+log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, access_token (or, with the classic endpoint, the
+# AppSecret) included; clean its records at the source, whatever handlers are attached.
+logging.getLogger("httpx").addFilter(RedactSecrets())
+
+#: WeChat's day and month (daily quotas, "one mass send per day") follow Beijing time.
+PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+
+class _Secret:
+    """Holds the AppSecret so no repr, traceback local or f-string can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class FollowerPage:
+    """One page of ``user/get`` (or ``user/tag/get``): openids and the cursor after them."""
+
+    total: int
+    openids: list[str]
+    next_openid: str
+
+
+@dataclass(frozen=True)
+class FollowerProfile:
+    """One follower as ``user/info/batchget`` describes them."""
+
+    openid: str
+    subscribed: bool
+    subscribe_time: int | None = None
+    scene: str = ""
+    scene_value: str = ""
+    tags: list[int] = field(default_factory=list)
+    unionid: str = ""
+    language: str = ""
+    remark: str = ""
+
+    @classmethod
+    def from_api(cls, item: Mapping[str, Any]) -> FollowerProfile:
+        scene_value = item.get("qr_scene_str") or (
+            str(item["qr_scene"]) if item.get("qr_scene") else ""
+        )
+        return cls(
+            openid=str(item["openid"]),
+            subscribed=bool(item.get("subscribe")),
+            subscribe_time=int(item["subscribe_time"]) if item.get("subscribe_time") else None,
+            scene=str(item.get("subscribe_scene") or ""),
+            scene_value=scene_value,
+            tags=[int(t) for t in item.get("tagid_list") or []],
+            unionid=str(item.get("unionid") or ""),
+            language=str(item.get("language") or ""),
+            remark=str(item.get("remark") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    id: int
+    name: str
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class MassSendResult:
+    """An accepted mass send. ``already_sent``: WeChat answered 45065 for this clientmsgid."""
+
+    msg_id: int | None
+    msg_data_id: int | None
+    already_sent: bool = False
+
+
+@dataclass(frozen=True)
+class MediaUpload:
+    type: str
+    media_id: str
+    created_at: int
+
+
+class MassLedger(Protocol):
+    """Where accepted mass sends are recorded, so the next one can be checked against the
+    account-wide daily limit before it is attempted."""
+
+    def mass_sends_since(self, since: datetime) -> int: ...
+
+    def record(
+        self,
+        *,
+        clientmsgid: str,
+        kind: str,
+        result: MassSendResult,
+        tag_id: int | None,
+        recipients: int | None,
+        sent_at: datetime,
+    ) -> None: ...
+
+
+class MemoryMassLedger:
+    """A ledger for one process (scripts and tests without a database)."""
+
+    def __init__(self) -> None:
+        self._sends: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def mass_sends_since(self, since: datetime) -> int:
+        with self._lock:
+            return sum(1 for at in self._sends.values() if at >= since)
+
+    def record(self, *, clientmsgid: str, sent_at: datetime, **_: Any) -> None:
+        with self._lock:
+            self._sends.setdefault(clientmsgid, sent_at)
+
+
+def platform_day_start(now: datetime) -> datetime:
+    """Midnight (Beijing time) of the platform day containing ``now``."""
+    local = now.astimezone(PLATFORM_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+_MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
+
+
+class WeChatClient:
+    """Calls the Official Account API for one account (appid)."""
+
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        *,
+        account_type: str = "subscription",
+        api_base: str | None = None,
+        token_store: TokenStore | None = None,
+        ledger: MassLedger | None = None,
+        use_stable_token: bool = True,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        max_connections: int = 64,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not app_id:
+            raise ValueError("app_id is required")
+        self.app_id = app_id
+        self._secret = _Secret(app_secret)
+        self.account_type = account_type
+        self.limits: PlatformLimits = load_platform_limits(account_type)
+        self.api_base = (api_base or _configured_api_base()).rstrip("/")
+        self.token_store: TokenStore = token_store or MemoryTokenStore()
+        self.ledger: MassLedger = ledger or MemoryMassLedger()
+        self.use_stable_token = use_stable_token
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._http = httpx.Client(
+            base_url=self.api_base,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            headers={"User-Agent": "fencun"},
+        )
+        self._token: AccessToken | None = None
+        self._token_lock = threading.Lock()
+        self._last_forced_refresh = 0.0
+
+    def __repr__(self) -> str:
+        return f"<WeChatClient {self.app_id} {self.account_type} {self.api_base}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WeChatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- access token -------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """A usable access_token, fetched (by one holder across processes) when needed."""
+        token = self._token
+        now = time.time()
+        if token is not None and token.usable(now):
+            return token.value
+        with self._token_lock:
+            token = self._token
+            if token is not None and token.usable(time.time()):
+                return token.value
+            shared = self.token_store.current(self.app_id)
+            if shared is not None and shared.usable(time.time()):
+                self._token = shared
+            else:
+                self._token = self.token_store.refresh(self.app_id, self._fetcher(reject=None))
+            return self._token.value
+
+    def _replace_rejected_token(self, rejected: str) -> None:
+        with self._token_lock:
+            if (
+                self._token is not None
+                and self._token.value != rejected
+                and self._token.usable(time.time())
+            ):
+                return  # another thread already replaced it
+            self._token = self.token_store.refresh(
+                self.app_id, self._fetcher(reject=rejected), reject=rejected
+            )
+
+    def _fetcher(self, reject: str | None):
+        def fetch() -> AccessToken:
+            token = self._fetch_token(force=False)
+            # WeChat still hands out the token it just rejected: force a new one. Forced
+            # refreshes are capped (20/day, 30 s apart), so never twice in 30 s.
+            if (
+                reject is not None
+                and token.value == reject
+                and self.use_stable_token
+                and time.time() - self._last_forced_refresh >= 30
+            ):
+                self._last_forced_refresh = time.time()
+                token = self._fetch_token(force=True)
+            return token
+
+        return fetch
+
+    def _fetch_token(self, force: bool) -> AccessToken:
+        attempt = 0
+        while True:
+            started = time.time()
+            try:
+                if self.use_stable_token:
+                    body = self._send_once(
+                        "POST",
+                        "/cgi-bin/stable_token",
+                        token=None,
+                        json_body={
+                            "grant_type": "client_credential",
+                            "appid": self.app_id,
+                            "secret": self._secret.reveal(),
+                            "force_refresh": force,
+                        },
+                    )
+                else:
+                    body = self._send_once(
+                        "GET",
+                        "/cgi-bin/token",
+                        token=None,
+                        params={
+                            "grant_type": "client_credential",
+                            "appid": self.app_id,
+                            "secret": self._secret.reveal(),
+                        },
+                    )
+            except ChannelError as exc:
+                attempt += 1
+                if not exc.retryable or attempt > self.max_retries:
+                    raise
+                self._sleep_backoff(attempt)
+                continue
+            try:
+                return AccessToken(
+                    str(body["access_token"]), started + int(body["expires_in"]), started
+                )
+            except (KeyError, TypeError, ValueError):
+                raise BadResponse("token answer without access_token/expires_in") from None
+
+    # -- transport ----------------------------------------------------------------
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        delay = min(self.backoff * (2 ** (attempt - 1)), 8.0)
+        time.sleep(delay * (0.5 + random.random() / 2))  # jitter: retries must not align
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        files: Any = None,
+        ok_codes: frozenset[int] = frozenset(),
+    ) -> dict[str, Any]:
+        query = dict(params or {})
+        if token is not None:
+            query["access_token"] = token
+        content = None
+        headers = None
+        if json_body is not None:
+            # WeChat stores \\u escapes literally in some APIs: send UTF-8 as is.
+            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            response = self._http.request(
+                method, path, params=query, content=content, files=files, headers=headers
+            )
+        except httpx.TimeoutException:
+            # ``from None``: httpx's own exception repeats the URL, query and secrets included.
+            raise ApiTimeout(f"{method} {path}: no answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {path}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            error = BadResponse(f"{method} {path}: HTTP {response.status_code}")
+            error.retryable = response.status_code >= 500
+            raise error
+        try:
+            data = response.json()
+        except ValueError:
+            raise BadResponse(f"{method} {path}: answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise BadResponse(f"{method} {path}: answer is not a JSON object")
+        errcode = int(data.get("errcode") or 0)
+        if errcode and errcode not in ok_codes:
+            raise error_for(errcode, str(data.get("errmsg", "")), path, data)
+        return data
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        files: Any = None,
+        ok_codes: frozenset[int] = frozenset(),
+    ) -> dict[str, Any]:
+        """One API call with the token, one refresh-and-repeat on a rejected token, and
+        (when ``retry``) bounded retries with backoff on retryable failures."""
+        attempt = 0
+        token_replaced = False
+        while True:
+            token = self.access_token()
+            try:
+                return self._send_once(
+                    method,
+                    path,
+                    token=token,
+                    params=params,
+                    json_body=json_body,
+                    files=files,
+                    ok_codes=ok_codes,
+                )
+            except TokenInvalid:
+                if token_replaced:
+                    raise
+                token_replaced = True
+                log.info("access_token rejected for %s on %s; refreshing once", self.app_id, path)
+                self._replace_rejected_token(token)
+            except ChannelError as exc:
+                attempt += 1
+                if not (retry and exc.retryable) or attempt > self.max_retries:
+                    raise
+                log.info("retrying %s after %s (attempt %d)", path, type(exc).__name__, attempt)
+                self._sleep_backoff(attempt)
+
+    # -- followers ----------------------------------------------------------------
+
+    def get_followers(self, next_openid: str = "") -> FollowerPage:
+        """One page (up to 10,000) of subscribed followers' openids after ``next_openid``."""
+        params = {"next_openid": next_openid} if next_openid else {}
+        body = self._call("GET", "/cgi-bin/user/get", retry=True, params=params)
+        openids = list((body.get("data") or {}).get("openid") or [])
+        return FollowerPage(
+            int(body.get("total") or 0), openids, str(body.get("next_openid") or "")
+        )
+
+    def iter_follower_pages(self, next_openid: str = "") -> Iterator[tuple[str, FollowerPage]]:
+        """Pages of followers from the cursor on; yields (cursor used, page) until the end."""
+        cursor = next_openid
+        while True:
+            page = self.get_followers(cursor)
+            if not page.openids:
+                return
+            yield cursor, page
+            if not page.next_openid or page.next_openid == cursor:
+                return
+            cursor = page.next_openid
+
+    def get_profiles(self, openids: Sequence[str], lang: str = "zh_CN") -> list[FollowerProfile]:
+        """Profiles of up to 100 followers (``user/info/batchget``)."""
+        limit = self.limits.user_batchget_max
+        if not 1 <= len(openids) <= limit:
+            raise LimitRefused("user_batchget_max", f"{len(openids)} openids; 1–{limit} per call")
+        body = self._call(
+            "POST",
+            "/cgi-bin/user/info/batchget",
+            retry=True,
+            json_body={"user_list": [{"openid": o, "lang": lang} for o in openids]},
+        )
+        return [FollowerProfile.from_api(item) for item in body.get("user_info_list") or []]
+
+    def get_profile(self, openid: str, lang: str = "zh_CN") -> FollowerProfile:
+        """One follower's profile (``user/info``)."""
+        body = self._call(
+            "GET", "/cgi-bin/user/info", retry=True, params={"openid": openid, "lang": lang}
+        )
+        return FollowerProfile.from_api(body)
+
+    # -- tags ---------------------------------------------------------------------
+
+    def list_tags(self) -> list[TagInfo]:
+        body = self._call("GET", "/cgi-bin/tags/get", retry=True)
+        return [
+            TagInfo(int(t["id"]), str(t["name"]), int(t.get("count") or 0))
+            for t in body.get("tags") or []
+        ]
+
+    def create_tag(self, name: str) -> TagInfo:
+        """Create a tag (name ≤ 30 characters; at most 100 tags per account)."""
+        if not name or len(name) > 30:
+            raise LimitRefused("tag_name", "a tag name has 1–30 characters")
+        # Not retried: a lost answer would otherwise create the tag twice (45157 on retry).
+        body = self._call(
+            "POST", "/cgi-bin/tags/create", retry=False, json_body={"tag": {"name": name}}
+        )
+        tag = body["tag"]
+        return TagInfo(int(tag["id"]), str(tag["name"]))
+
+    def rename_tag(self, tag_id: int, name: str) -> None:
+        if not name or len(name) > 30:
+            raise LimitRefused("tag_name", "a tag name has 1–30 characters")
+        self._call(
+            "POST",
+            "/cgi-bin/tags/update",
+            retry=True,
+            json_body={"tag": {"id": tag_id, "name": name}},
+        )
+
+    def delete_tag(self, tag_id: int) -> None:
+        self._call("POST", "/cgi-bin/tags/delete", retry=True, json_body={"tag": {"id": tag_id}})
+
+    def _check_tag_batch(self, openids: Sequence[str]) -> None:
+        limit = self.limits.tag_batch_openids_max
+        if not 1 <= len(openids) <= limit:
+            raise LimitRefused(
+                "tag_batch_openids_max", f"{len(openids)} openids; 1–{limit} per call"
+            )
+
+    def tag_followers(self, tag_id: int, openids: Sequence[str]) -> None:
+        """Add a tag to up to 50 followers (idempotent: re-tagging is harmless)."""
+        self._check_tag_batch(openids)
+        self._call(
+            "POST",
+            "/cgi-bin/tags/members/batchtagging",
+            retry=True,
+            json_body={"openid_list": list(openids), "tagid": tag_id},
+        )
+
+    def untag_followers(self, tag_id: int, openids: Sequence[str]) -> None:
+        """Remove a tag from up to 50 followers."""
+        self._check_tag_batch(openids)
+        self._call(
+            "POST",
+            "/cgi-bin/tags/members/batchuntagging",
+            retry=True,
+            json_body={"openid_list": list(openids), "tagid": tag_id},
+        )
+
+    def follower_tags(self, openid: str) -> list[int]:
+        body = self._call(
+            "POST", "/cgi-bin/tags/getidlist", retry=True, json_body={"openid": openid}
+        )
+        return [int(t) for t in body.get("tagid_list") or []]
+
+    def tag_members(self, tag_id: int, next_openid: str = "") -> FollowerPage:
+        """One page of the followers carrying a tag."""
+        body = self._call(
+            "POST",
+            "/cgi-bin/user/tag/get",
+            retry=True,
+            json_body={"tagid": tag_id, "next_openid": next_openid},
+        )
+        openids = list((body.get("data") or {}).get("openid") or [])
+        return FollowerPage(
+            int(body.get("count") or len(openids)), openids, str(body.get("next_openid") or "")
+        )
+
+    # -- media --------------------------------------------------------------------
+
+    def upload_news(self, articles: Sequence[Mapping[str, Any]]) -> str:
+        """Upload the articles of a mass news message; returns its ``media_id``.
+
+        Each article: ``thumb_media_id``, ``title``, ``content`` and optionally ``author``,
+        ``content_source_url``, ``digest``, ``show_cover_pic``.
+        """
+        if not 1 <= len(articles) <= 8:
+            raise LimitRefused("news_articles", "a news message has 1–8 articles")
+        body = self._call(
+            "POST", "/cgi-bin/media/uploadnews", retry=True, json_body={"articles": list(articles)}
+        )
+        return str(body["media_id"])
+
+    def upload_media(
+        self, kind: Literal["image", "voice", "video", "thumb"], filename: str, content: bytes
+    ) -> MediaUpload:
+        """Upload a temporary media file (3 days) for messages; returns its ``media_id``."""
+        body = self._call(
+            "POST",
+            "/cgi-bin/media/upload",
+            retry=True,
+            params={"type": kind},
+            files={"media": (filename, content)},
+        )
+        media_id = body.get("media_id") or body.get("thumb_media_id")
+        return MediaUpload(
+            str(body.get("type", kind)), str(media_id), int(body.get("created_at") or 0)
+        )
+
+    def upload_article_image(self, filename: str, content: bytes) -> str:
+        """Upload an image used inside an article's content; returns its URL."""
+        body = self._call(
+            "POST", "/cgi-bin/media/uploadimg", retry=True, files={"media": (filename, content)}
+        )
+        return str(body["url"])
+
+    # -- sending ------------------------------------------------------------------
+
+    def _check_clientmsgid(self, clientmsgid: str) -> None:
+        limit = self.limits.clientmsgid_max_bytes
+        if not clientmsgid or len(clientmsgid.encode("utf-8")) > limit:
+            raise LimitRefused("clientmsgid_max_bytes", f"clientmsgid must be 1–{limit} bytes")
+
+    def _mass(
+        self,
+        path: str,
+        kind: str,
+        body: dict[str, Any],
+        clientmsgid: str,
+        tag_id: int | None,
+        recipients: int | None,
+    ) -> MassSendResult:
+        data = self._call(
+            "POST", path, retry=True, json_body=body, ok_codes=frozenset({ALREADY_SENT})
+        )
+        already = int(data.get("errcode") or 0) == ALREADY_SENT
+        msg_id = data.get("msg_id")
+        msg_data_id = data.get("msg_data_id")
+        result = MassSendResult(
+            int(msg_id) if msg_id is not None else None,
+            int(msg_data_id) if msg_data_id is not None else None,
+            already_sent=already,
+        )
+        self.ledger.record(
+            clientmsgid=clientmsgid,
+            kind=kind,
+            result=result,
+            tag_id=tag_id,
+            recipients=recipients,
+            sent_at=datetime.now(UTC),
+        )
+        return result
+
+    def sendall(
+        self,
+        message: Message,
+        *,
+        clientmsgid: str,
+        tag_id: int | None = None,
+        send_ignore_reprint: bool = False,
+    ) -> MassSendResult:
+        """Mass send to the followers carrying ``tag_id``, or to all followers (``None``).
+
+        ``clientmsgid`` (≤ 64 bytes) is the idempotency key: WeChat refuses a second send
+        with it for 24 h, answering 45065, which this method reports as success with
+        ``already_sent=True``. Refused before calling when the account's daily mass send
+        is already used (subscription accounts: one per day).
+        """
+        self._check_clientmsgid(clientmsgid)
+        if not self.limits.tag_send:
+            raise LimitRefused("tag_send", f"{self.account_type} accounts cannot mass send")
+        per_day = self.limits.mass_sends_per_day_account
+        if per_day is not None:
+            used = self.ledger.mass_sends_since(platform_day_start(datetime.now(UTC)))
+            if used >= per_day:
+                raise LimitRefused(
+                    "mass_sends_per_day_account", f"{used} of {per_day} mass sends used today"
+                )
+        body: dict[str, Any] = {
+            "filter": {
+                "is_to_all": tag_id is None,
+                **({"tag_id": tag_id} if tag_id is not None else {}),
+            },
+            **message,
+            "send_ignore_reprint": int(send_ignore_reprint),
+            "clientmsgid": clientmsgid,
+        }
+        return self._mass(
+            "/cgi-bin/message/mass/sendall", "sendall", body, clientmsgid, tag_id, None
+        )
+
+    def send_to_openids(
+        self,
+        openids: Sequence[str],
+        message: Message,
+        *,
+        clientmsgid: str,
+        received_this_month: Mapping[str, int] | None = None,
+        send_ignore_reprint: bool = False,
+    ) -> MassSendResult:
+        """Mass send to a list of 2–10,000 followers (service accounts only).
+
+        ``received_this_month``: mass messages each recipient already received this month,
+        if known; recipients at the per-follower monthly limit are refused before calling.
+        """
+        self._check_clientmsgid(clientmsgid)
+        if not self.limits.openid_list_send:
+            raise LimitRefused(
+                "openid_list_send", f"{self.account_type} accounts cannot send to an openid list"
+            )
+        low, high = self.limits.openid_list_min, self.limits.openid_list_max
+        if not low <= len(openids) <= high:
+            raise LimitRefused("openid_list_max", f"{len(openids)} openids; {low}–{high} per call")
+        if len(set(openids)) != len(openids):
+            raise LimitRefused("openid_list_unique", "the openid list repeats a follower")
+        per_follower = self.limits.mass_sends_per_month_per_follower
+        if per_follower is not None and received_this_month:
+            full = sorted(o for o in openids if received_this_month.get(o, 0) >= per_follower)
+            if full:
+                raise LimitRefused(
+                    "mass_sends_per_month_per_follower",
+                    f"{len(full)} recipients already received {per_follower} this month (first: {full[0]})",
+                )
+        body = {
+            "touser": list(openids),
+            **message,
+            "send_ignore_reprint": int(send_ignore_reprint),
+            "clientmsgid": clientmsgid,
+        }
+        return self._mass(
+            "/cgi-bin/message/mass/send", "send", body, clientmsgid, None, len(openids)
+        )
+
+    def preview(self, openid: str, message: Message) -> int | None:
+        """Send a mass message to one follower for review; no mass quota is used."""
+        body = self._call(
+            "POST",
+            "/cgi-bin/message/mass/preview",
+            retry=False,
+            json_body={"touser": openid, **message},
+        )
+        return int(body["msg_id"]) if body.get("msg_id") is not None else None
+
+    def mass_status(self, msg_id: int) -> str:
+        """``SEND_SUCCESS``, ``SENDING``, ``SEND_FAIL`` or ``DELETE`` for a mass send."""
+        body = self._call(
+            "POST", "/cgi-bin/message/mass/get", retry=True, json_body={"msg_id": msg_id}
+        )
+        return str(body.get("msg_status", ""))
+
+    def send_custom(
+        self,
+        openid: str,
+        message: Message,
+        *,
+        last_interaction_at: datetime | None,
+        opened_by: Literal["message", "event"] = "message",
+        sent_since_interaction: int = 0,
+        now: datetime | None = None,
+    ) -> None:
+        """A customer-service message, allowed only inside the follower's window.
+
+        A message from the follower opens 48 h for 5 messages; a menu click, follow or scan
+        opens 1 minute for 3. ``last_interaction_at`` is the opening action's time and
+        ``sent_since_interaction`` how many were already sent since; outside the window
+        this is refused before calling. Never retried automatically: it carries no
+        idempotency key, and a repeat would reach the follower twice.
+        """
+        now = now or datetime.now(UTC)
+        limits = self.limits
+        if not limits.customer_service_messages:
+            raise LimitRefused(
+                "customer_service_messages", f"{self.account_type} accounts cannot send them"
+            )
+        if opened_by == "message":
+            window = timedelta(hours=limits.customer_service_window_hours)
+            allowed = limits.customer_service_per_message
+        else:
+            window = timedelta(minutes=limits.customer_service_event_window_minutes)
+            allowed = limits.customer_service_per_event
+        if last_interaction_at is None or now - last_interaction_at > window:
+            raise LimitRefused(
+                "customer_service_window_hours", f"{openid} has not interacted within {window}"
+            )
+        if sent_since_interaction >= allowed:
+            raise LimitRefused(
+                "customer_service_per_message", f"{allowed} messages already sent in this window"
+            )
+        self._call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            retry=False,
+            json_body={"touser": openid, **message},
+        )
+
+    def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, Any],
+        *,
+        client_msg_id: str,
+        url: str = "",
+        miniprogram: Mapping[str, str] | None = None,
+    ) -> int | None:
+        """A template message (service accounts; notifications, never marketing).
+
+        ``client_msg_id`` makes a retried call deliver once; ``data`` maps each template
+        field to ``{"value": ...}`` (plain strings are wrapped). Returns WeChat's msgid.
+        """
+        if not self.limits.template_messages:
+            raise LimitRefused(
+                "template_messages", f"{self.account_type} accounts cannot send template messages"
+            )
+        if (
+            not client_msg_id
+            or len(client_msg_id.encode("utf-8")) > self.limits.clientmsgid_max_bytes
+        ):
+            raise LimitRefused("clientmsgid_max_bytes", "client_msg_id must be 1–64 bytes")
+        fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": fields,
+            "client_msg_id": client_msg_id,
+        }
+        if url:
+            body["url"] = url
+        if miniprogram:
+            body["miniprogram"] = dict(miniprogram)
+        answer = self._call("POST", "/cgi-bin/message/template/send", retry=True, json_body=body)
+        return int(answer["msgid"]) if answer.get("msgid") is not None else None
+
+    def clear_quota(self) -> None:
+        """Reset the account's daily API call counts (itself limited: 10 a month)."""
+        self._call("POST", "/cgi-bin/clear_quota", retry=False, json_body={"appid": self.app_id})
+
+
+def _configured_api_base() -> str:
+    try:
+        from django.conf import settings
+
+        return str(settings.WECHAT["API_BASE"])
+    except Exception:  # Django not configured: a plain script
+        return DEFAULT_API_BASE
+
+
+__all__ = [
+    "FollowerPage",
+    "FollowerProfile",
+    "MassLedger",
+    "MassSendResult",
+    "MediaUpload",
+    "MemoryMassLedger",
+    "TagInfo",
+    "WeChatClient",
+    "platform_day_start",
+]
