@@ -16,6 +16,17 @@ pushes at most, so per-follower rates alone are noise. We therefore pool:
 * unfollows within 48 h of a push are pooled by attention pressure (decayed pushes,
   including this one) x relevant/irrelevant. The base hazard (unfollows with no push
   before them, per follower-day) is subtracted: harm counts only what a push adds.
+* a push also keeps the follower's pressure raised for weeks, so the **lasting** harm is
+  learned too: unfollows per follower-day by pressure level (exposure counted as time
+  passes, never falling with pressure), integrated over the push's decaying pressure.
+  The larger of the 48-hour and the lasting estimate is used, weighed for irrelevant
+  versus relevant pushes by their 48-hour rates.
+* **attention**: read-through of interesting pushes by the pressure they arrived at
+  gives the share of a later push's response one more push now takes away; times the
+  push revenue per follower-day, that is the second part of the harm (yuan).
+* the follower's value (the dial, when the merchant leaves it unset) is observed
+  revenue per follower-day times the follower's expected remaining days (one over the
+  rested daily unfollow rate, kept within the rules' horizon bounds).
 
 Why this and not a fitted logistic model: the counts update in O(1) per event in the
 same fold production runs, the posteriors are honest about thin data (a new follower
@@ -23,8 +34,11 @@ simply gets the pooled rate of followers like them), and a Beta posterior gives
 exploration for free. **Exploration** is Thompson sampling: each plan draws the
 conversion rates of cells and followers from their posteriors (seeded, so a plan is
 reproducible) and decides on the draw, so uncertain cells and followers are sometimes
-tried and their interest discovered, and certain ones are not. Harm uses posterior
-means: the engine explores upside, not the follower's patience.
+tried and their interest discovered, and certain ones are not. Both levels are drawn
+from their actual Beta posteriors: for rare outcomes these are skewed, so a few
+followers are tried boldly rather than half of them timidly (a symmetric normal
+approximation sent to half of all uninterested followers on every plan). Harm uses
+posterior means: the engine explores upside, not the follower's patience.
 
 The priors are deliberately modest (a push converts 0.2-4 % of followers depending on
 evidence; an unfollow follows 0.2-3 % of pushes depending on pressure) and are
@@ -39,9 +53,11 @@ import numpy as np
 
 from fencun.engine.rules import MerchantRules
 from fencun.engine.state import (
+    HAZARD_EDGES,
     N_DIST,
     N_REL,
     PRESSURE_EDGES,
+    PRESSURE_HALF_LIFE_DAYS,
     RELEVANCE_EDGES,
     FollowerState,
     bucket,
@@ -60,6 +76,11 @@ PRIOR_BASE_HAZARD = 0.0005  # unfollows per follower-day with no push
 S_BASE_DAYS = 2000.0
 S_AMOUNT = 5.0  # pseudo-orders at the campaign's list price
 HORIZON_DAYS_FLOOR = 30.0
+S_HAZARD_DAYS = 3000.0  # pseudo follower-days behind each pressure level's daily hazard
+PRIOR_READ = 0.1  # read-through of a push, before any reads are seen
+S_READ = 200.0
+AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
+PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
 
 
 @dataclass
@@ -74,19 +95,64 @@ class PlanContext:
     p_unfollow: np.ndarray  # (n, 2) incremental unfollow probability, irrelevant/relevant push
     rng: np.random.Generator
     exploration: float
+    attention_cost: np.ndarray | None = None  # (n,) yuan of later push revenue one more push costs
+
+
+def _decay_steps() -> np.ndarray:
+    return np.exp2(-np.arange(AFTERMATH_DAYS) / PRESSURE_HALF_LIFE_DAYS)
+
+
+def daily_hazard(state: FollowerState) -> np.ndarray:
+    """Posterior mean unfollows per follower-day by pressure level (``HAZARD_EDGES``), never
+    falling as pressure rises; the prior is the base hazard at every level."""
+    s = state.stats
+    h = (s.haz_unf + S_HAZARD_DAYS * PRIOR_BASE_HAZARD) / (s.haz_days + S_HAZARD_DAYS)
+    return np.maximum.accumulate(h)
+
+
+def lasting_unfollow_curve(state: FollowerState) -> np.ndarray:
+    """Extra unfollow probability one more push causes over the following weeks, tabulated
+    on ``PRESSURE_GRID`` (the follower's pressure now): the push lifts the pressure by one,
+    that lift decays, and the daily hazard at the lifted pressure is learned above. This is
+    what makes harm grow with pressure as fast as the data says it does."""
+    h = daily_hazard(state)
+    decay = _decay_steps()
+    before = PRESSURE_GRID[:, None] * decay[None, :]
+    after = before + decay[None, :]
+    extra = h[bucket(after, HAZARD_EDGES)] - h[bucket(before, HAZARD_EDGES)]
+    return np.maximum(extra, 0.0).sum(axis=1)
+
+
+def attention_curve(state: FollowerState) -> np.ndarray:
+    """Share of a later push's response lost to one more push now, summed over the following
+    days, tabulated on ``PRESSURE_GRID``. The response is read-through of interesting pushes
+    by the pressure they arrived at (reads are plentiful where orders are rare); with no
+    reads seen it is flat and the curve is zero."""
+    s = state.stats
+    rate = (s.read_after[:, 1] + S_READ * PRIOR_READ) / (s.unf_sent[:, 1] + S_READ)
+    rate = np.minimum.accumulate(rate)  # more pressure never makes a push read better
+    g = rate / rate[0]
+    decay = _decay_steps()[1:]
+    before = PRESSURE_GRID[:, None] * decay[None, :] + 1.0
+    after = before + decay[None, :]
+    lost = g[bucket(before, PRESSURE_EDGES)] - g[bucket(after, PRESSURE_EDGES)]
+    return np.maximum(lost, 0.0).sum(axis=1)
 
 
 def learned_follower_value(state: FollowerState, rules: MerchantRules) -> float:
-    """The dial, or when unset: observed revenue per follower-day x the value horizon (yuan)."""
+    """The dial, or when unset: observed revenue per follower-day x the follower's expected
+    remaining days (1 / base unfollow rate, between the rules' horizon bounds), in yuan."""
     if rules.follower_value_yuan is not None:
         return float(rules.follower_value_yuan)
     s = state.stats
     if s.follower_days <= 0:
         return rules.min_follower_value_yuan
     per_day = s.revenue / s.follower_days
-    return max(
-        rules.min_follower_value_yuan, per_day * max(rules.value_horizon_days, HORIZON_DAYS_FLOOR)
-    )
+    # Expected remaining days as a follower: one over the base daily unfollow rate.
+    base = float(daily_hazard(state)[0])  # rested followers' daily unfollow rate
+    lo = max(rules.value_horizon_days, HORIZON_DAYS_FLOOR)
+    horizon = min(max(1.0 / max(base, 1e-9), lo), max(rules.max_value_horizon_days, lo))
+    return max(rules.min_follower_value_yuan, per_day * horizon)
 
 
 def plan_context(
@@ -100,12 +166,29 @@ def plan_context(
     base = (s.base_unfollows + S_BASE_DAYS * PRIOR_BASE_HAZARD) / (s.follower_days + S_BASE_DAYS)
     cell = (s.unf_after + S_UNFOLLOW * PRIOR_UNFOLLOW) / (s.unf_sent + S_UNFOLLOW)
     incremental = np.maximum(cell - 2.0 * base, 0.0).astype(np.float32)  # (P, 2)
-    p_unf = incremental[pb]  # (n, 2)
+    p_unf = incremental[pb]  # (n, 2) within 48 h
+    # The lasting part: a push keeps the hazard raised for weeks. Irrelevant and relevant
+    # pushes are weighed by their 48-hour unfollow rates relative to all pushes.
+    now_pressure = pressure - np.float32(1.0)
+    lasting = np.interp(now_pressure, PRESSURE_GRID, lasting_unfollow_curve(state))
+    rate48 = (s.unf_after.sum(axis=0) + S_UNFOLLOW * PRIOR_UNFOLLOW.mean(axis=0)) / (
+        s.unf_sent.sum(axis=0) + S_UNFOLLOW
+    )
+    overall = (s.unf_after.sum() + S_UNFOLLOW * PRIOR_UNFOLLOW.mean()) / (
+        s.unf_sent.sum() + S_UNFOLLOW
+    )
+    ratio = (rate48 / overall).astype(np.float32)
+    p_unf = np.maximum(p_unf, lasting[:, None].astype(np.float32) * ratio[None, :])
     # The follower's value: the dial, weighted by engagement (orders and evidence).
     v = learned_follower_value(state, rules)
     engagement = evidence.sum(axis=1) + np.float32(5.0) * state.orders
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
+    # Attention: revenue that pushes earn per follower-day, and the share of it one more
+    # push now takes from later pushes (fatigued followers read and buy less).
+    push_revenue_per_day = float(s.amount_sum.sum()) / max(s.follower_days, 1.0)
+    attention = np.interp(now_pressure, PRESSURE_GRID, attention_curve(state)).astype(np.float32)
+    attention_cost = attention * weight * np.float32(push_revenue_per_day)
     return PlanContext(
         evidence=evidence,
         distance=state.distance_bucket(),
@@ -115,6 +198,7 @@ def plan_context(
         p_unfollow=p_unf,
         rng=rng,
         exploration=rules.exploration,
+        attention_cost=attention_cost,
     )
 
 
@@ -140,7 +224,7 @@ class CampaignEstimate:
     p_order_draw: np.ndarray  # (n,) float32 Thompson draw (the decision uses it)
     order_value: float  # yuan per attributed order
     p_unfollow: np.ndarray  # (n,) float32 incremental
-    harm: np.ndarray  # (n,) float32 yuan
+    harm: np.ndarray  # (n,) float32 yuan: lost follower value plus lost attention
 
 
 def estimate_campaign(
@@ -168,10 +252,13 @@ def estimate_campaign(
     if draw and ctx.exploration > 0:
         cell_draw = draw_cells.reshape(-1)[flat]
         centre = (np.float32(S_FOLLOWER) * cell_draw + orders_fc) / strength
-        # Moment-matched normal for the follower-level spread, scaled by the exploration dial.
-        sd = np.sqrt(np.maximum(centre * (1 - centre), 0) / (strength + 1)).astype(np.float32)
-        noise = ctx.rng.standard_normal(size=centre.shape, dtype=np.float32)
-        p_draw = np.clip(centre + np.float32(0.5 * ctx.exploration) * sd * noise, 0.0, 1.0)
+        # The follower's own Beta posterior, drawn as it is: for rare outcomes it is very
+        # skewed (most draws near zero, a few large), so exploration tries a few followers
+        # boldly rather than half of them timidly, as a symmetric approximation would.
+        a = np.maximum(centre * strength, 1e-6)
+        b = np.maximum((1 - centre) * strength, 1e-6)
+        drawn_f = ctx.rng.beta(a, b).astype(np.float32)
+        p_draw = np.clip(centre + np.float32(ctx.exploration) * (drawn_f - centre), 0.0, 1.0)
     else:
         p_draw = p_mean
     amount = (s.amount_sum[c] + S_AMOUNT * list_price) / (s.amount_n[c] + S_AMOUNT)
@@ -183,5 +270,6 @@ def estimate_campaign(
         p_order_draw=p_draw.astype(np.float32),
         order_value=float(amount),
         p_unfollow=p_unf,
-        harm=p_unf * ctx.follower_value,
+        harm=p_unf * ctx.follower_value
+        + (ctx.attention_cost if ctx.attention_cost is not None else np.float32(0.0)),
     )

@@ -139,6 +139,11 @@ class Plan:
     def recipient_openids(self, campaign_id: str) -> list[str]:
         return [self.openids[i] for i in self.recipients(campaign_id)]
 
+    def holdout_openids(self, campaign_id: str) -> list[str]:
+        """Followers kept back as the campaign's holdout (sent otherwise)."""
+        rows = np.flatnonzero(self.codes[self._j(campaign_id)] == R.CODES.index(R.HOLDOUT))
+        return [self.openids[i] for i in rows]
+
     def reason(self, campaign_id: str, openid: str) -> str:
         """``sent`` or the reason the follower was held back."""
         return R.CODES[int(self.codes[self._j(campaign_id), self.openids.index(openid)])]

@@ -21,7 +21,9 @@ class MerchantRules:
 
     Times of day are Asia/Shanghai. ``follower_value_yuan`` is the dial: what keeping one
     follower is worth to the merchant, in yuan. ``None`` lets the engine learn it from
-    observed revenue per follower-day over ``value_horizon_days``.
+    observed revenue per follower-day over the follower's expected remaining time as a
+    follower (one over the observed daily unfollow rate without pushes), kept between
+    ``value_horizon_days`` and ``max_value_horizon_days``.
     """
 
     quiet_start: str = "22:00"
@@ -31,7 +33,8 @@ class MerchantRules:
     min_gap_hours: float = 20.0  # between any two pushes to one follower
     holdout_fraction: float = 0.05
     follower_value_yuan: float | None = None
-    value_horizon_days: float = 180.0
+    value_horizon_days: float = 180.0  # at least this many days of a follower's revenue
+    max_value_horizon_days: float = 730.0  # at most this many (the learned lifetime is capped)
     min_follower_value_yuan: float = 20.0  # floor for the learned value while data is thin
     exploration: float = 1.0  # scale of Thompson sampling noise; 0 = posterior means only
     max_campaigns_per_plan: int = 1  # per follower in one planning run

@@ -51,7 +51,9 @@ ORDER_ATTRIBUTION_DAYS = 7.0
 RELEVANCE_EDGES = (0.25, 1.5, 4.0)  # evidence -> 0 none, 1 weak, 2 some, 3 strong
 DISTANCE_EDGES = (10.0, 40.0)  # km -> 1 near, 2 mid, 3 far; 0 = unknown
 PRESSURE_EDGES = (1.5, 2.5, 3.5, 5.0)  # decayed pushes after this one -> 0..4
-N_REL, N_DIST, N_PRESSURE = 4, 4, 5
+HAZARD_EDGES = (0.5, 1.5, 2.5, 3.5, 5.0, 7.0)  # decayed pushes now -> 0..6 (daily hazard)
+N_REL, N_DIST, N_PRESSURE, N_HAZARD = 4, 4, 5, 7
+EXPOSURE_STEP_SECONDS = 3600.0  # follower-days by pressure are summed at most hourly
 
 # WeChat subscribe scenes (user/info ``subscribe_scene``) and the short names segments use.
 SCENE_ALIASES: dict[str, str] = {
@@ -101,6 +103,9 @@ class PooledStats:
     amount_n: np.ndarray = field(init=False)  # (C,)
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
     unf_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) unfollows within 48 h of them
+    read_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) of those deliveries read
+    haz_days: np.ndarray = field(init=False)  # (N_HAZARD,) subscribed follower-days by pressure
+    haz_unf: np.ndarray = field(init=False)  # (N_HAZARD,) unfollows by pressure at the time
     base_unfollows: float = 0.0  # unfollows with no push in the 48 h before
     follower_days: float = 0.0  # subscribed follower-days observed
     revenue: float = 0.0  # all orders, yuan
@@ -114,6 +119,9 @@ class PooledStats:
         self.amount_n = np.zeros(c)
         self.unf_sent = np.zeros((N_PRESSURE, 2))
         self.unf_after = np.zeros((N_PRESSURE, 2))
+        self.read_after = np.zeros((N_PRESSURE, 2))
+        self.haz_days = np.zeros(N_HAZARD)
+        self.haz_unf = np.zeros(N_HAZARD)
 
 
 # name -> (dtype, per-row shape suffix ("C" = categories), fill value)
@@ -134,6 +142,7 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     "last_push_at": (np.float64, (), np.nan),
     "last_push_pressure": (np.int8, (), 0),
     "last_push_relevant": (np.int8, (), 0),
+    "last_push_read": (np.bool_, (), False),
     "month_key": (np.int32, (), 0),
     "month_count": (np.int16, (), 0),
     "pressure": (np.float32, (), 0.0),
@@ -184,6 +193,7 @@ class FollowerState:
         self.mass_sends_by_day: dict[int, set[str]] = {}  # local day -> campaign ids sent by mass
         self.stats = PooledStats(len(self.categories))
         self.clock = np.nan  # the latest ``now`` observed
+        self.exposure_at = np.nan  # follower-days by pressure are counted up to here
         self.ignored_events = 0
         self._capacity = 0
         self._alloc(max(capacity, 16))
@@ -345,9 +355,14 @@ class FollowerState:
         deliveries: Iterable[Mapping[str, Any]] = (),
         now: float | str | None = None,
         datum: str = geo.GCJ02,
+        campaigns: Iterable[tuple[str, str, Iterable[Mapping[str, Any]]]] = (),
     ) -> FollowerState:
-        """Build a state from an event log and the deliveries made, merged in time order."""
+        """Build a state from an event log and the deliveries made, merged in time order.
+        ``campaigns`` (id, category, products) are registered first, so that reads,
+        clicks and orders naming them or their products count as interest."""
         state = cls(categories, stores, datum=datum)
+        for campaign_id, category, products in campaigns:
+            state.register_campaign(campaign_id, category, products)
         merged: list[tuple[float, int, Mapping[str, Any]]] = []
         for ev in events:
             merged.append((to_epoch(ev["at"]), 1, ev))
@@ -400,6 +415,17 @@ class FollowerState:
             self.stats.follower_days += float(self.subscribed.sum()) * (now - self.clock) / DAY
         if np.isnan(self.clock) or now > self.clock:
             self.clock = now
+        if np.isnan(self.exposure_at):
+            self.exposure_at = now
+        elif now - self.exposure_at >= EXPOSURE_STEP_SECONDS:
+            # Follower-days at each pressure level: the exposure of the daily unfollow hazard.
+            mid = (self.exposure_at + now) / 2.0
+            sub = self.subscribed
+            pressure = self.pressure_now(mid)[sub]
+            days = (now - self.exposure_at) / DAY
+            counts = np.bincount(bucket(pressure, HAZARD_EDGES), minlength=N_HAZARD)
+            self.stats.haz_days += counts[:N_HAZARD] * days
+            self.exposure_at = now
 
     def _touch(self, i: int, ts: float) -> None:
         last = self._last_interaction_at[i]
@@ -442,6 +468,10 @@ class FollowerState:
         self._subscribed[i] = False
         if not was:
             return True
+        age = max(ts - float(self._pressure_at[i]), 0.0)
+        pressure = float(self._pressure[i]) * 2.0 ** (-age / (PRESSURE_HALF_LIFE_DAYS * DAY))
+        hb = int(np.searchsorted(HAZARD_EDGES, pressure, side="right"))
+        self.stats.haz_unf[hb] += 1
         last_push = self._last_push_at[i]
         if not np.isnan(last_push) and 0 <= ts - last_push <= UNFOLLOW_ATTRIBUTION_HOURS * HOUR:
             self.stats.unf_after[self._last_push_pressure[i], self._last_push_relevant[i]] += 1
@@ -521,6 +551,17 @@ class FollowerState:
         i = self._ensure_follower(openid, ts)
         self._touch(i, ts)
         self._reads[i] += 1
+        campaign = ev.get("campaign")
+        if (
+            ev.get("kind") == "read"
+            and not self._last_push_read[i]
+            and isinstance(campaign, str)
+            and campaign in self.received_at
+            and self.received_at[campaign][i] == self._last_push_at[i]
+        ):
+            # Read-through of the latest push, by the pressure it arrived at (attention).
+            self._last_push_read[i] = True
+            self.stats.read_after[self._last_push_pressure[i], self._last_push_relevant[i]] += 1
         self._add_evidence(i, ts, self._campaign_cats(ev), EVIDENCE_WEIGHTS[str(ev["kind"])])
         return True
 
@@ -635,6 +676,7 @@ class FollowerState:
         self._pressure_at[rows] = ts
         self._last_push_pressure[rows] = pb
         self._last_push_relevant[rows] = relevant
+        self._last_push_read[rows] = False
         self._cat_push_rel[rows, c] = rel
         self._push_times[rows, self._push_count[rows] % PUSH_RING] = ts
         self._push_count[rows] += 1

@@ -1,0 +1,50 @@
+"""The segment language: every error points at the offending token and its column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.engine.factories import CATEGORIES, NOW, make_state
+
+from fencun.engine.segments import SegmentError, check_segment, evaluate_segment
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "token"),
+    [
+        ("tag:vip adn interest:sofa", 9, "adn"),
+        ("distance<10 km", 13, "km"),
+        ("interest:chair", 10, "chair"),
+        ("orders>=x", 9, "x"),
+        ("foo:bar", 1, "foo"),
+        ("(tag:vip", 9, ""),
+        ("tag:vip and", 12, ""),
+    ],
+)
+def test_errors_point_at_the_bad_token(text, column, token):
+    with pytest.raises(SegmentError) as info:
+        check_segment(text, CATEGORIES)
+    assert info.value.column == column
+    assert info.value.token == token
+    assert f"column {column}" in str(info.value)
+
+
+def test_segments_select_what_they_say():
+    state = make_state(400, 21)
+    vip = evaluate_segment("tag:vip", state, NOW)
+    assert (vip == state.tag_mask("vip")).all()
+    near = evaluate_segment("distance<10km", state, NOW)
+    assert (near == (state.distance_km < 10)).all()  # unknown distance never matches
+    assert (evaluate_segment("not tag:vip", state, NOW) == ~vip).all()
+    both = evaluate_segment("tag:vip and (distance<10km or not has:location)", state, NOW)
+    assert (both == (vip & (near | np.isnan(state.lat)))).all()
+
+
+@given(st.text(max_size=60))
+def test_any_text_either_parses_or_raises_a_segment_error(text):
+    try:
+        check_segment(text, CATEGORIES)
+    except SegmentError as exc:
+        assert 1 <= exc.column <= len(text) + 1 or exc.column == 2001
