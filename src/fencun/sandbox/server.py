@@ -33,7 +33,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fencun.sandbox.platform import BEIJING, ApiError, Config, FaultRule, Platform, _error
+from fencun.sandbox.platform import (
+    BEIJING,
+    ApiError,
+    Config,
+    FaultRule,
+    Platform,
+    _error,
+    _timestamp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +213,11 @@ class Sandbox:
         with self.platform.lock:
             self.platform.clock_offset += seconds
 
+    def set_now(self, epoch: float) -> None:
+        """Set the platform's clock to read ``epoch`` now (a simulation's calendar)."""
+        with self.platform.lock:
+            self.platform.clock_offset = epoch - time.time()
+
     def set_faults(
         self,
         rules: list[dict[str, Any]] | None = None,
@@ -252,17 +265,25 @@ class Sandbox:
     # -- worlds and background activity ----------------------------------------------
 
     def load_world(self, spec: str, scenario: dict[str, Any], seed: int) -> int:
-        """Load followers from a world (``module:factory``); returns how many events."""
+        """Load followers from a world (``module:factory``, DESIGN.md's world protocol:
+        ``FACTORY(scenario).start(seed)`` returns event dicts); returns how many events
+        were applied (silently: the product learns them by ``fencun sync``)."""
         module_name, _, factory_name = spec.partition(":")
         factory = getattr(importlib.import_module(module_name), factory_name or "make_world")
         self.world = factory(scenario)
         events = list(self.world.start(seed))
+        # A world lists events by follower, not by time: a follower's click may come
+        # before their subscribe in the list. Apply them in time order (stable sort).
+        events.sort(key=lambda e: _timestamp(e.get("at"), 0.0))
+        skipped = 0
         for event in events:
             try:
                 self.platform.apply_event(event, post=False)
             except ApiError:
-                log.warning("world event for unknown follower skipped: %s", event.get("kind"))
-        return len(events)
+                skipped += 1  # an action of someone not (yet) following: WeChat has none
+        if skipped:
+            log.warning("%d world events of non-followers skipped", skipped)
+        return len(events) - skipped
 
     def world_day(self, day: date) -> int:
         """Run one day of the world: our deliveries in, its follower events out (posted)."""

@@ -28,12 +28,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from fencun import clock
 from fencun.channels.wechat.errors import (
     ALREADY_SENT,
     ApiTimeout,
@@ -613,7 +614,7 @@ class WeChatClient:
             result=result,
             tag_id=tag_id,
             recipients=recipients,
-            sent_at=datetime.now(UTC),
+            sent_at=clock.now(),
         )
         return result
 
@@ -637,7 +638,7 @@ class WeChatClient:
             raise LimitRefused("tag_send", f"{self.account_type} accounts cannot mass send")
         per_day = self.limits.mass_sends_per_day_account
         if per_day is not None:
-            used = self.ledger.mass_sends_since(platform_day_start(datetime.now(UTC)))
+            used = self.ledger.mass_sends_since(platform_day_start(clock.now()))
             if used >= per_day:
                 raise LimitRefused(
                     "mass_sends_per_day_account", f"{used} of {per_day} mass sends used today"
@@ -732,7 +733,7 @@ class WeChatClient:
         this is refused before calling. Never retried automatically: it carries no
         idempotency key, and a repeat would reach the follower twice.
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         limits = self.limits
         if not limits.customer_service_messages:
             raise LimitRefused(

@@ -1,0 +1,69 @@
+"""pytest fixtures for tests that need a WeChat: a sandbox on a free port, in a thread.
+
+Use them from a ``conftest.py``::
+
+    from fencun.sandbox.fixtures import make_sandbox, sandbox, sandbox_client  # noqa: F401
+
+- ``sandbox`` — a started :class:`~fencun.sandbox.server.Sandbox` (subscription account,
+  50 generated followers, no callback URL), stopped after the test.
+- ``make_sandbox(**config)`` — the same with any :class:`~fencun.sandbox.platform.Config`
+  field (``account_type="service"``, ``followers=100_000``, ``callback_url=...``,
+  ``mode="plaintext"``, ``latency_ms=20``); every sandbox made is stopped after the test.
+- ``sandbox_client`` — a :class:`~fencun.channels.wechat.client.WeChatClient` for
+  ``sandbox``'s account with in-memory token store and mass ledger and no backoff sleep.
+
+The delivery record (``sandbox.deliveries(openid=, msg_id=, kind=)``, or
+``GET /sandbox/deliveries``) lists one dict per message that reached a follower:
+``openid``, ``kind`` (``mass``/``preview``/``custom``/``template``), ``msg_id``, ``key``
+(the clientmsgid or client_msg_id), ``at``. "Each recipient exactly once" is
+``Counter(d["openid"] for d in sandbox.deliveries(kind="mass"))`` having only ones.
+Call ``sandbox.flush()`` first: mass jobs and callbacks run in the background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from fencun.sandbox.server import Sandbox
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    started: list[Sandbox] = []
+
+    def make(**config: Any) -> Sandbox:
+        config.setdefault("followers", 50)
+        box = Sandbox(**config).start()
+        started.append(box)
+        return box
+
+    yield make
+    for box in started:
+        box.stop()
+
+
+@pytest.fixture
+def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return make_sandbox()
+
+
+@pytest.fixture
+def sandbox_client(sandbox: Sandbox) -> Iterator[Any]:
+    from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
+    from fencun.channels.wechat.tokens import MemoryTokenStore
+
+    client = WeChatClient(
+        sandbox.config.app_id,
+        sandbox.config.app_secret,
+        account_type=sandbox.config.account_type,
+        api_base=sandbox.api_base,
+        token_store=MemoryTokenStore(),
+        ledger=MemoryMassLedger(),
+        backoff=0.0,
+        timeout=5.0,
+    )
+    yield client
+    client.close()

@@ -1,0 +1,156 @@
+"""The sandbox as a WeChat stand-in: its admin API, faults, worlds and the command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from fencun.channels.wechat import errors, messages
+
+
+def test_api_answers_in_wechat_shapes(sandbox):
+    answer = httpx.get(f"{sandbox.api_base}/cgi-bin/tags/get", params={"access_token": "nope"})
+    assert answer.status_code == 200
+    assert answer.json()["errcode"] in (40001, 40014)
+    token = httpx.post(
+        f"{sandbox.api_base}/cgi-bin/stable_token",
+        json={
+            "grant_type": "client_credential",
+            "appid": sandbox.config.app_id,
+            "secret": sandbox.config.app_secret,
+        },
+    ).json()
+    assert token["expires_in"] > 0 and token["access_token"]
+    page = httpx.get(
+        f"{sandbox.api_base}/cgi-bin/user/get", params={"access_token": token["access_token"]}
+    ).json()
+    assert set(page) == {"total", "count", "data", "next_openid"}
+    assert page["count"] == len(page["data"]["openid"]) == 50
+    wrong = httpx.get(
+        f"{sandbox.api_base}/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": sandbox.config.app_id, "secret": "x"},
+    ).json()
+    assert wrong["errcode"] != 0 and "access_token" not in wrong
+
+
+def test_faults_through_the_admin_endpoint(sandbox, sandbox_client):
+    base = sandbox.api_base
+    rules = [{"path": "/cgi-bin/tags/get", "errcode": 45009, "times": 1}]
+    assert httpx.post(f"{base}/sandbox/faults", json={"rules": rules}).status_code == 200
+    with pytest.raises(errors.QuotaExceeded):
+        sandbox_client.list_tags()
+    assert sandbox_client.list_tags()  # the rule was for one call
+    assert httpx.post(f"{base}/sandbox/tokens/invalidate").json() == {"invalidated": True}
+    fetches = sandbox.state()["token_fetches"]
+    assert sandbox_client.list_tags()
+    assert sandbox.state()["token_fetches"] == fetches + 1
+    assert httpx.post(f"{base}/sandbox/faults", json={"rules": [{"bad": 1}]}).status_code == 400
+    assert httpx.delete(f"{base}/sandbox/faults").json() == {"faults": []}
+
+
+def test_delivery_record_says_who_got_what_once(sandbox, sandbox_client):
+    result = sandbox_client.sendall(messages.text("新品到店"), clientmsgid="rec-1")
+    httpx.post(f"{sandbox.api_base}/sandbox/flush", json={})
+    record = httpx.get(
+        f"{sandbox.api_base}/sandbox/deliveries", params={"msg_id": result.msg_id}
+    ).json()
+    assert record["count"] == 50
+    assert Counter(d["openid"] for d in record["deliveries"]).most_common(1)[0][1] == 1
+    assert {d["key"] for d in record["deliveries"]} == {"rec-1"}
+
+
+def test_mass_send_with_a_banned_word_is_rejected(sandbox, sandbox_client):
+    with pytest.raises(errors.ContentRejected):
+        sandbox_client.preview(sandbox_client.get_followers().openids[0], messages.text("违禁词"))
+
+
+def test_followers_come_from_a_world(make_sandbox):
+    from fencun.worlds import scenarios
+
+    box = make_sandbox(followers=0)
+    applied = box.load_world("fencun.worlds.furniture:world", scenarios.load("subscription-90d"), 3)
+    assert applied > 0 and box.state()["followers"] > 1000
+    with pytest.raises((ImportError, AttributeError)):
+        box.load_world("fencun.worlds.furniture:no_such_factory", {}, 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_sandbox_command_serves_until_stopped():
+    port = _free_port()
+    secret = "cli-secret-never-printed-0001"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fencun.cli.main", "sandbox", "--port", str(port),
+         "--followers", "120", "--account-type", "service", "--mode", "plaintext",
+         "--fault", "/cgi-bin/user/get=-1x1"],
+        env={**os.environ, "WECHAT_APP_SECRET": secret},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                state = httpx.get(f"{base}/sandbox/state", timeout=1).json()
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert state["followers"] == 120 and state["account_type"] == "service"
+        assert [f["errcode"] for f in state["faults"]] == [-1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert base in out and secret not in out
+
+
+def test_the_sandbox_command_refuses_bad_options():
+    bad = subprocess.run(
+        [sys.executable, "-m", "fencun.cli.main", "sandbox", "--account-type", "enterprise"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "subscription" in bad.stdout + bad.stderr
+
+
+def _stable(box, force: bool = False) -> dict:
+    return httpx.post(
+        f"{box.api_base}/cgi-bin/stable_token",
+        json={
+            "grant_type": "client_credential",
+            "appid": box.config.app_id,
+            "secret": box.config.app_secret,
+            "force_refresh": force,
+        },
+    ).json()
+
+
+def test_stable_token_modes_follow_the_documentation(sandbox):
+    first = _stable(sandbox)
+    assert _stable(sandbox)["access_token"] == first["access_token"]  # normal mode: same
+    sandbox.advance_clock(first["expires_in"] - 200)  # inside the last 5 minutes
+    rotated = _stable(sandbox)
+    assert rotated["access_token"] != first["access_token"]
+    assert rotated["expires_in"] >= 300
+    forced = _stable(sandbox, force=True)
+    assert forced["access_token"] != rotated["access_token"]
+    assert _stable(sandbox, force=True)["access_token"] == forced["access_token"]  # < 30 s
+    tags = httpx.get(
+        f"{sandbox.api_base}/cgi-bin/tags/get", params={"access_token": rotated["access_token"]}
+    ).json()
+    assert tags["errcode"] == 40001  # a forced refresh ends the previous token at once
