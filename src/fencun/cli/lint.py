@@ -1,0 +1,115 @@
+"""``fencun lint FILE``: the content lint on a message file (JSON, Markdown or plain text)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+MAX_BYTES = 1024 * 1024
+STYLE = {"error": "bold white on red", "warning": "black on yellow", "info": "black on cyan"}
+LABEL = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info")}
+
+
+def read_message(file: Path):  # type: ignore[no-untyped-def]
+    """A ``Message`` from FILE: a JSON object, or Markdown/text (``# title`` or first line, then body)."""
+    from fencun.content import Message
+
+    raw = file.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"file over {MAX_BYTES // 1024} KB")
+    text = raw.decode("utf-8-sig")
+    if file.suffix.lower() == ".json":
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("the JSON must be an object with title, digest, body…")
+        return Message.from_dict(data)
+    lines = text.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    title = lines.pop(0).strip().lstrip("#").strip() if lines else ""
+    return Message(kind="news", title=title, body="\n".join(lines).strip("\n"))
+
+
+def lint(
+    file: Path = typer.Argument(  # noqa: B008
+        ..., help="Message: .json ({kind, title, digest, body, cover_url}) or .md/.txt"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print findings as JSON."),
+    english: bool = typer.Option(False, "--en", help="Messages in English."),
+    account: str = typer.Option(
+        "",
+        "--account",
+        help="AppID: check product cards and prices against this account's catalog.",
+    ),
+) -> None:
+    """Lint a message; exits 1 when any finding is an error (it would block approval)."""
+    from fencun.content import lint as run_lint
+    from fencun.content.lint import has_errors
+
+    try:
+        message = read_message(file)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        typer.echo(f"无法读取 / cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    findings = run_lint(message, _catalog(account) if account else None)
+    if as_json:
+        typer.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        _print(Console(), message, findings, english)
+    if has_errors(findings):
+        raise typer.Exit(1)
+
+
+def _catalog(app_id: str):  # type: ignore[no-untyped-def]
+    from fencun.datadir import setup_django
+
+    setup_django()
+    from fencun.catalog.services import catalog_for_lint
+    from fencun.channels.models import Account
+
+    acct = Account.objects.filter(app_id=app_id).first()
+    if acct is None:
+        typer.echo(f"找不到公众号 / no such account: {app_id}", err=True)
+        raise typer.Exit(2)
+    return catalog_for_lint(acct)
+
+
+def _print(console: Console, message, findings, english: bool) -> None:  # type: ignore[no-untyped-def]
+    if not findings:
+        console.print("没有发现问题 / no findings" if not english else "No findings")
+        return
+    lang = 1 if english else 0
+    for f in findings:
+        label = LABEL[f.severity.value][lang]
+        head = Text()
+        head.append(f" {label} ", style=STYLE[f.severity.value])
+        head.append(f" {f.code}  {f.field}[{f.span[0]}:{f.span[1]}]  ")
+        head.append(f.message_en if english else f.message_zh)
+        console.print(head)
+        source = (
+            getattr(message, f.field, "")
+            if isinstance(getattr(message, f.field, None), str)
+            else ""
+        )
+        if source and f.span[1] > f.span[0]:
+            line_start = source.rfind("\n", 0, f.span[0]) + 1
+            line_end = source.find("\n", f.span[1])
+            line_end = len(source) if line_end < 0 else line_end
+            excerpt = Text("    ")
+            excerpt.append(source[max(line_start, f.span[0] - 40) : f.span[0]])
+            excerpt.append(source[f.span[0] : f.span[1]], style=STYLE[f.severity.value])
+            excerpt.append(source[f.span[1] : min(line_end, f.span[1] + 40)])
+            console.print(excerpt)
+        fix = f.fix_en if english else f.fix_zh
+        if fix:
+            console.print(Text(f"    → {fix}", style="green"))
+    counts = {s: sum(f.severity.value == s for f in findings) for s in ("error", "warning", "info")}
+    console.print(
+        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
+        if english
+        else f"错误 {counts['error']} 个，警告 {counts['warning']} 个，提示 {counts['info']} 个"
+    )
