@@ -1,0 +1,410 @@
+"""Delivery workers and the scheduler over the outbox.
+
+Rows move pending -> claimed (lease owner and expiry) -> sent | failed. A claim is one
+atomic UPDATE of a pending row (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+so two workers never hold one row. Every attempt reuses the row's stored
+``clientmsgid``: if a worker dies after WeChat accepted a send but before the row was
+marked sent, the row's lease expires, another worker takes it, and WeChat answers 45065
+(already sent), which is recorded as sent. Nothing is sent twice and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from fencun import clock
+from fencun.campaigns import ratelimit
+from fencun.campaigns.models import Campaign, OutboxItem, SchedulerLease
+from fencun.channels.models import Account
+from fencun.channels.wechat import errors as E
+from fencun.channels.wechat import messages
+
+log = logging.getLogger(__name__)
+S = Campaign.Status
+OS = OutboxItem.Status
+
+LEASE_SECONDS = float(os.environ.get("FENCUN_OUTBOX_LEASE_S", "120"))
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 5.0
+TAG_BATCH = 50  # WeChat tags at most 50 openids per call
+
+
+def worker_id() -> str:
+    """A name unique to this process (host, pid and a random part)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# ----- claiming -------------------------------------------------------------------------
+def claim(owner: str, *, lease_seconds: float = LEASE_SECONDS, campaign_id: int | None = None) -> OutboxItem | None:
+    """Take one pending row of a sending campaign (urgent first) under a lease, or None."""
+    now = clock.now()
+    until = now + timedelta(seconds=lease_seconds)
+    ready = (
+        OutboxItem.objects.filter(status=OS.PENDING, campaign__status=S.SENDING)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("-campaign__urgent", "campaign__scheduled_for", "pk")
+    )
+    if campaign_id is not None:
+        ready = ready.filter(campaign_id=campaign_id)
+    if _is_postgres():
+        with transaction.atomic():
+            item = ready.select_for_update(skip_locked=True, of=("self",)).first()
+            if item is None:
+                return None
+            item.status, item.lease_owner, item.lease_until = OS.CLAIMED, owner, until
+            item.attempts += 1
+            item.save(update_fields=["status", "lease_owner", "lease_until", "attempts"])
+            return item
+    for _ in range(5):
+        candidate = ready.values_list("pk", flat=True).first()
+        if candidate is None:
+            return None
+        # The UPDATE's WHERE is the lock: of two racing workers only one changes the row.
+        from django.db.models import F
+
+        taken = OutboxItem.objects.filter(pk=candidate, status=OS.PENDING).update(
+            status=OS.CLAIMED, lease_owner=owner, lease_until=until, attempts=F("attempts") + 1
+        )
+        if taken:
+            return OutboxItem.objects.get(pk=candidate)
+    return None
+
+
+def has_work() -> bool:
+    """Whether any row of a sending campaign is pending or claimed."""
+    return OutboxItem.objects.filter(
+        status__in=(OS.PENDING, OS.CLAIMED), campaign__status=S.SENDING
+    ).exists()
+
+
+def reclaim_expired(now: datetime | None = None) -> int:
+    """Return rows whose lease expired (their worker died) to pending; returns how many."""
+    now = now or clock.now()
+    return OutboxItem.objects.filter(status=OS.CLAIMED, lease_until__lt=now).update(
+        status=OS.PENDING, lease_owner="", lease_until=None
+    )
+
+
+def _finish(item: OutboxItem, owner: str, **fields) -> bool:
+    """Write the outcome only while still holding the lease; False if it was lost."""
+    return bool(
+        OutboxItem.objects.filter(pk=item.pk, status=OS.CLAIMED, lease_owner=owner).update(**fields)
+    )
+
+
+def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, reason: str = "") -> None:
+    OutboxItem.objects.filter(pk=item.pk, status=OS.CLAIMED, lease_owner=owner).update(
+        status=OS.PENDING,
+        lease_owner="",
+        lease_until=None,
+        reason=reason[:500],
+        not_before=clock.now() + timedelta(seconds=delay) if delay else None,
+    )
+
+
+# ----- sending --------------------------------------------------------------------------
+def _message(campaign: Campaign) -> dict:
+    if campaign.message_type == Campaign.MessageType.NEWS and campaign.media_id:
+        return messages.news(campaign.media_id)
+    if campaign.message_type == Campaign.MessageType.IMAGE and campaign.media_id:
+        if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
+            return messages.custom_image(campaign.media_id)
+        return messages.images([campaign.media_id])
+    return messages.text(campaign.body or campaign.title)
+
+
+def _send(client, item: OutboxItem, campaign: Campaign) -> tuple[int | None, int | None]:
+    """One attempt of ``item``; returns (msg_id, tag_id). Raises the client's typed errors."""
+    message = _message(campaign)
+    account = campaign.account
+    if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
+        from fencun.audience.models import Follower
+
+        follower = Follower.objects.filter(account=account, openid=item.openids[0]).first()
+        client.send_custom(
+            item.openids[0],
+            message,
+            last_interaction_at=follower.last_interaction_at if follower else None,
+        )
+        return None, None
+    if account.account_type == Account.Type.SERVICE:
+        result = client.send_to_openids(item.openids, message, clientmsgid=item.clientmsgid)
+        return result.msg_id, None
+    # Subscription: a tag of the chosen followers and one sendall to it. The tag id is
+    # stored before tagging so a re-claimed row reuses it; tagging again is harmless.
+    tag_id = item.tag_id
+    if tag_id is None:
+        tag = client.create_tag(f"fc{item.pk}{uuid.uuid4().hex[:6]}")
+        tag_id = tag.id
+        OutboxItem.objects.filter(pk=item.pk).update(tag_id=tag_id)
+    for start in range(0, len(item.openids), TAG_BATCH):
+        client.tag_followers(tag_id, item.openids[start : start + TAG_BATCH])
+    result = client.sendall(message, clientmsgid=item.clientmsgid, tag_id=tag_id)
+    return result.msg_id, tag_id
+
+
+def _mass_rate(account: Account) -> int:
+    from fencun.engine.limits import load_platform_limits
+
+    return int(load_platform_limits(account.account_type).mass_api_requests_per_minute)
+
+
+def _already_accepted(account: Account, clientmsgid: str) -> int | None:
+    """The msg_id of an accepted mass send with ``clientmsgid`` in the ledger, if any
+    (0 when accepted without a msg_id)."""
+    from fencun.channels.models import MassSend
+
+    row = MassSend.objects.filter(account=account, clientmsgid=clientmsgid).first()
+    if row is None:
+        return None
+    return row.msg_id or 0
+
+
+def cleanup_tags(older_than_s: float = 600.0, client_factory=None) -> int:
+    """Delete delivery tags of sends accepted more than ``older_than_s`` seconds ago.
+
+    A leftover tag is untidy, not a lost send: failures are logged and tried again on the
+    next pass. Returns tags deleted.
+    """
+    from fencun.channels.services import wechat_client
+
+    cutoff = clock.now() - timedelta(seconds=older_than_s)
+    deleted = 0
+    items = OutboxItem.objects.filter(
+        status=OS.SENT, tag_id__isnull=False, tag_removed=False, sent_at__lte=cutoff
+    ).select_related("campaign__account")
+    for item in items:
+        client = (client_factory or wechat_client)(item.campaign.account)
+        try:
+            client.delete_tag(item.tag_id)
+        except E.InvalidRequest:
+            pass  # already gone
+        except E.ChannelError as exc:
+            log.warning("could not delete delivery tag %s: %s", item.tag_id, type(exc).__name__)
+            continue
+        OutboxItem.objects.filter(pk=item.pk).update(tag_removed=True)
+        deleted += 1
+    return deleted
+
+
+# Errors after which sending more of this campaign would only fail again.
+PAUSING = (
+    E.QuotaExceeded,
+    E.MassQuotaExhausted,
+    E.CredentialError,
+    E.Unauthorized,
+    E.ContentRejected,
+    E.LimitRefused,
+)
+RETRYABLE = (E.TransportError, E.SystemBusy, E.RateLimited, E.TokenInvalid, E.BadResponse)
+
+
+def _reason(exc: Exception) -> str:
+    code = getattr(exc, "errcode", None)
+    name = type(exc).__name__
+    return f"{name} {code}: {exc}" if code is not None else f"{name}: {exc}"
+
+
+@dataclass
+class WorkResult:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    paused: int = 0
+    rate_waits: int = 0
+
+
+def process(item: OutboxItem, owner: str, client_factory=None) -> str:
+    """Send one claimed row and record the outcome: ``sent``, ``failed``, ``retry`` or ``paused``."""
+    from fencun.channels.services import wechat_client
+
+    campaign = Campaign.objects.select_related("account").get(pk=item.campaign_id)
+    if campaign.status != S.SENDING:
+        _release(item, owner)
+        return "retry"
+    client = (client_factory or wechat_client)(campaign.account)
+    if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE and item.attempts > 1:
+        # A customer-service message carries no idempotency key: after an interrupted
+        # attempt its outcome is unknown, and a second try could reach the follower twice.
+        _finish(
+            item,
+            owner,
+            status=OS.FAILED,
+            lease_owner="",
+            reason="outcome unknown after an interrupted attempt; not sent again",
+        )
+        _maybe_done(campaign)
+        return "failed"
+    if campaign.channel == Campaign.Channel.MASS:
+        wait = ratelimit.take(campaign.account.app_id, "mass", _mass_rate(campaign.account))
+        if wait > 0:
+            # The minute's calls are used by this or another worker: come back next minute.
+            _release(item, owner, delay=wait, reason="rate")
+            return "rate"
+    known = _already_accepted(campaign.account, item.clientmsgid)
+    if known is not None:
+        # WeChat accepted this row's send before its worker could record it.
+        _finish(item, owner, status=OS.SENT, msg_id=known, sent_at=clock.now(), lease_owner="")
+        _maybe_done(campaign)
+        return "sent"
+    try:
+        msg_id, _tag = _send(client, item, campaign)
+    except PAUSING as exc:
+        reason = _reason(exc)
+        _release(item, owner, reason=reason)
+        _pause_for(campaign, reason)
+        return "paused"
+    except E.OutOfWindow as exc:
+        _finish(item, owner, status=OS.FAILED, reason=_reason(exc)[:500], lease_owner="")
+        return "failed"
+    except E.InvalidRecipient as exc:
+        _finish(item, owner, status=OS.FAILED, reason=_reason(exc)[:500], lease_owner="")
+        return "failed"
+    except RETRYABLE as exc:
+        reason = _reason(exc)
+        if item.attempts >= MAX_ATTEMPTS:
+            _release(item, owner, reason=reason)
+            _pause_for(campaign, f"{MAX_ATTEMPTS} attempts failed: {reason}")
+            return "paused"
+        _release(item, owner, delay=BACKOFF_SECONDS * 2 ** (item.attempts - 1), reason=reason)
+        return "retry"
+    except E.ChannelError as exc:
+        reason = _reason(exc)
+        _release(item, owner, reason=reason)
+        _pause_for(campaign, reason)
+        return "paused"
+    _finish(
+        item,
+        owner,
+        status=OS.SENT,
+        msg_id=msg_id,
+        sent_at=clock.now(),
+        lease_owner="",
+        reason="",
+    )
+    _maybe_done(campaign)
+    return "sent"
+
+
+def _pause_for(campaign: Campaign, reason: str) -> None:
+    from fencun.campaigns.services import CampaignError, pause
+
+    with contextlib.suppress(CampaignError):  # already paused or finished
+        pause(campaign, reason)
+
+
+def _maybe_done(campaign: Campaign) -> bool:
+    """Mark the campaign done when no row is pending or claimed."""
+    if OutboxItem.objects.filter(campaign=campaign, status__in=(OS.PENDING, OS.CLAIMED)).exists():
+        return False
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(
+            status=S.DONE, finished_at=clock.now()
+        )
+    )
+
+
+def work(owner: str | None = None, *, max_items: int | None = None, client_factory=None) -> WorkResult:
+    """Claim and send rows until none is ready (or ``max_items``); returns counts."""
+    owner = owner or worker_id()
+    result = WorkResult()
+    clients: dict[int, object] = {}
+
+    def factory(account: Account):
+        if account.pk not in clients:
+            from fencun.channels.services import wechat_client
+
+            clients[account.pk] = (client_factory or wechat_client)(account)
+        return clients[account.pk]
+
+    try:
+        done = 0
+        while max_items is None or done < max_items:
+            item = claim(owner)
+            if item is None:
+                break
+            outcome = process(item, owner, client_factory=factory)
+            done += 1
+            if outcome == "sent":
+                result.sent += 1
+            elif outcome == "failed":
+                result.failed += 1
+            elif outcome == "paused":
+                result.paused += 1
+            elif outcome == "rate":
+                result.rate_waits += 1
+            else:
+                result.retried += 1
+    finally:
+        for client in clients.values():
+            close = getattr(client, "close", None)
+            if close:
+                close()
+    return result
+
+
+# ----- the scheduler --------------------------------------------------------------------
+def acquire_scheduler(owner: str, seconds: float = 60.0, name: str = "scheduler") -> bool:
+    """Take or renew the named lease; True if ``owner`` holds it now."""
+    now = clock.now()
+    until = now + timedelta(seconds=seconds)
+    SchedulerLease.objects.get_or_create(name=name)
+    taken = SchedulerLease.objects.filter(name=name).filter(
+        Q(owner=owner) | Q(owner="") | Q(until__isnull=True) | Q(until__lt=now)
+    ).update(owner=owner, until=until)
+    return bool(taken)
+
+
+def release_scheduler(owner: str, name: str = "scheduler") -> None:
+    SchedulerLease.objects.filter(name=name, owner=owner).update(owner="", until=None)
+
+
+def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list[int]:
+    """One scheduler pass (only the lease holder acts): reclaim expired leases, start due
+    campaigns (urgent first), pause stale schedules and finish empty campaigns.
+
+    Returns the ids of campaigns started.
+    """
+    owner = owner or worker_id()
+    if not acquire_scheduler(owner):
+        return []
+    now = now or clock.now()
+    reclaim_expired(now)
+    started: list[int] = []
+    due = Campaign.objects.filter(status=S.SCHEDULED, scheduled_for__lte=now).order_by(
+        "-urgent", "scheduled_for", "pk"
+    )
+    for campaign in due:
+        late = (now - campaign.scheduled_for).total_seconds()
+        with transaction.atomic():
+            current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+            if current.status != S.SCHEDULED:
+                continue
+            if late > current.max_lateness_s or (current.deadline and now > current.deadline):
+                current.status = S.PAUSED
+                current.pause_reason = (
+                    f"计划于 {current.scheduled_for:%Y-%m-%d %H:%M} 发送，已晚 {int(late // 60)} 分钟；"
+                    "请确认后再继续（stale schedule: resume to send now）"
+                )
+                current.save(update_fields=["status", "pause_reason", "updated_at"])
+                continue
+            current.status = S.SENDING
+            current.started_at = current.started_at or now
+            current.save(update_fields=["status", "started_at", "updated_at"])
+            started.append(current.pk)
+    for campaign in Campaign.objects.filter(status=S.SENDING):
+        _maybe_done(campaign)
+    return started

@@ -1,0 +1,232 @@
+"""From the database to the engine and back: follower state, the dry-run, the approval.
+
+``approve`` writes the plan's outbox rows in the same transaction as the approval, so an
+approved campaign always has all its work in the outbox and nothing else does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+
+from fencun import clock
+from fencun.audience.models import Event, Follower, Store
+from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
+from fencun.campaigns.services import CampaignError, check_segment_text, rules_for
+from fencun.channels.models import Account
+from fencun.engine import planner
+from fencun.engine.catalog import Category as EngineCategory
+from fencun.engine.state import FollowerState
+
+S = Campaign.Status
+# Mass sends to an openid list: WeChat takes 2-10,000 per call and counts calls per minute,
+# so batches are as large as allowed (a re-claimed batch is answered 45065, not re-sent).
+OPENID_BATCH = 10000
+DIAL_VALUES_YUAN = (10.0, 50.0, 200.0, 1000.0)
+
+
+def build_state(account: Account, now: datetime | None = None) -> FollowerState:
+    """The engine's follower state of ``account`` from followers, the event log and the
+    deliveries already made (sent outbox rows)."""
+    from fencun.catalog.models import Category
+
+    categories = [
+        EngineCategory(id=c.key, name=c.name, keywords=tuple(c.keywords or ()))
+        for c in Category.objects.filter(account=account).order_by("pk")
+    ] or [EngineCategory(id="general", name="general")]
+    stores = [(s.lat, s.lng) for s in Store.objects.filter(account=account)]
+    campaigns = [
+        (c.engine_id, c.category.key, [{"id": p.sku, "price": float(p.price)} for p in c.products.all()])
+        for c in Campaign.objects.filter(account=account).select_related("category").prefetch_related("products")
+    ]
+    events = [
+        _engine_event(kind, openid, at, payload)
+        for kind, openid, at, payload in Event.objects.filter(account=account)
+        .exclude(openid="")
+        .order_by("occurred_at", "pk")
+        .values_list("kind", "openid", "occurred_at", "payload")
+        .iterator()
+    ]
+    deliveries = []
+    for item in (
+        OutboxItem.objects.filter(campaign__account=account, status=OutboxItem.Status.SENT)
+        .select_related("campaign", "campaign__category")
+        .iterator()
+    ):
+        if item.sent_at is None:
+            continue
+        for openid in item.openids:
+            deliveries.append(
+                {
+                    "openid": openid,
+                    "campaign": item.campaign.engine_id,
+                    "at": item.sent_at.isoformat(),
+                    "category": item.campaign.category.key,
+                    "products": [],
+                    "channel": item.campaign.channel,
+                }
+            )
+    when = (now or clock.now()).isoformat()
+    state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
+    # Followers known only from the user list (synced, no subscribe event) still count,
+    # with the subscription time and scene the user API reported.
+    rows = list(
+        Follower.objects.filter(account=account).values_list(
+            "openid", "subscribed", "tags", "subscribed_at", "subscribe_scene"
+        )
+    )
+    subscribed = state.subscribed
+    for openid, is_subscribed, _, since, scene in rows:
+        if is_subscribed and ((i := state.index.get(openid)) is None or not subscribed[i]):
+            state.add_followers([openid], subscribed_at=since.timestamp() if since else None, scene=scene or "")
+    for openid, _, tags, _, _ in rows:
+        if tags:
+            state.set_tags(openid, [str(t) for t in tags])
+    return state
+
+
+def _engine_event(kind: str, openid: str, at: datetime, payload: dict | None) -> dict:
+    """An event of the log as the engine reads it: campaigns by their engine id."""
+    event = {**(payload or {}), "kind": kind, "openid": openid, "at": at.isoformat()}
+    if isinstance(event.get("campaign"), int):
+        event["campaign"] = engine_id_of(event["campaign"])
+    return event
+
+
+def engine_campaign(campaign: Campaign) -> planner.Campaign:
+    """The engine's view of a campaign."""
+    products = tuple(
+        planner.Product(p.sku, float(p.price)) for p in campaign.products.all().order_by("pk")
+    )
+    return planner.Campaign(
+        id=campaign.engine_id,
+        category=campaign.category.key,
+        products=products,
+        title=campaign.title,
+        urgent=campaign.urgent,
+        segment=campaign.segment.strip() or None,
+        channel=campaign.channel,
+        deadline=campaign.deadline.timestamp() if campaign.deadline else None,
+    )
+
+
+def dry_run(
+    campaign: Campaign,
+    at: datetime | None = None,
+    *,
+    state: FollowerState | None = None,
+    policy: str = "fencun",
+) -> PlanSnapshot:
+    """Plan ``campaign`` for send time ``at`` (default now) and store the snapshot.
+
+    The snapshot holds reach, hold-backs by reason, predicted orders, revenue (yuan) and
+    unfollows beside send-to-all, and the dial's effect. The campaign becomes ``planned``.
+    ``policy`` is the engine's (``fencun``; ``blast`` sends to the whole segment within
+    platform limits).
+    """
+    if campaign.status not in (S.LINTED, S.PLANNED):
+        raise CampaignError(f"a {campaign.status} campaign cannot be planned; lint it first")
+    check_segment_text(campaign.segment)
+    at = at or clock.now()
+    state = state or build_state(campaign.account, at)
+    rules = rules_for(campaign.account).as_engine_rules()
+    ec = engine_campaign(campaign)
+    try:
+        result = planner.plan(
+            state,
+            [ec],
+            at.timestamp(),
+            account_type=campaign.account.account_type,
+            rules=rules,
+            policy=policy,
+        )
+        dial = planner.dial_effect(
+            state,
+            [ec],
+            at.timestamp(),
+            DIAL_VALUES_YUAN,
+            account_type=campaign.account.account_type,
+            rules=rules,
+        )
+    except ValueError as exc:  # SegmentError included: it points at the token
+        raise CampaignError(str(exc)) from exc
+    summary = result.summaries[0]
+    with transaction.atomic():
+        snapshot = PlanSnapshot.objects.create(
+            campaign=campaign,
+            planned_for=at,
+            reach=summary.sent,
+            audience=summary.audience,
+            held_back=dict(summary.held_back),
+            predicted=vars(summary.predicted),
+            send_to_all=vars(summary.send_to_all),
+            dial_effect=dial,
+            delivery_method=summary.delivery_method,
+            follower_value_yuan=result.follower_value_yuan,
+            recipients=result.recipient_openids(ec.id),
+            holdout=result.holdout_openids(ec.id),
+        )
+        from fencun.campaigns.services import transition
+
+        transition(campaign, S.PLANNED)
+    return snapshot
+
+
+def _batches(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str]]]:
+    if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
+        return [(o, [o]) for o in openids]
+    if campaign.account.account_type == Account.Type.SUBSCRIPTION:
+        # One tag and one sendall: the account's mass send of the day.
+        return [("tag", list(openids))] if openids else []
+    out = []
+    for n, start in enumerate(range(0, len(openids), OPENID_BATCH)):
+        out.append((f"b{n:05d}", openids[start : start + OPENID_BATCH]))
+    # WeChat refuses a list of one; fold a lone last recipient into the batch before.
+    if len(out) > 1 and len(out[-1][1]) == 1:
+        last = out.pop()
+        out[-1] = (out[-1][0], out[-1][1] + last[1])
+    return out
+
+
+def approve(
+    campaign: Campaign,
+    *,
+    by: str,
+    snapshot: PlanSnapshot | None = None,
+    scheduled_for: datetime | None = None,
+) -> int:
+    """Approve the campaign's latest dry-run (or ``snapshot``) as ``by``; returns outbox rows.
+
+    In one transaction: the approval, and one outbox row per recipient batch with its
+    ``clientmsgid``. With ``scheduled_for`` the campaign is scheduled at once.
+    """
+    if not by.strip():
+        raise CampaignError("an approval needs the approver's name")
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().select_related("account").get(pk=campaign.pk)
+        if current.status != S.PLANNED:
+            raise CampaignError(f"only a planned campaign can be approved, this one is {current.status}")
+        snapshot = snapshot or current.plans.order_by("-created_at", "-pk").first()
+        if snapshot is None or snapshot.campaign_id != current.pk:
+            raise CampaignError("no dry-run of this campaign to approve")
+        if current.deadline and scheduled_for and scheduled_for > current.deadline:
+            raise CampaignError("scheduled after the campaign's deadline")
+        rows = [
+            OutboxItem(
+                campaign=current,
+                key=key,
+                openids=openids,
+                clientmsgid=f"fc{current.pk}-{key}-{uuid.uuid4().hex[:12]}",
+            )
+            for key, openids in _batches(current, list(snapshot.recipients))
+        ]
+        OutboxItem.objects.bulk_create(rows, batch_size=500)
+        current.status = S.SCHEDULED if scheduled_for else S.APPROVED
+        current.approved_by = by
+        current.approved_at = clock.now()
+        current.scheduled_for = scheduled_for
+        current.save()
+    campaign.refresh_from_db()
+    return len(rows)

@@ -1,0 +1,228 @@
+"""What the console, the CLI and other apps call: the campaign lifecycle and read services.
+
+Every function does one whole thing in one transaction; bad input raises
+:class:`CampaignError` (or the engine's ``SegmentError`` pointing at the bad token) and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+
+from fencun import clock
+from fencun.campaigns.models import Campaign, OutboxItem, Rules
+from fencun.channels.models import Account, MassSend
+from fencun.engine.segments import SegmentError, parse_segment
+
+S = Campaign.Status
+
+# Allowed moves of the lifecycle; anything else is refused.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.LINTED, S.CANCELLED}),
+    S.LINTED: frozenset({S.DRAFT, S.PLANNED, S.CANCELLED}),
+    S.PLANNED: frozenset({S.DRAFT, S.PLANNED, S.APPROVED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.SENDING, S.PAUSED, S.CANCELLED}),
+    S.SENDING: frozenset({S.PAUSED, S.DONE}),
+    S.PAUSED: frozenset({S.SCHEDULED, S.SENDING, S.CANCELLED}),
+    S.DONE: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+class CampaignError(ValueError):
+    """A refused action: the message says why; nothing was changed."""
+
+
+def rules_for(account: Account) -> Rules:
+    """The account's rules row, created with the defaults on first use."""
+    rules, _ = Rules.objects.get_or_create(account=account)
+    return rules
+
+
+def check_segment_text(text: str) -> None:
+    """Parse ``text`` in the segment language; raises ``SegmentError`` at the bad token."""
+    if text.strip():
+        parse_segment(text)
+
+
+def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
+    """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token)."""
+    if not name.strip():
+        raise CampaignError("a campaign needs a name")
+    check_segment_text(segment)
+    products = fields.pop("products", ())
+    if category.account_id != account.pk:
+        raise CampaignError("the category belongs to another account")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            account=account, name=name, category=category, segment=segment, **fields
+        )
+        if products:
+            campaign.products.set(products)
+    return campaign
+
+
+def transition(campaign: Campaign, to: str, *, reason: str = "", **fields) -> Campaign:
+    """Move ``campaign`` to ``to`` if the lifecycle allows it, under a row lock."""
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if to not in TRANSITIONS[current.status]:
+            raise CampaignError(f"cannot go from {current.status} to {to}")
+        current.status = to
+        current.pause_reason = reason if to == S.PAUSED else ""
+        for name, value in fields.items():
+            setattr(current, name, value)
+        current.save()
+    campaign.refresh_from_db()
+    return campaign
+
+
+def update_segment(campaign: Campaign, segment: str) -> Campaign:
+    """Change the segment of a campaign not yet approved; the plan must be made again."""
+    check_segment_text(segment)
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if current.status not in (S.DRAFT, S.LINTED, S.PLANNED):
+            raise CampaignError(f"a {current.status} campaign's segment cannot change")
+        current.segment = segment
+        current.status = S.DRAFT
+        current.save(update_fields=["segment", "status", "updated_at"])
+    campaign.refresh_from_db()
+    return campaign
+
+
+def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> list:
+    """Run the content lint; errors keep it a draft, warnings need ``acknowledge_warnings``.
+
+    Returns the findings (``fencun.content.model.Finding``).
+    """
+    from fencun.content.lint import lint
+    from fencun.content.model import Message, Severity
+
+    findings = lint(
+        Message(kind=campaign.message_type, title=campaign.title, body=campaign.body)
+    )
+    errors = [f for f in findings if f.severity == Severity.ERROR]
+    warnings = [f for f in findings if f.severity == Severity.WARNING]
+    if not errors and (not warnings or acknowledge_warnings):
+        transition(campaign, S.LINTED, lint_acknowledged=bool(warnings))
+    return findings
+
+
+def schedule(campaign: Campaign, at: datetime | None = None) -> Campaign:
+    """Schedule an approved campaign for ``at`` (now if not given)."""
+    return transition(campaign, S.SCHEDULED, scheduled_for=at or clock.now())
+
+
+def cancel(campaign: Campaign) -> Campaign:
+    """Cancel; pending outbox rows become failed with the reason, nothing more is sent."""
+    with transaction.atomic():
+        transition(campaign, S.CANCELLED)
+        OutboxItem.objects.filter(campaign=campaign, status=OutboxItem.Status.PENDING).update(
+            status=OutboxItem.Status.FAILED, reason="cancelled"
+        )
+    return campaign
+
+
+def pause(campaign: Campaign, reason: str) -> Campaign:
+    """Pause with ``reason`` (shown to the merchant). Idempotent when already paused."""
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if current.status == S.PAUSED:
+            return current
+        if S.PAUSED not in TRANSITIONS[current.status]:
+            raise CampaignError(f"cannot pause a {current.status} campaign")
+        current.status = S.PAUSED
+        current.pause_reason = reason[:500]
+        current.save(update_fields=["status", "pause_reason", "updated_at"])
+    campaign.refresh_from_db()
+    return campaign
+
+
+def resume(campaign: Campaign) -> Campaign:
+    """Resume a paused campaign: only rows not yet sent go out (the outbox remembers)."""
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if current.status != S.PAUSED:
+            raise CampaignError(f"only a paused campaign resumes, this one is {current.status}")
+        current.status = S.SENDING
+        current.pause_reason = ""
+        # Asked and answered: a late schedule is now the merchant's decision.
+        current.scheduled_for = clock.now()
+        current.save(update_fields=["status", "pause_reason", "scheduled_for", "updated_at"])
+    campaign.refresh_from_db()
+    from fencun.campaigns.tasks import wake_workers
+
+    wake_workers()
+    return campaign
+
+
+# ----- read services for insights and the console -----------------------------------------
+def campaign_for_msg_id(account: Account, msg_id: int) -> Campaign | None:
+    """The campaign whose mass send WeChat numbered ``msg_id`` (MASSSENDJOBFINISH receipts)."""
+    item = (
+        OutboxItem.objects.filter(campaign__account=account, msg_id=msg_id)
+        .select_related("campaign")
+        .first()
+    )
+    if item is not None:
+        return item.campaign
+    send = MassSend.objects.filter(account=account, msg_id=msg_id).first()
+    if send is None:
+        return None
+    item = OutboxItem.objects.filter(clientmsgid=send.clientmsgid).select_related("campaign").first()
+    return item.campaign if item else None
+
+
+def recipients_of(campaign: Campaign, *, sent_only: bool = True) -> list[str]:
+    """Openids the campaign reached (or, with ``sent_only=False``, was planned to reach)."""
+    rows = OutboxItem.objects.filter(campaign=campaign)
+    if sent_only:
+        rows = rows.filter(status=OutboxItem.Status.SENT)
+    out: list[str] = []
+    for openids in rows.order_by("pk").values_list("openids", flat=True):
+        out.extend(openids)
+    return out
+
+
+def delivery_counts(campaign: Campaign) -> dict[str, int]:
+    """Outbox rows and recipients by status: ``{"pending": n, ..., "recipients_sent": n}``."""
+    counts = {s.value: 0 for s in OutboxItem.Status}
+    sent_recipients = 0
+    for status, openids in OutboxItem.objects.filter(campaign=campaign).values_list(
+        "status", "openids"
+    ):
+        counts[status] += 1
+        if status == OutboxItem.Status.SENT:
+            sent_recipients += len(openids)
+    counts["recipients_sent"] = sent_recipients
+    return counts
+
+
+def campaigns_of(account: Account, statuses: Iterable[str] | None = None):
+    """The account's campaigns, newest first, optionally of some statuses."""
+    qs = Campaign.objects.filter(account=account).order_by("-created_at")
+    if statuses:
+        qs = qs.filter(status__in=list(statuses))
+    return qs
+
+
+__all__ = [
+    "CampaignError",
+    "SegmentError",
+    "campaign_for_msg_id",
+    "cancel",
+    "create_campaign",
+    "delivery_counts",
+    "lint_campaign",
+    "pause",
+    "recipients_of",
+    "resume",
+    "rules_for",
+    "schedule",
+    "transition",
+]

@@ -1,0 +1,131 @@
+"""``fencun campaign``: list, dry-run, approve, resume, and the delivery loop by hand."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import typer
+
+from fencun.datadir import setup_django
+
+app = typer.Typer(help="营销活动：列表、预演、批准、恢复、发送。", no_args_is_help=True)
+
+
+def _campaign(campaign_id: int):
+    from fencun.campaigns.models import Campaign
+
+    campaign = Campaign.objects.select_related("account", "category").filter(pk=campaign_id).first()
+    if campaign is None:
+        typer.echo(f"找不到活动 {campaign_id}", err=True)
+        raise typer.Exit(2)
+    return campaign
+
+
+@app.command("list")
+def list_campaigns() -> None:
+    """列出所有活动及其状态与发送进度。"""
+    setup_django()
+    from fencun.campaigns.models import Campaign
+    from fencun.campaigns.services import delivery_counts
+
+    for c in Campaign.objects.order_by("-created_at"):
+        counts = delivery_counts(c)
+        line = f"{c.pk}\t{c.status}\t{c.name}\tsent={counts['recipients_sent']}"
+        if c.pause_reason:
+            line += f"\t{c.pause_reason}"
+        typer.echo(line)
+
+
+@app.command("plan")
+def plan(campaign_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """预演：触达、按原因的保留人数、预测订单/收入/取关（对比全部发送）。"""
+    setup_django()
+    from fencun.campaigns.planning import dry_run
+    from fencun.campaigns.services import CampaignError
+
+    try:
+        snap = dry_run(_campaign(campaign_id))
+    except CampaignError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    out = {
+        "reach": snap.reach,
+        "held_back": snap.held_back,
+        "predicted": snap.predicted,
+        "send_to_all": snap.send_to_all,
+        "dial_effect": snap.dial_effect,
+    }
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=None if as_json else 2))
+
+
+@app.command("approve")
+def approve(
+    campaign_id: int,
+    by: str = typer.Option(..., "--by", help="批准人"),
+    now: bool = typer.Option(False, "--now", help="批准后立即排期发送"),
+) -> None:
+    """批准最近一次预演，写入发件箱（同一事务）。"""
+    setup_django()
+    from django.utils import timezone
+
+    from fencun.campaigns.planning import approve as approve_campaign
+    from fencun.campaigns.services import CampaignError
+
+    try:
+        rows = approve_campaign(
+            _campaign(campaign_id), by=by, scheduled_for=timezone.now() if now else None
+        )
+    except CampaignError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"已批准：{rows} 条发件记录")
+
+
+@app.command("resume")
+def resume(campaign_id: int) -> None:
+    """恢复已暂停的活动：只发送尚未发送的部分。"""
+    setup_django()
+    from fencun.campaigns.services import CampaignError
+    from fencun.campaigns.services import resume as resume_campaign
+
+    try:
+        resume_campaign(_campaign(campaign_id))
+    except CampaignError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo("已恢复")
+
+
+ROLES = ("both", "scheduler", "sender")
+
+
+@app.command("work")
+def work(
+    until_idle: bool = typer.Option(False, "--until-idle", help="无待发送记录时退出"),
+    role: str = typer.Option(
+        "both", "--role", help="both：排期并发送；scheduler：只排期并唤醒队列中的 worker；sender：只发送"
+    ),
+    poll: float = typer.Option(1.0, "--poll", help="空闲时的轮询间隔（秒）"),
+) -> None:
+    """在本进程中运行排期器和/或发送循环；可在多台机器上同时运行（发件箱保证不重发）。"""
+    if role not in ROLES:
+        raise typer.BadParameter(f"--role: one of {', '.join(ROLES)}")
+    setup_django()
+    from fencun.campaigns import delivery
+    from fencun.campaigns.tasks import wake_workers
+
+    owner = delivery.worker_id()
+    while True:
+        busy = False
+        if role in ("both", "scheduler"):
+            delivery.run_scheduler(owner)
+            if role == "scheduler" and delivery.has_work():
+                wake_workers()
+        if role in ("both", "sender"):
+            result = delivery.work(owner)
+            busy = bool(result.sent or result.failed or result.retried)
+        if until_idle and not delivery.has_work():
+            break
+        if not busy:
+            time.sleep(poll)
