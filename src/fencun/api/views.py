@@ -78,3 +78,6 @@ def list_events(  # type: ignore[no-untyped-def]
             for e in rows
         ],
     )
+
+
+api.add_router("", "fencun.api.orders.router")  # POST /api/orders

@@ -1,0 +1,49 @@
+"""``fencun import-orders FILE.csv``: import shop orders, all rows or none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fencun.datadir import setup_django
+
+
+def import_orders(
+    file: Path | None = typer.Argument(None, help="CSV: order_id, amount, ordered_at, openid|unionid[, product, coupon, scene]"),  # noqa: B008
+    account: str = typer.Option("", "--account", help="AppID of the account (default: the default account)."),
+    webhook: bool = typer.Option(False, "--webhook", help="Print the orders webhook's path and signing secret."),
+) -> None:
+    """Import orders from a CSV file; a bad row stores nothing and says which row and why."""
+    setup_django()
+    if webhook:
+        from fencun.insights import webhooks
+
+        typer.echo(f"POST /webhooks/orders/{webhooks.path_secret()}")
+        typer.echo(f"{webhooks.HEADER}: sha256=HMAC-SHA256(body) with secret {webhooks.secret().decode()}")
+        return
+    if file is None:
+        raise typer.BadParameter("give a CSV file (or --webhook)", param_hint="FILE")
+    from fencun.channels.accounts import default_account
+    from fencun.channels.models import Account
+    from fencun.insights import orders
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    acct = Account.objects.filter(app_id=account).first() if account else default_account()
+    if acct is None:
+        typer.echo("no such account", err=True)
+        raise typer.Exit(2)
+    try:
+        results = orders.import_orders(acct, orders.read_csv(text))
+    except orders.OrderError as exc:
+        for row, message in exc.errors:
+            typer.echo(f"row {row}: {message}", err=True)
+        typer.echo("nothing imported", err=True)
+        raise typer.Exit(1) from None
+    created = sum(r.created for r in results)
+    attributed = sum(r.campaign is not None for r in results if r.created)
+    typer.echo(f"imported {created} orders ({len(results) - created} already stored), {attributed} attributed to a campaign")

@@ -1,0 +1,156 @@
+"""Rollups of the event log, and the codes that attribute orders to campaigns.
+
+Everything here is derived from :class:`fencun.audience.models.Event` by
+:func:`fencun.insights.rollups.run` (a periodic task that reads new events by id
+watermark), except :class:`AttributionCode`, which the merchant or the campaign side
+registers. The overview and the campaign report read only these tables and indexed
+lookups, never the event log in bulk.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from fencun.channels.models import Account
+
+# The arm of a campaign's members that was deliberately not sent to.
+HOLDOUT = "holdout"
+
+
+class Watermark(models.Model):
+    """The id of the last event a rollup has folded in; one row per rollup."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.last_event_id}"
+
+
+class DailyCount(models.Model):
+    """Events per account, local day (Asia/Shanghai) and kind; ``campaign_id`` 0 is the
+    account-wide row, any other value the row of that campaign. ``amount`` is yuan for
+    orders and the number delivered for mass-send receipts."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    kind = models.CharField(max_length=40)
+    campaign_id = models.BigIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+    amount = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "campaign_id", "kind", "day"], name="insights_daily_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["campaign_id", "kind"])]
+
+
+class CampaignMember(models.Model):
+    """One follower's part in one campaign: the arm (a variant, or the holdout), when it
+    was sent (or held out), and what followed within the attribution window."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField()
+    openid = models.CharField(max_length=64)
+    arm = models.CharField(max_length=32)
+    sent_at = models.DateTimeField()
+    read = models.BooleanField(default=False)
+    clicked = models.BooleanField(default=False)
+    orders = models.IntegerField(default=0)
+    revenue = models.FloatField(default=0.0)
+    unfollowed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign_id", "openid"], name="insights_member_unique")
+        ]
+        indexes = [models.Index(fields=["account", "openid", "sent_at"])]
+
+
+class CampaignArm(models.Model):
+    """Counters of one arm of one campaign, kept in step with its members so the report
+    reads a handful of rows. ``revenue_sq`` is the sum over members of revenue², for the
+    variance of revenue per follower."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField()
+    arm = models.CharField(max_length=32)
+    members = models.BigIntegerField(default=0)
+    read = models.BigIntegerField(default=0)
+    clicked = models.BigIntegerField(default=0)
+    converters = models.BigIntegerField(default=0)
+    orders = models.BigIntegerField(default=0)
+    revenue = models.FloatField(default=0.0)
+    revenue_sq = models.FloatField(default=0.0)
+    unfollowed = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign_id", "arm"], name="insights_arm_unique")
+        ]
+
+
+class CampaignMessage(models.Model):
+    """A WeChat mass-send ``msg_id`` and the campaign it carried, so a MASSSENDJOBFINISH
+    receipt counts towards the right campaign."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    msg_id = models.CharField(max_length=64)
+    campaign_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "msg_id"], name="insights_msg_unique")
+        ]
+
+
+class AccountSnapshot(models.Model):
+    """Figures that need a pass over followers (the attention-pressure distribution),
+    recomputed by the rollup task, not by the page."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    pressure = models.JSONField(default=dict)
+    # Subscribed followers when computed: counting them per page view costs ~0.1 s per
+    # 250,000 followers on PostgreSQL.
+    followers = models.BigIntegerField(null=True)
+
+
+class AttributionCode(models.Model):
+    """A coupon code or a QR-code scene value that belongs to a campaign."""
+
+    class Kind(models.TextChoices):
+        COUPON = "coupon", "coupon"
+        SCENE = "scene", "scene"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    code = models.CharField(max_length=64)
+    campaign_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind", "code"], name="insights_code_unique")
+        ]
+
+
+class HoldBack(models.Model):
+    """How many followers a campaign's approved plan held back, by the engine's reason
+    (caps, quiet hours, expected harm…): written once per plan by the campaign side."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField()
+    day = models.DateField()
+    reason = models.CharField(max_length=64)
+    followers = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign_id", "reason"], name="insights_holdback_unique")
+        ]
+        indexes = [models.Index(fields=["account", "day"])]

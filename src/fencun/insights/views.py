@@ -1,0 +1,69 @@
+"""HTTP entry points: tracked-link redirects and the orders webhook. Views parse, call
+one domain function, answer."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from fencun import clock
+from fencun.channels.accounts import default_account
+from fencun.channels.models import Account
+from fencun.insights import links, orders, webhooks
+
+MAX_WEBHOOK_BODY = 1_000_000
+
+
+@require_GET
+def follow_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        target = links.follow(token, clock.now())
+    except links.LinkError:
+        return HttpResponse("链接无效 / invalid link", status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponseRedirect(target)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _error(status: int, detail: str, **extra: object) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+@require_POST
+def orders_webhook(request: HttpRequest, secret: str) -> HttpResponse:
+    if not webhooks.path_matches(secret):
+        return _error(404, "not found")
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return _error(400, "bad Content-Length")
+    if length > MAX_WEBHOOK_BODY:
+        return _error(413, "body too large")
+    body = request.read(MAX_WEBHOOK_BODY + 1)
+    if len(body) > MAX_WEBHOOK_BODY:
+        return _error(413, "body too large")
+    if not webhooks.verify(body, request.headers.get(webhooks.HEADER, "")):
+        return _error(403, "bad signature")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    items = data.get("orders") if isinstance(data, dict) and "orders" in data else [data]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return _error(400, "expected an order object or {\"orders\": [...]}")
+    app_id = data.get("account") if isinstance(data, dict) else None
+    account = Account.objects.filter(app_id=app_id).first() if app_id else default_account()
+    if account is None:
+        return _error(400, "no account")
+    try:
+        results = orders.import_orders(account, items)
+    except orders.OrderError as exc:
+        return _error(400, "invalid orders", errors=[{"row": r, "error": m} for r, m in exc.errors])
+    return JsonResponse(
+        {"orders": [{"order_id": r.order_id, "created": r.created, "campaign": r.campaign} for r in results]}
+    )
