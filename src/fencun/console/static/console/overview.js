@@ -1,0 +1,20 @@
+(function () {
+  var d = JSON.parse(document.getElementById("chart-data").textContent);
+  if (!d || !window.echarts) return;
+  function chart(id, opt) {
+    var el = document.getElementById(id);
+    opt.title = {text: el.dataset.title, textStyle: {fontSize: 13}};
+    opt.animation = false;
+    var c = echarts.init(el); c.setOption(opt);
+    window.addEventListener("resize", function () { c.resize(); });
+  }
+  chart("c-growth", {grid: {top: 40, left: 40, right: 40, bottom: 30}, tooltip: {trigger: "axis"},
+    xAxis: {type: "category", data: d.days}, yAxis: [{type: "value"}, {type: "value"}],
+    series: [{type: "bar", data: d.net}, {type: "line", yAxisIndex: 1, data: d.unfollow_rate}]});
+  chart("c-sent", {grid: {top: 40, left: 50, right: 20, bottom: 30}, tooltip: {trigger: "axis"},
+    xAxis: {type: "category", data: d.days}, yAxis: {type: "value"},
+    series: [{type: "bar", stack: "a", data: d.sent}, {type: "bar", stack: "a", data: d.held_back}]});
+  chart("c-pressure", {grid: {top: 40, left: 50, right: 20, bottom: 30}, tooltip: {},
+    xAxis: {type: "category", data: d.pressure_keys}, yAxis: {type: "value"},
+    series: [{type: "bar", data: d.pressure_values}]});
+})();

@@ -1,0 +1,27 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from fencun.console import views
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.overview, name="console-overview"),
+    path("followers/", views.followers, name="console-followers"),
+    path("followers/<int:pk>/", views.follower, name="console-follower"),
+    path("campaigns/", views.campaigns, name="console-campaigns"),
+    path("campaigns/new/", views.campaign_new, name="console-campaign-new"),
+    path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),
+    path("campaigns/<int:pk>/report/", views.campaign_report, name="console-campaign-report"),
+    path("rules/", views.rules, name="console-rules"),
+    path("products/", views.products, name="console-products"),
+    path("products/new/", views.product_edit, name="console-product-new"),
+    path("products/<int:pk>/", views.product_edit, name="console-product-edit"),
+    path("auto-replies/", views.autoreplys, name="console-autoreplys"),
+    path("auto-replies/new/", views.autoreply_edit, name="console-autoreply-new"),
+    path("auto-replies/<int:pk>/", views.autoreply_edit, name="console-autoreply-edit"),
+    path("stores/", views.stores, name="console-stores"),
+    path("stores/new/", views.store_edit, name="console-store-new"),
+    path("stores/<int:pk>/", views.store_edit, name="console-store-edit"),
+]

@@ -1,0 +1,288 @@
+"""Console pages: thin views over the other apps' models and service functions."""
+
+from __future__ import annotations
+
+import math
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from fencun.audience.models import Event, Follower, Store
+from fencun.channels.models import Account
+from fencun.engine import geo
+
+
+def _account() -> Account | None:
+    return Account.objects.order_by("id").first()
+
+
+@login_required
+def overview(request):
+    account = _account()
+    data = None
+    chart = None
+    if account is not None:
+        from fencun.insights.services import overview as insights_overview
+
+        data = insights_overview(account, 30)
+        chart = {
+            "days": [p.day.isoformat() for p in data.days],
+            "net": [p.net for p in data.days],
+            "unfollow_rate": [round(p.unfollow_rate * 100, 3) for p in data.days],
+            "sent": [p.sent for p in data.days],
+            "held_back": [p.held_back for p in data.days],
+            "pressure_keys": list(data.pressure.keys()),
+            "pressure_values": list(data.pressure.values()),
+        }
+    return render(request, "console/overview.html", {
+        "account": account, "data": data, "chart_json": chart, "nav": "overview",
+    })
+
+
+@login_required
+def followers(request):
+    account = _account()
+    q = request.GET.get("q", "").strip()
+    qs = Follower.objects.filter(account=account).order_by("-id")
+    if q:
+        qs = qs.filter(openid__icontains=q) | qs.filter(remark__icontains=q)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "console/followers.html", {"page": page, "q": q, "nav": "followers"})
+
+
+@login_required
+def follower(request, pk: int):
+    f = get_object_or_404(Follower, pk=pk)
+    events = Event.objects.filter(follower=f).order_by("-occurred_at")[:100]
+    stores = list(Store.objects.filter(account=f.account)) or list(Store.objects.filter(account=None))
+    distance = None
+    if f.lat is not None and f.lng is not None and stores:
+        d = min(geo.haversine_km(f.lat, f.lng, s.lat, s.lng) for s in stores)
+        distance = None if math.isnan(d) else round(d, 1)
+    plot = {
+        "stores": [[s.lng, s.lat, s.name] for s in stores],
+        "follower": [[f.lng, f.lat]] if f.lat is not None and f.lng is not None else [],
+    }
+    return render(request, "console/follower.html", {
+        "f": f, "events": events, "distance": distance, "plot_json": plot, "nav": "followers",
+    })
+
+
+class StoreForm(forms.ModelForm):
+    class Meta:
+        model = Store
+        fields = ["name", "address", "lat", "lng"]
+
+    def clean(self):
+        data = super().clean()
+        lat, lng = data.get("lat"), data.get("lng")
+        if lat is not None and lng is not None and not geo.valid_point(lat, lng):
+            raise forms.ValidationError(_("Latitude must be within ±90 and longitude within ±180."))
+        return data
+
+
+@login_required
+def stores(request):
+    account = _account()
+    rows = Store.objects.filter(account=account).order_by("name") if account else Store.objects.none()
+    return render(request, "console/stores.html", {"stores": rows, "nav": "stores"})
+
+
+@login_required
+def store_edit(request, pk: int | None = None):
+    account = _account()
+    store = get_object_or_404(Store, pk=pk, account=account) if pk else None
+    form = StoreForm(request.POST or None, instance=store)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save(commit=False)
+        obj.account = account
+        obj.save()
+        return redirect("console-stores")
+    return render(request, "console/store_form.html", {"form": form, "store": store, "nav": "stores"})
+
+
+@login_required
+def campaigns(request):
+    from fencun.campaigns.services import campaigns_of
+
+    account = _account()
+    rows = campaigns_of(account)[:200] if account else []
+    return render(request, "console/campaigns.html", {"campaigns": rows, "nav": "campaigns"})
+
+
+@login_required
+def campaign_report(request, pk: int):
+    from fencun.campaigns.models import Campaign
+    from fencun.insights.services import campaign_report as report_of
+
+    campaign = get_object_or_404(Campaign, pk=pk, account=_account())
+    return render(request, "console/campaign_report.html", {
+        "campaign": campaign, "r": report_of(campaign), "nav": "campaigns",
+    })
+
+
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class RulesForm(forms.ModelForm):
+    quiet_start = forms.RegexField(regex=_HHMM, label=_("Quiet hours start"),
+                                   error_messages={"invalid": _("Use HH:MM, for example 22:00.")})
+    quiet_end = forms.RegexField(regex=_HHMM, label=_("Quiet hours end"),
+                                 error_messages={"invalid": _("Use HH:MM, for example 08:00.")})
+
+    class Meta:
+        from fencun.campaigns.models import Rules
+
+        model = Rules
+        fields = ["quiet_start", "quiet_end", "weekly_cap", "category_cooldown_days", "min_gap_hours",
+                  "holdout_fraction", "follower_value_yuan"]
+
+
+@login_required
+def rules(request):
+    from fencun.campaigns.services import rules_for
+    from fencun.engine.limits import platform_limits_table
+
+    account = _account()
+    if account is None:
+        return render(request, "console/rules.html", {"account": None, "nav": "rules"})
+    form = RulesForm(request.POST or None, instance=rules_for(account))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return redirect("console-rules")
+    table = platform_limits_table()
+    limits = [(name, e) for name, e in table["account_types"].get(account.account_type, {}).items()]
+    limits += [(name, e) for name, e in table.get("common", {}).items()]
+    return render(request, "console/rules.html", {
+        "account": account, "form": form, "limits": limits, "nav": "rules",
+    })
+
+
+@login_required
+def campaign(request, pk: int):
+    """One campaign's way to the outbox: lint, dry-run beside send-to-all, approve."""
+    from fencun.campaigns import planning
+    from fencun.campaigns.models import Campaign
+    from fencun.campaigns.services import CampaignError, lint_campaign
+
+    c = get_object_or_404(Campaign, pk=pk, account=_account())
+    findings, error = [], ""
+    if request.method == "POST":
+        step = request.POST.get("step")
+        try:
+            if step == "lint":
+                findings = lint_campaign(c, acknowledge_warnings=bool(request.POST.get("acknowledge")))
+            elif step == "dry_run":
+                planning.dry_run(c)
+            elif step == "approve":
+                planning.approve(c, by=request.user.get_username())
+            else:
+                error = _("Unknown step.")
+        except CampaignError as exc:
+            error = str(exc)
+        c.refresh_from_db()
+    plan = c.plans.order_by("-created_at", "-pk").first()
+    return render(request, "console/campaign.html", {
+        "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns",
+    })
+
+
+class NewCampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=None)
+    segment = forms.CharField(label=_("Audience (segment language)"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    title = forms.CharField(label=_("Title"), max_length=64)
+    body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args, account=None, **kwargs):
+        from fencun.catalog.models import Category
+
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(account=account)
+
+
+@login_required
+def campaign_new(request):
+    from fencun.campaigns.services import CampaignError, create_campaign
+
+    account = _account()
+    form = NewCampaignForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            c = create_campaign(account, name=d["name"], category=d["category"], segment=d["segment"],
+                                title=d["title"], body=d["body"])
+        except (CampaignError, ValueError) as exc:  # a SegmentError points at the bad token
+            form.add_error("segment" if "segment" in str(exc).lower() or "token" in str(exc).lower() else None,
+                           str(exc))
+        else:
+            return redirect("console-campaign", pk=c.pk)
+    return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
+
+
+def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None):
+    """A list view and an add/edit view for one of the account's own models."""
+    from importlib import import_module
+
+    module, name = model_path.rsplit(".", 1)
+
+    def model():
+        return getattr(import_module(module), name)
+
+    def form_class(account):
+        F = forms.modelform_factory(model(), fields=fields)
+        form = F
+        if "category" in fields:
+            from fencun.catalog.models import Category
+
+            def init(self, *a, **kw):
+                F.__init__(self, *a, **kw)
+                self.fields["category"].queryset = Category.objects.filter(account=account)
+
+            form = type("F", (F,), {"__init__": init})
+        return form
+
+    @login_required
+    def listing(request):
+        rows = model().objects.filter(account=_account()).order_by("-pk")[:500]
+        return render(request, "console/crud_list.html", {
+            "rows": [(r.pk, [getattr(r, f) for f in list_fields]) for r in rows],
+            "headers": [model()._meta.get_field(f).verbose_name for f in list_fields],
+            "title": model()._meta.verbose_name, "slug": name.lower(), "nav": name.lower(),
+        })
+
+    @login_required
+    def edit(request, pk: int | None = None):
+        account = _account()
+        obj = get_object_or_404(model(), pk=pk, account=account) if pk else None
+        form = form_class(account)(request.POST or None, instance=obj)
+        if request.method == "POST" and form.is_valid():
+            row = form.save(commit=False)
+            row.account = account
+            row.save()
+            if after_save:
+                after_save()
+            return redirect(f"console-{name.lower()}s")
+        return render(request, "console/crud_form.html", {
+            "form": form, "title": model()._meta.verbose_name, "nav": name.lower(),
+        })
+
+    return listing, edit
+
+
+def _forget_reply_cache():
+    from fencun.gateway.replies import forget_cached_rules
+
+    forget_cached_rules()
+
+
+products, product_edit = _crud("fencun.catalog.models.Product",
+                               ["category", "sku", "name", "price", "image_url", "link_url", "active"],
+                               ["sku", "name", "price", "active"])
+autoreplys, autoreply_edit = _crud("fencun.gateway.models.AutoReply",
+                                   ["match", "keyword", "priority", "reply_type", "content", "active"],
+                                   ["match", "keyword", "priority", "active"], after_save=_forget_reply_cache)

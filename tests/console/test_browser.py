@@ -1,0 +1,144 @@
+"""The console in real headless Chromium: log in, walk the pages, switch language; screenshots for the README."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
+    pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium; CI does)", allow_module_level=True)
+
+# Playwright's sync API runs an event loop in this thread; the test database calls are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+@pytest.fixture
+def browser_page():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+        ])
+        # A shop owner in China: the browser asks for Chinese, as the console defaults to.
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        external: list[str] = []
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("http://localhost", "data:")) else None)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page, external
+        assert errors == [], f"script errors on the console: {errors}"
+        browser.close()
+
+
+def _daily_figures(account):
+    """A month of rolled-up figures so the overview's charts have something to draw."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fencun.audience import kinds
+    from fencun.insights.models import DailyCount
+    from fencun.insights.rollups import HOLDOUT_KIND
+
+    rng = random.Random(6)
+    today = timezone.localdate()
+    rows = []
+    for i in range(30):
+        day = today - timedelta(days=i)
+        for kind, lo, hi in ((kinds.SUBSCRIBE, 20, 60), (kinds.UNSUBSCRIBE, 2, 15),
+                             (kinds.DELIVERY, 0, 900), (HOLDOUT_KIND, 0, 100)):
+            rows.append(DailyCount(account=account, day=day, kind=kind, count=rng.randint(lo, hi)))
+    DailyCount.objects.bulk_create(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, make_account):
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from fencun.audience.models import Event, Follower, Store
+
+    page, external = browser_page
+    account = make_account()
+    Store.objects.create(account=account, name="惠阳店", address="惠州市惠阳区", lat=22.79, lng=114.46)
+    Store.objects.create(account=account, name="江北店", address="惠州市惠城区", lat=23.11, lng=114.41)
+    f = Follower.objects.create(account=account, openid="oDemoFollower0001", subscribed=True, lat=23.0, lng=114.43)
+    Event.objects.create(account=account, follower=f, openid=f.openid, kind="subscribe",
+                         occurred_at=timezone.now(), source="callback", dedup_key="b-1")
+    _daily_figures(account)
+    from fencun.campaigns.services import create_campaign
+    from fencun.catalog.models import Category
+
+    sofa = Category.objects.create(account=account, key="sofa", name="沙发", large_item=True)
+    create_campaign(account, name="双十一沙发", category=sofa,
+                    title="双十一沙发特惠", body="黄山路店沙发八折，到店看样。")
+    User.objects.create_user("owner", password="a-long-password-1")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(live_server.url + "/followers/")
+    assert "/accounts/login/" in page.url  # no page without login
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", "a-long-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/followers/")
+    assert page.locator("h1").inner_text() == "粉丝"
+
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "概览"
+    page.wait_for_function("document.querySelector('#c-pressure canvas') !== null")
+    page.wait_for_timeout(600)  # ECharts draws over a few frames
+    page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+
+    page.goto(live_server.url + "/followers/")
+    page.screenshot(path=str(SHOTS / "followers.png"), full_page=True)
+    page.click("text=oDemoFollower0001")
+    page.wait_for_function("document.querySelector('#c-location canvas') !== null")
+    assert "km" in page.locator("dl.facts").inner_text()
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / "follower.png"), full_page=True)
+
+    page.goto(live_server.url + "/campaigns/")
+    page.click("text=双十一沙发")
+    page.check("input[name=acknowledge]")
+    page.click("text=1. 检查内容")
+    page.wait_for_load_state("load")
+    page.click("text=2. 预演")
+    page.wait_for_selector("text=预演计划")
+    page.screenshot(path=str(SHOTS / "campaign-dry-run.png"), full_page=True)
+    page.click("text=3. 批准")
+    page.wait_for_load_state("load")
+    assert page.locator("p.error").count() == 0
+    page.click("a.button:text-is('活动报告')")
+    assert "活动报告" in page.locator("h1").inner_text()
+    page.screenshot(path=str(SHOTS / "campaign-report.png"), full_page=True)
+
+    page.goto(live_server.url + "/rules/")
+    assert page.locator("h1").inner_text() == "推送规则"
+    page.screenshot(path=str(SHOTS / "rules.png"), full_page=True)
+
+    page.goto(live_server.url + "/stores/")
+    assert page.locator("text=惠阳店").count() == 1
+    page.screenshot(path=str(SHOTS / "stores.png"), full_page=True)
+
+    page.select_option("select[name=language]", "en")
+    page.wait_for_load_state("load")
+    page.wait_for_selector("h1:text-is('Stores')")
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "Overview"
+    page.wait_for_function("document.querySelector('#c-pressure canvas') !== null")
+    page.screenshot(path=str(SHOTS / "overview-en.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(live_server.url + "/followers/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    page.screenshot(path=str(SHOTS / "followers-phone.png"), full_page=True)
+
+    assert external == [], f"the console loaded something external: {external}"
