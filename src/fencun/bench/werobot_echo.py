@@ -12,6 +12,7 @@ robot = werobot.WeRoBot(
     token=os.environ["WECHAT_TOKEN"],
     encoding_aes_key=os.environ["WECHAT_AES_KEY"],
     app_id=os.environ["WECHAT_APP_ID"],
+    enable_session=False,  # a bare echo: no session store to write
 )
 
 

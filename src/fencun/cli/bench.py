@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from fencun.bench import planner
+from fencun.bench import delivery as delivery_bench
+from fencun.bench import gateway, planner
+from fencun.bench import insights as insights_bench
+from fencun.bench import sync as sync_bench
 
 app = typer.Typer(help="Benchmarks; each prints one JSON object with its figures.", no_args_is_help=True)
 app.command("planner")(planner.command)
+app.command("gateway")(gateway.command)
+app.command("insights")(insights_bench.command)
+app.command("sync")(sync_bench.command)
+app.command("delivery")(delivery_bench.command)

@@ -66,6 +66,14 @@ def _refuse(exc: ProtocolError) -> HttpResponse:
 @csrf_exempt
 def callback(request: HttpRequest, app_id: str | None = None) -> HttpResponse:
     """``GET`` verifies the server URL; ``POST`` receives a message or event."""
+    response = _callback(request, app_id)
+    # Served without middleware (see fencun.wsgi): state the length, so keep-alive
+    # clients are not answered in chunks.
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+def _callback(request: HttpRequest, app_id: str | None) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     account = _account(app_id)

@@ -1,0 +1,67 @@
+"""The WSGI entry point: WeChat's callback skips the console's middleware, nothing else does."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import message
+
+from fencun.audience.models import Event
+from fencun.wsgi import application
+
+
+def _call(path: str, query: dict | None = None, body: bytes = b"", method: str = "POST"):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": urlencode(query or {}),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "text/xml",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+    }
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
+
+    content = b"".join(application(environ, start_response))
+    return seen["status"], seen["headers"], content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callback_is_answered_without_console_middleware(make_account, signer):
+    make_account()
+    status, headers, content = _call("/wechat/callback", *signer.plain(message(MsgType="text", Content="hi", MsgId=9)))
+    assert (status, content) == (200, b"success")
+    assert headers["Content-Length"] == "7"
+    assert "Set-Cookie" not in headers and "X-Frame-Options" not in headers
+    assert Event.objects.filter(kind="text").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_paths_keep_the_middleware():
+    status, headers, _ = _call("/api/openapi.json", method="GET")
+    assert status == 200
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db(transaction=True)  # the handler closes connections after each request
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(st.binary(max_size=600), st.text(max_size=600).map(str.encode)))
+def test_no_body_gives_a_server_error(make_account, signer, body):
+    from fencun.channels.models import Account
+
+    if not Account.objects.exists():
+        make_account(mode="compatible")
+    query, _ = signer.plain(message())
+    status, _, _ = _call("/wechat/callback", query, body)
+    assert status in (200, 400, 403, 413)
