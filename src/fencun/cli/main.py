@@ -5,6 +5,14 @@ from __future__ import annotations
 import typer
 
 from fencun.cli import api_token, bench, serve
+from fencun.cli import backtest as backtest_cli
+from fencun.cli import campaign as campaign_cli
+from fencun.cli import demo as demo_cli
+from fencun.cli import import_cmd as import_cli
+from fencun.cli import lint as lint_cli
+from fencun.cli import orders as orders_cli
+from fencun.cli import sandbox as sandbox_cli
+from fencun.cli import sync as sync_cli
 
 app = typer.Typer(
     name="fencun",
@@ -14,10 +22,19 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 
+app.command("demo")(demo_cli.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.add_typer(api_token.app, name="api-token")
 app.add_typer(bench.app, name="bench")
+app.command("backtest")(backtest_cli.backtest)
+app.command("import-orders")(orders_cli.import_orders)
+app.command("sandbox")(sandbox_cli.sandbox)
+app.command("sync")(sync_cli.sync)
+app.command("import-products")(import_cli.import_products)
+app.command("import-stores")(import_cli.import_stores)
+app.command("lint")(lint_cli.lint)
+app.add_typer(campaign_cli.app, name="campaign")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+"""``fencun demo --no-serve``: the README's first command, run headless as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(os.environ.get("DATABASE_URL")),
+        reason="the demo always runs on its own SQLite data dir; it runs in the SQLite pass",
+    ),
+]
+
+
+def demo(*args: str, data_dir: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "fencun.cli.main", "demo", "--no-serve", "--data-dir", str(data_dir), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_headless_demo_runs_a_month_and_prints_the_comparison(tmp_path):
+    data = tmp_path / "demo"
+    run = demo(data_dir=data)
+    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
+    out = run.stdout
+    for label in ("本次运行（产品）", "回测：分寸引擎", "回测：全部群发", "推送人次", "营收", "取关"):
+        assert label in out
+    assert "25,000 位粉丝起步" in out
+
+    db = sqlite3.connect(data / "fencun.sqlite3")
+    statuses = dict(db.execute("select status, count(*) from campaigns_campaign group by status").fetchall())
+    assert statuses.get("done", 0) >= 10, statuses
+    assert set(statuses) <= {"done", "planned"}, statuses
+    # Every follower of every plan is either sent or held back with a stated reason.
+    for reach, audience, held in db.execute("select reach, audience, held_back from campaigns_plansnapshot"):
+        assert reach + sum(json.loads(held).values()) == audience
+    # What the outbox sent is what the event log recorded as delivered, once each.
+    sent = sum(
+        len(json.loads(o))
+        for (o,) in db.execute("select openids from campaigns_outboxitem where status = 'sent'")
+    )
+    deliveries = db.execute("select count(*) from audience_event where kind = 'delivery'").fetchone()[0]
+    assert sent == deliveries > 0
+    # The world answered through the product's real inputs: callbacks, links, orders.
+    kinds = dict(db.execute("select kind, count(*) from audience_event group by kind").fetchall())
+    for kind in ("subscribe", "unsubscribe", "location", "text", "click", "read", "link_click", "order"):
+        assert kinds.get(kind, 0) > 0, kind
+    attributed = db.execute(
+        "select count(*) from audience_event where kind = 'order' and json_extract(payload, '$.campaign') is not null"
+    ).fetchone()[0]
+    assert attributed > 0
+    # The whole month lies in the past, on the simulated calendar, ending about now.
+    first, last = db.execute(
+        "select min(sent_at), max(sent_at) from campaigns_outboxitem where status = 'sent'"
+    ).fetchone()
+    assert first < last
+    db.close()
+
+
+def test_demo_refuses_a_data_dir_it_did_not_make(tmp_path):
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "fencun.sqlite3").write_bytes(b"precious")
+    run = demo(data_dir=data, timeout=60)
+    assert run.returncode != 0
+    assert "不是演示目录" in run.stderr + run.stdout
+    assert (data / "fencun.sqlite3").read_bytes() == b"precious"
