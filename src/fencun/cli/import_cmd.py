@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -41,6 +43,26 @@ def _account(app_id: str):  # type: ignore[no-untyped-def]
     return acct
 
 
+def _import(file: Path, account: str, lang: str, what: str, run: Callable[[Any, Any, bytes], Any]) -> None:
+    """Read ``file``, run the import in the account's language, report rows or errors."""
+    raw = _read(file)
+    setup_django()
+    from django.utils import translation
+
+    from fencun.catalog import services
+
+    with translation.override(lang):
+        acct = _account(account)
+        try:
+            result = run(services, acct, raw)
+        except services.CatalogImportError as exc:
+            for error in exc.errors:
+                typer.echo(str(error), err=True)
+            typer.echo(services.nothing_imported(what), err=True)
+            raise typer.Exit(1) from None
+        typer.echo(result.summary())
+
+
 def import_products(
     file: Path = typer.Argument(  # noqa: B008
         ...,
@@ -52,22 +74,7 @@ def import_products(
     lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
 ) -> None:
     """Import products from CSV (UTF-8, UTF-8 with BOM or GBK); a bad row imports nothing."""
-    raw = _read(file)
-    setup_django()
-    from django.utils import translation
-
-    from fencun.catalog import services
-
-    with translation.override(lang):
-        acct = _account(account)
-        try:
-            result = services.import_products(acct, raw)
-        except services.CatalogImportError as exc:
-            for error in exc.errors:
-                typer.echo(str(error), err=True)
-            typer.echo(services.nothing_imported("products"), err=True)
-            raise typer.Exit(1) from None
-        typer.echo(result.summary())
+    _import(file, account, lang, "products", lambda services, acct, raw: services.import_products(acct, raw))
 
 
 def import_stores(
@@ -81,19 +88,7 @@ def import_stores(
     lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
 ) -> None:
     """Import stores from CSV; coordinates are converted to GCJ-02; a bad row imports nothing."""
-    raw = _read(file)
-    setup_django()
-    from django.utils import translation
-
-    from fencun.catalog import services
-
-    with translation.override(lang):
-        acct = _account(account)
-        try:
-            result = services.import_stores(acct, raw, default_datum=datum or None)
-        except services.CatalogImportError as exc:
-            for error in exc.errors:
-                typer.echo(str(error), err=True)
-            typer.echo(services.nothing_imported("stores"), err=True)
-            raise typer.Exit(1) from None
-        typer.echo(result.summary())
+    _import(
+        file, account, lang, "stores",
+        lambda services, acct, raw: services.import_stores(acct, raw, default_datum=datum or None),
+    )
