@@ -1,10 +1,11 @@
 """The product's clock: real time, unless a simulation moves it.
 
 Domain code asks this module, not ``timezone.now()``, for the moment things happen
-(plans, sends, leases, profile snapshots, callback freshness, link clicks), so that
-``fencun demo`` can run a month of campaigns in minutes with every stored time on the
-simulated calendar. Infrastructure (sessions, API tokens, rate windows) keeps real time.
-In production the offset is always zero.
+(plans, sends, leases, profile snapshots, callback freshness, link clicks, access-token
+expiry, the platform's day), so that ``fencun demo`` can run a month of campaigns in
+minutes with every stored time on the simulated calendar, in step with the sandbox's
+clock. The console's sessions and the API's rate windows keep real time. In production
+the offset is always zero.
 """
 
 from __future__ import annotations

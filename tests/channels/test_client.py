@@ -252,3 +252,21 @@ def test_service_account_followers_receive_at_most_four_mass_sends_a_month(make_
         service.flush()
     per_follower = Counter(d["openid"] for d in service.deliveries(kind="mass"))
     assert per_follower == {openid: 4 for openid in ids}
+
+
+def test_token_is_refreshed_ahead_of_expiry_without_a_failed_call(sandbox, sandbox_client):
+    from fencun import clock
+
+    sandbox_client.list_tags()
+    first = sandbox_client.access_token()
+    assert sandbox.state()["token_fetches"] == 1
+    try:
+        # 7,000 s on, on both clocks: the token has 200 s left, inside the refresh margin.
+        clock.set_now(clock.now() + timedelta(seconds=7000))
+        sandbox.advance_clock(7000)
+        sandbox_client.list_tags()
+        assert sandbox.state()["token_fetches"] == 2  # refreshed before it expired
+        assert sandbox_client.access_token() != first
+        assert sandbox.platform.calls["/cgi-bin/tags/get"] == 2  # no call was refused and repeated
+    finally:
+        clock.reset()

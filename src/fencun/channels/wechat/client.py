@@ -247,15 +247,15 @@ class WeChatClient:
     def access_token(self) -> str:
         """A usable access_token, fetched (by one holder across processes) when needed."""
         token = self._token
-        now = time.time()
+        now = clock.time()
         if token is not None and token.usable(now):
             return token.value
         with self._token_lock:
             token = self._token
-            if token is not None and token.usable(time.time()):
+            if token is not None and token.usable(clock.time()):
                 return token.value
             shared = self.token_store.current(self.app_id)
-            if shared is not None and shared.usable(time.time()):
+            if shared is not None and shared.usable(clock.time()):
                 self._token = shared
             else:
                 self._token = self.token_store.refresh(self.app_id, self._fetcher(reject=None))
@@ -266,7 +266,7 @@ class WeChatClient:
             if (
                 self._token is not None
                 and self._token.value != rejected
-                and self._token.usable(time.time())
+                and self._token.usable(clock.time())
             ):
                 return  # another thread already replaced it
             self._token = self.token_store.refresh(
@@ -282,9 +282,9 @@ class WeChatClient:
                 reject is not None
                 and token.value == reject
                 and self.use_stable_token
-                and time.time() - self._last_forced_refresh >= 30
+                and clock.time() - self._last_forced_refresh >= 30
             ):
-                self._last_forced_refresh = time.time()
+                self._last_forced_refresh = clock.time()
                 token = self._fetch_token(force=True)
             return token
 
@@ -293,7 +293,7 @@ class WeChatClient:
     def _fetch_token(self, force: bool) -> AccessToken:
         attempt = 0
         while True:
-            started = time.time()
+            started = clock.time()
             try:
                 if self.use_stable_token:
                     body = self._send_once(

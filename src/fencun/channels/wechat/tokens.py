@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fencun import clock
+
 #: Refresh this many seconds before expiry. Below WeChat's 5-minute early rotation of
 #: stable tokens, so a refresh inside the window gets the rotated token, not the old one.
 REFRESH_MARGIN_SECONDS = 240
@@ -86,7 +88,7 @@ class MemoryTokenStore:
             lock = self._locks.setdefault(app_id, threading.Lock())
         with lock:
             stored = self._tokens.get(app_id)
-            if stored is not None and stored.usable(time.time(), reject):
+            if stored is not None and stored.usable(clock.time(), reject):
                 return stored
             token = fetch()
             self._tokens[app_id] = token
@@ -133,7 +135,7 @@ class DatabaseTokenStore:
         while True:
             with transaction.atomic():
                 row = AccessTokenLease.objects.select_for_update().get(app_id=app_id)
-                now = time.time()
+                now = clock.time()
                 if row.value and row.as_token().usable(now, reject):
                     return row.as_token()
                 if row.lease_until is None or row.lease_until <= now:
@@ -217,10 +219,10 @@ class RedisTokenStore:
             )
         try:
             stored = self.current(app_id)
-            if stored is not None and stored.usable(time.time(), reject):
+            if stored is not None and stored.usable(clock.time(), reject):
                 return stored
             token = fetch()
-            ttl = max(1, int(token.expires_at - time.time()))
+            ttl = max(1, int(token.expires_at - clock.time()))
             payload = {
                 "value": token.value,
                 "expires_at": token.expires_at,
