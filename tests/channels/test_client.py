@@ -239,6 +239,8 @@ def test_template_message_client_msg_id_delivers_once(make_sandbox):
 
 def test_service_account_followers_receive_at_most_four_mass_sends_a_month(make_sandbox):
     service = make_sandbox(account_type="service", followers=5)
+    # Mid-month on the platform's clock: five sends a minute apart stay in one month.
+    service.set_now(datetime(2026, 6, 15, 12, tzinfo=UTC).timestamp())
     with _client(service) as client:
         ids = client.get_followers().openids
         with pytest.raises(errors.LimitRefused):
