@@ -106,7 +106,7 @@ def campaign(world):
 
 def _pages(store, f):
     return ["/", "/followers/", "/followers/?q=follower", f"/followers/{f.pk}/", "/stores/",
-            "/stores/new/", f"/stores/{store.pk}/", "/campaigns/", "/rules/", "/campaigns/new/",
+            "/stores/new/", f"/stores/{store.pk}/", "/segments/", "/campaigns/", "/rules/", "/campaigns/new/",
             "/products/", "/products/new/", "/auto-replies/", "/auto-replies/new/"]
 
 

@@ -115,3 +115,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.openid} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Segment(models.Model):
+    """A saved filter over followers, in the segment language (``fencun.engine.segments``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(_("名称"), max_length=100)
+    text = models.TextField(_("筛选条件"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("人群")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="segment_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

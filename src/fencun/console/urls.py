@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import views
+from fencun.console import segments, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -10,6 +10,9 @@ urlpatterns = [
     path("", views.overview, name="console-overview"),
     path("followers/", views.followers, name="console-followers"),
     path("followers/<int:pk>/", views.follower, name="console-follower"),
+    path("segments/", segments.segments, name="console-segments"),
+    path("segments/count/", segments.segment_count, name="console-segment-count"),
+    path("segments/<int:pk>/delete/", segments.segment_delete, name="console-segment-delete"),
     path("campaigns/", views.campaigns, name="console-campaigns"),
     path("campaigns/new/", views.campaign_new, name="console-campaign-new"),
     path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),

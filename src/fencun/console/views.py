@@ -53,10 +53,51 @@ def followers(request):
     return render(request, "console/followers.html", {"page": page, "q": q, "nav": "followers"})
 
 
+# What each kind of event means on a follower's timeline.
+EVENT_LABELS = {
+    "subscribe": _("Followed"),
+    "unsubscribe": _("Unfollowed"),
+    "delivery": _("Push received"),
+    "holdout": _("Kept back (holdout)"),
+    "read": _("Read a push"),
+    "link_click": _("Clicked a link"),
+    "order": _("Order"),
+    "text": _("Message"),
+    "location": _("Location"),
+    "click": _("Menu click"),
+    "view": _("Menu link"),
+    "scan": _("Scanned a QR code"),
+    "profile": _("Profile synced"),
+}
+
+
+def _timeline(events: list[Event]) -> list[tuple[object, str, str]]:
+    """(when, what, detail) per event; campaigns by name, orders by amount."""
+    from fencun.campaigns.models import Campaign
+
+    ids = {e.payload.get("campaign") for e in events if isinstance(e.payload, dict)}
+    names = dict(Campaign.objects.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list("pk", "name"))
+    rows = []
+    for e in events:
+        p = e.payload if isinstance(e.payload, dict) else {}
+        if e.kind == "order":
+            detail = f"¥{p.get('amount', 0):,.2f}" + (f" · {names[p['campaign']]}" if p.get("campaign") in names else "")
+        elif p.get("campaign") in names:
+            detail = names[p["campaign"]]
+        elif e.kind == "text":
+            detail = str(p.get("content", ""))[:60]
+        elif e.kind == "click":
+            detail = str(p.get("key", ""))
+        else:
+            detail = ""
+        rows.append((e.occurred_at, EVENT_LABELS.get(e.kind, e.kind), detail))
+    return rows
+
+
 @login_required
 def follower(request, pk: int):
     f = get_object_or_404(Follower, pk=pk)
-    events = Event.objects.filter(follower=f).order_by("-occurred_at")[:100]
+    events = _timeline(list(Event.objects.filter(follower=f).order_by("-occurred_at")[:100]))
     stores = list(Store.objects.filter(account=f.account)) or list(Store.objects.filter(account=None))
     distance = None
     if f.lat is not None and f.lng is not None and stores:
@@ -66,8 +107,11 @@ def follower(request, pk: int):
         "stores": [[s.lng, s.lat, s.name] for s in stores],
         "follower": [[f.lng, f.lat]] if f.lat is not None and f.lng is not None else [],
     }
+    from fencun.audience.segments import interests
+
     return render(request, "console/follower.html", {
         "f": f, "events": events, "distance": distance, "plot_json": plot, "nav": "followers",
+        "interests": interests(f.account, f.openid),
     })
 
 
