@@ -13,7 +13,15 @@ import re
 _QUERY_SECRET = re.compile(
     r"(?i)((?:secret|appsecret|access_token|corpsecret|token|encodingaeskey|password)=)[^&\s'\"]+"
 )
-_SECRET_ENV = ("WECHAT_APP_SECRET", "WECHAT_AES_KEY", "WECHAT_TOKEN", "FENCUN_SECRET_KEY")
+_SECRET_ENV = (
+    "WECHAT_APP_SECRET",
+    "WECHAT_AES_KEY",
+    "WECHAT_TOKEN",
+    "WECOM_SECRET",
+    "WECOM_AES_KEY",
+    "WECOM_TOKEN",
+    "FENCUN_SECRET_KEY",
+)
 
 
 def redact(text: str) -> str:

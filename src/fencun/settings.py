@@ -140,6 +140,15 @@ WECHAT = {
     "API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
 }
 
+# The WeCom corp configured by environment (customer contact; see channels/wecom/).
+WECOM = {
+    "CORP_ID": os.environ.get("WECOM_CORP_ID", ""),
+    "SECRET": os.environ.get("WECOM_SECRET", ""),
+    "TOKEN": os.environ.get("WECOM_TOKEN", ""),
+    "AES_KEY": os.environ.get("WECOM_AES_KEY", ""),
+    "API_BASE": os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
+}
+
 QUEUE_URL = os.environ.get("FENCUN_QUEUE_URL", "")
 
 # WeChat posts at most a few KB; anything near this is hostile.

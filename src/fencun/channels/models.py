@@ -118,3 +118,138 @@ class FollowerSync(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.started_at is not None and self.finished_at is None
+
+
+class WecomCorp(models.Model):
+    """One WeCom (企业微信) corp whose customer contact the merchant runs.
+
+    Its events go to the event log of ``account`` -- the merchant's account that owns the
+    log and the audience -- so a WeCom customer and an Official Account follower who share
+    a ``unionid`` are one person in one log. The secret is the customer-contact secret (or
+    an app secret on the "可调用应用" list), never rendered back.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="wecom_corps")
+    corp_id = models.CharField(_("CorpID"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100, blank=True)
+    secret = models.CharField(_("Secret"), max_length=128, blank=True)
+    token = models.CharField(_("Token"), max_length=64)
+    aes_key = models.CharField(_("EncodingAESKey"), max_length=43)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企业微信")
+        verbose_name_plural = _("企业微信")
+
+    def __str__(self) -> str:
+        return self.name or self.corp_id
+
+    def __repr__(self) -> str:  # never the secret, token or key
+        return f"<WecomCorp {self.corp_id}>"
+
+
+class ExternalContact(models.Model):
+    """A WeCom external contact (a customer) of one corp.
+
+    A separate model rather than ``Follower`` with a channel column: a follower is keyed by
+    openid and projected from subscribe/unsubscribe events, while an external contact is
+    keyed by ``external_userid`` and is a set of relationships with corp members (follow
+    users), each with its own remark and tags. Sharing one table would put a channel filter
+    in every audience query the engine and console run. The person behind both is joined
+    by ``unionid`` (``Follower.unionid``), which is what the cross-channel attention budget
+    will key on.
+    """
+
+    corp = models.ForeignKey(WecomCorp, on_delete=models.CASCADE, related_name="contacts")
+    external_userid = models.CharField(max_length=64)
+    unionid = models.CharField(max_length=64, blank=True, db_index=True)
+    name = models.CharField(max_length=100, blank=True)
+    #: 1 WeChat user, 2 WeCom user.
+    contact_type = models.PositiveSmallIntegerField(default=1)
+    gender = models.PositiveSmallIntegerField(default=0)
+    #: ``[{"userid", "remark", "createtime", "tags": [tag_id, ...], "add_way"}]`` -- the
+    #: members this customer is a contact of, as the platform last described them.
+    follow_users = models.JSONField(default=list, blank=True)
+    #: The union of every follow user's corp tag ids, sorted.
+    tags = models.JSONField(default=list, blank=True)
+    #: False once no member follows the customer any more (deleted on both sides).
+    active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("企业微信客户")
+        verbose_name_plural = _("企业微信客户")
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "external_userid"], name="contact_unique_external_userid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_userid
+
+
+class WecomTag(models.Model):
+    """A WeCom corp tag (企业客户标签) with its group."""
+
+    corp = models.ForeignKey(WecomCorp, on_delete=models.CASCADE, related_name="tags")
+    tag_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=64)
+    group_id = models.CharField(max_length=64, blank=True)
+    group_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["corp", "tag_id"], name="wecom_tag_unique_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactSync(models.Model):
+    """Progress of the external-contact sync of one corp: the follow users still to do and
+    the ``batch/get_by_user`` cursor inside the current one, so a broken run resumes at the
+    last finished page instead of starting over."""
+
+    corp = models.OneToOneField(WecomCorp, on_delete=models.CASCADE, related_name="contact_sync")
+    pending_users = models.JSONField(default=list, blank=True)
+    cursor = models.CharField(max_length=256, blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    contacts_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"contact sync {self.corp_id}: {self.contacts_done}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.started_at is not None and self.finished_at is None
+
+
+class WecomDispatch(models.Model):
+    """What the product asked WeCom to send, per customer: one row per (mass task,
+    external contact), and one row per Moments task (``external_userid`` empty). The
+    per-customer daily caps of ``wecom_limits.json`` are checked against these rows before
+    the next task is created; ``day`` is the Beijing-time platform day."""
+
+    class Kind(models.TextChoices):
+        MASS = "mass", _("企业群发")
+        MOMENT = "moment", _("客户朋友圈")
+
+    corp = models.ForeignKey(WecomCorp, on_delete=models.CASCADE, related_name="dispatches")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    task_id = models.CharField(max_length=128)  # msgid (mass) or jobid (Moments)
+    external_userid = models.CharField(max_length=64, blank=True)
+    day = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "kind", "task_id", "external_userid"], name="wecom_dispatch_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["corp", "kind", "day", "external_userid"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.task_id} {self.external_userid}"

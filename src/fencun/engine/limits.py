@@ -72,3 +72,47 @@ def load_platform_limits(account_type: str) -> PlatformLimits:
     return PlatformLimits(
         account_type=account_type, **{k: values[k] for k in fields if k != "account_type"}
     )
+
+
+@cache
+def wecom_limits_table() -> dict[str, Any]:
+    """The raw WeCom table: ``{"limits": {name: {"value", "source", "note"?}}}``."""
+    text = resources.files("fencun.engine").joinpath("data/wecom_limits.json").read_text("utf-8")
+    table: dict[str, Any] = json.loads(text)
+    return table
+
+
+@dataclass(frozen=True)
+class WeComLimits:
+    """WeCom customer-contact limits (``data/wecom_limits.json``); counts per platform day
+    are per Beijing-time calendar day."""
+
+    mass_per_customer_per_day: int
+    mass_per_customer_per_day_by_member: int
+    mass_external_userids_max: int
+    mass_attachments_max: int
+    moments_per_customer_per_day: int
+    moment_text_max_chars: int
+    moment_attachments_max: int
+    moment_list_max_days: int
+    moment_list_page_max: int
+    groupmsg_list_max_days: int
+    groupmsg_list_page_max: int
+    groupmsg_result_page_max: int
+    batch_get_by_user_users_max: int
+    batch_get_by_user_page_max: int
+    api_calls_per_minute_per_corp: int
+    api_calls_per_hour_per_corp: int
+    access_token_seconds: int
+
+    @staticmethod
+    def source(name: str) -> str:
+        """The documentation page a limit comes from."""
+        return str(wecom_limits_table()["limits"][name]["source"])
+
+
+@cache
+def load_wecom_limits() -> WeComLimits:
+    """Typed WeCom limits."""
+    values = {k: v["value"] for k, v in wecom_limits_table()["limits"].items()}
+    return WeComLimits(**{k: values[k] for k in WeComLimits.__dataclass_fields__})

@@ -1,0 +1,86 @@
+"""WeCom's callback protocol for one corp: verify, decrypt, store.
+
+The same scheme as the Official Account's safe mode (WXBizMsgCrypt: AES-256-CBC,
+PKCS#7 to 32 bytes, key = base64(EncodingAESKey + "=")), with two differences: the
+receive id inside every plaintext is the CorpID, and every request -- the URL check
+included -- is signed with ``msg_signature`` = sha1(sorted token, timestamp, nonce,
+ciphertext); there is no plaintext mode. The GET check decrypts ``echostr`` and answers
+its plaintext. Nothing is stored unless every check passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from fencun import clock
+from fencun.audience.services import NewEvent, Recorded, record_events
+from fencun.channels.models import WecomCorp
+from fencun.channels.wecom import contacts
+from fencun.channels.wecom.events import WecomEvent, normalize
+from fencun.protocol import xmlmsg
+from fencun.protocol.crypto import MessageCrypto
+from fencun.protocol.errors import BadCiphertext, MalformedXml, ProtocolError
+from fencun.protocol.signatures import check_signature, check_timestamp
+
+
+def _crypto(corp: WecomCorp) -> MessageCrypto:
+    try:
+        return MessageCrypto(corp.aes_key, corp.corp_id)
+    except ValueError:
+        raise BadCiphertext("this corp's EncodingAESKey is not usable") from None
+
+
+def _checked(corp: WecomCorp, query: Mapping[str, str], encrypt: str, now: float | None) -> None:
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    check_timestamp(timestamp, clock.time() if now is None else now)
+    check_signature((corp.token, timestamp, nonce, encrypt), query.get("msg_signature", ""))
+
+
+def verify_url(corp: WecomCorp, query: Mapping[str, str], now: float | None = None) -> str:
+    """WeCom's URL check: the plaintext of ``echostr`` if it is signed and ours."""
+    echostr = query.get("echostr", "")
+    if not echostr:
+        raise ProtocolError("echostr missing")
+    _checked(corp, query, echostr, now)
+    try:
+        return _crypto(corp).decrypt(echostr).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadCiphertext("echostr plaintext is not UTF-8") from None
+
+
+def decode(
+    corp: WecomCorp, query: Mapping[str, str], body: bytes, now: float | None = None
+) -> WecomEvent:
+    """Check and decrypt one pushed callback; raise a :class:`ProtocolError` subclass if refused."""
+    # The cheap checks first: a stale timestamp is refused before any parsing.
+    check_timestamp(query.get("timestamp", ""), clock.time() if now is None else now)
+    envelope = xmlmsg.parse(body)
+    encrypt = envelope.get("Encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise MalformedXml("Encrypt missing")
+    _checked(corp, query, encrypt, now)
+    message = xmlmsg.parse(_crypto(corp).decrypt(encrypt))
+    return normalize(corp.corp_id, message)
+
+
+def store(corp: WecomCorp, event: WecomEvent) -> Recorded:
+    """Append the event (once per de-duplication key) and, if new, apply it to the contact,
+    in one transaction."""
+    with transaction.atomic():
+        recorded = record_events(
+            corp.account,
+            [NewEvent(event.kind, "", event.occurred_at, event.payload, "wecom", event.dedup_key)],
+        )[0]
+        if recorded.created:
+            contacts.apply_event(corp, event)
+    return recorded
+
+
+def handle_event(
+    corp: WecomCorp, query: Mapping[str, str], body: bytes, now: float | None = None
+) -> Recorded:
+    """Verify, decrypt and store one callback. Retries of a stored event come back with
+    ``created=False`` and change nothing."""
+    return store(corp, decode(corp, query, body, now))

@@ -1,0 +1,62 @@
+"""The WeCom callback endpoint: parse the HTTP request, call the protocol, answer."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.views.decorators.csrf import csrf_exempt
+
+from fencun.channels.models import WecomCorp
+from fencun.channels.wecom.callback import handle_event, verify_url
+from fencun.channels.wecom.corps import default_corp
+from fencun.protocol.errors import PayloadTooLarge, ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    limit = settings.CALLBACK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise PayloadTooLarge("body too large")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge("body too large")
+    return body
+
+
+def _text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+def callback(request: HttpRequest, corp_id: str | None = None) -> HttpResponse:
+    """``GET`` verifies the URL (answers the decrypted ``echostr``); ``POST`` receives an event."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    try:
+        corp = (
+            WecomCorp.objects.select_related("account").filter(corp_id=corp_id).first()
+            if corp_id
+            else default_corp()
+        )
+    except ValueError as exc:
+        return _text(f"WeCom configuration: {exc}", 500)
+    if corp is None:
+        return _text("no WeCom corp is configured", 404)
+    query = {k: request.GET.get(k, "") for k in request.GET}
+    try:
+        if request.method == "GET":
+            return _text(verify_url(corp, query))
+        handle_event(corp, query, _read_body(request))
+    except ProtocolError as exc:
+        # Names the check that failed, never a secret or the payload.
+        log.info("wecom callback refused: %s: %s", type(exc).__name__, exc)
+        return _text(f"{type(exc).__name__}: {exc}", exc.status)
+    # WeCom takes an empty 200 as "received" and expects no passive reply here.
+    return _text("")
