@@ -15,7 +15,6 @@ campaigns: the engine's policy and blasting every campaign to every follower.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -29,8 +28,6 @@ SEND_HOUR = 10
 APPROVER = "演示店长"
 # Where the campaign's article and product pages would live on the merchant's site.
 SITE = "https://shop.example.com"
-
-log = logging.getLogger(__name__)
 
 
 class DemoError(RuntimeError):
@@ -82,8 +79,8 @@ def _at(day: date, hour: float = SEND_HOUR) -> datetime:
 class Demo:
     """One demo run; :meth:`setup` then :meth:`run_day` for each day, then :meth:`summary`."""
 
-    def __init__(self, box: Any, scenario: dict[str, Any], seed: int) -> None:
-        self.box, self.scenario, self.seed = box, scenario, seed
+    def __init__(self, box: Any, scenario: dict[str, Any]) -> None:
+        self.box, self.scenario = box, scenario
         self.world = box.world
         self.start = date.fromisoformat(scenario["start"])
         self.pending: list[dict[str, Any]] = []
@@ -249,7 +246,8 @@ class Demo:
             for o in OutboxItem.objects.filter(campaign__account=self.account).select_related("campaign")
         }
         ids = {pk: sid for sid, pk in self.campaign_ids.items()}
-        fresh = self.box.platform.deliveries_json(after=self.seen_deliveries)
+        items = {c["id"]: c for c in self.scenario["campaigns"]}
+        fresh = self.box.deliveries(after=self.seen_deliveries)
         self.seen_deliveries += len(fresh)
         out = []
         for d in fresh:
@@ -257,7 +255,7 @@ class Demo:
             if item is None or d["kind"] != "mass":
                 continue
             sid = ids[item.campaign_id]
-            scenario_item = next(c for c in self.scenario["campaigns"] if c["id"] == sid)
+            scenario_item = items[sid]
             out.append(
                 {
                     "openid": d["openid"],

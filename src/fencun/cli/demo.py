@@ -124,7 +124,7 @@ def _run(box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, po
     from fencun import clock
     from fencun.demo import Demo, backtests
 
-    run = Demo(box, scenario, seed)
+    run = Demo(box, scenario)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("同步粉丝", total=None)

@@ -199,9 +199,10 @@ class Sandbox:
     # -- in-process helpers (the same as the admin endpoints) -------------------------
 
     def deliveries(
-        self, openid: str = "", msg_id: int | str = "", kind: str = ""
+        self, openid: str = "", msg_id: int | str = "", kind: str = "", after: int = 0
     ) -> list[dict[str, Any]]:
-        return self.platform.deliveries_json(openid, str(msg_id), kind)
+        """The delivery record (from the ``after``-th entry on), optionally filtered."""
+        return self.platform.deliveries_json(openid, str(msg_id), kind, after)
 
     def flush(self, timeout: float = 60.0) -> None:
         self.platform.flush(timeout)
