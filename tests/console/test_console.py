@@ -14,6 +14,8 @@ from fencun.audience.models import Event, Follower, Store
 PUBLIC = {
     "wechat/callback": "WeChat's servers post here, authenticated by signature",
     "wechat/callback/<str:app_id>": "the same, per account",
+    "wecom/callback": "WeCom's servers post here, authenticated by signature",
+    "wecom/callback/<str:corp_id>": "the same, per corp",
     "r/<str:token>": "tracked links opened by followers in WeChat",
     "webhooks/orders/<str:secret>": "the shop's webhook, authenticated by its secret",
     "api/openapi.json": "the OpenAPI document describes the API and holds no data",
