@@ -6,6 +6,7 @@ import pytest
 from tests.wecom.factories import AES_KEY, CORP_ID, TOKEN, WeComSigner
 
 from fencun.sandbox.fixtures import make_sandbox  # noqa: F401
+from fencun.sandbox.wecom_fixtures import make_wecom_sandbox, wecom_client, wecom_sandbox  # noqa: F401
 
 
 @pytest.fixture

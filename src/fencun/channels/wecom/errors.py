@@ -22,7 +22,9 @@ from fencun.channels.wechat.errors import (  # noqa: F401 - re-exported for WeCo
 class WeComError(ChannelError):
     """WeCom answered with a non-zero ``errcode``."""
 
-    def __init__(self, errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None
+    ) -> None:
         self.errcode = errcode
         self.errmsg = errmsg
         self.path = path
@@ -109,6 +111,8 @@ _FAMILIES: dict[int, type[WeComError]] = {
 TOKEN_CODES = frozenset(code for code, cls in _FAMILIES.items() if cls is TokenInvalid)
 
 
-def error_for(errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None) -> WeComError:
+def error_for(
+    errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None
+) -> WeComError:
     """The typed error for a WeCom ``errcode``."""
     return _FAMILIES.get(errcode, InvalidRequest)(errcode, errmsg, path, body)
