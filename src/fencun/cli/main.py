@@ -13,6 +13,7 @@ from fencun.cli import lint as lint_cli
 from fencun.cli import orders as orders_cli
 from fencun.cli import sandbox as sandbox_cli
 from fencun.cli import sync as sync_cli
+from fencun.cli import wecom as wecom_cli
 
 app = typer.Typer(
     name="fencun",
@@ -35,6 +36,7 @@ app.command("import-products")(import_cli.import_products)
 app.command("import-stores")(import_cli.import_stores)
 app.command("lint")(lint_cli.lint)
 app.add_typer(campaign_cli.app, name="campaign")
+app.add_typer(wecom_cli.app, name="wecom")
 
 
 if __name__ == "__main__":

@@ -130,3 +130,21 @@ def drop_unseen(corp: WecomCorp, run: float) -> int:
                 contact.save()
                 changed += 1
     return changed
+
+
+def followers_joined(corp: WecomCorp) -> list[tuple[Any, ExternalContact]]:
+    """(Follower, ExternalContact) pairs of one person on both channels, joined by unionid
+    within the corp's account: the key the cross-channel attention budget will use."""
+    from fencun.audience.models import Follower
+
+    pairs = []
+    by_unionid = {
+        c.unionid: c
+        for c in ExternalContact.objects.filter(corp=corp, active=True).exclude(unionid="")
+    }
+    followers = Follower.objects.filter(
+        account=corp.account, unionid__in=list(by_unionid)
+    ).order_by("openid")
+    for follower in followers:
+        pairs.append((follower, by_unionid[follower.unionid]))
+    return pairs
