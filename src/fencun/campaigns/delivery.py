@@ -11,6 +11,7 @@ marked sent, the row's lease expires, another worker takes it, and WeChat answer
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import os
 import socket
@@ -18,12 +19,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from fencun import clock
-from fencun.campaigns import ratelimit
-from fencun.campaigns.models import Campaign, OutboxItem, SchedulerLease
+from fencun.campaigns import covers, ratelimit, variants
+from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
 from fencun.channels.models import Account
 from fencun.channels.wechat import errors as E
 from fencun.channels.wechat import messages
@@ -116,19 +117,64 @@ def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, reason: str = 
 
 
 # ----- sending --------------------------------------------------------------------------
-def _message(campaign: Campaign) -> dict:
-    if campaign.message_type == Campaign.MessageType.NEWS and campaign.media_id:
-        return messages.news(campaign.media_id)
+def _message(client, campaign: Campaign, variant: str = "A") -> dict:
+    """What a row of ``variant`` sends: an A/B campaign's title is the variant's."""
+    ab = variants.is_ab(campaign)
+    if campaign.message_type == Campaign.MessageType.NEWS:
+        if campaign.media_id and not ab:
+            return messages.news(campaign.media_id)
+        return messages.news(_article(client, campaign, variant))
     if campaign.message_type == Campaign.MessageType.IMAGE and campaign.media_id:
         if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
             return messages.custom_image(campaign.media_id)
         return messages.images([campaign.media_id])
+    if ab:
+        # A text message has no title field: the tested title is its first line.
+        title = variants.title_of(campaign, variant)
+        return messages.text(f"{title}\n\n{campaign.body}" if campaign.body else title)
     return messages.text(campaign.body or campaign.title)
+
+
+def _article(client, campaign: Campaign, variant: str) -> str:
+    """The media_id of the news article with ``variant``'s title, uploaded on first use
+    and stored, so every row of the variant and every re-claimed attempt reuses it."""
+    letter = variants.letter_of(variant)
+    stored = CampaignArticle.objects.filter(campaign=campaign, variant=letter)
+    found = stored.values_list("media_id", flat=True).first()
+    if found:
+        return found
+    # One cover serves every variant's article.
+    thumb = (
+        CampaignArticle.objects.filter(campaign=campaign).values_list("thumb_media_id", flat=True).first()
+        or client.upload_media("thumb", "cover.png", covers.plain_png()).media_id
+    )
+    title = variants.title_of(campaign, variant)
+    body = campaign.body or title
+    media_id = client.upload_news(
+        [
+            {
+                "thumb_media_id": thumb,
+                "title": title,
+                "content": "".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
+                "digest": " ".join(body.split())[:54],
+                "show_cover_pic": 0,
+            }
+        ]
+    )
+    try:
+        with transaction.atomic():
+            CampaignArticle.objects.create(
+                campaign=campaign, variant=letter, media_id=media_id, thumb_media_id=thumb
+            )
+    except IntegrityError:
+        # Another worker stored this variant's article first: send that one.
+        return stored.values_list("media_id", flat=True).get()
+    return media_id
 
 
 def _send(client, item: OutboxItem, campaign: Campaign) -> tuple[int | None, int | None]:
     """One attempt of ``item``; returns (msg_id, tag_id). Raises the client's typed errors."""
-    message = _message(campaign)
+    message = _message(client, campaign, item.variant)
     account = campaign.account
     if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
         from fencun.audience.models import Follower
@@ -307,8 +353,10 @@ def _pause_for(campaign: Campaign, reason: str) -> None:
 
 
 def _maybe_done(campaign: Campaign) -> bool:
-    """Mark the campaign done when no row is pending or claimed."""
-    if OutboxItem.objects.filter(campaign=campaign, status__in=(OS.PENDING, OS.CLAIMED)).exists():
+    """Mark the campaign done when no row is pending, claimed or held for an A/B winner."""
+    if OutboxItem.objects.filter(
+        campaign=campaign, status__in=(OS.PENDING, OS.CLAIMED, OS.HELD)
+    ).exists():
         return False
     return bool(
         Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(
@@ -374,7 +422,8 @@ def release_scheduler(owner: str, name: str = "scheduler") -> None:
 
 def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list[int]:
     """One scheduler pass (only the lease holder acts): reclaim expired leases, start due
-    campaigns (urgent first), pause stale schedules and finish empty campaigns.
+    campaigns (urgent first), pause stale schedules, decide the winners of A/B tests that
+    are over (releasing their held rows) and finish empty campaigns.
 
     Returns the ids of campaigns started.
     """
@@ -405,6 +454,7 @@ def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list
             current.started_at = current.started_at or now
             current.save(update_fields=["status", "started_at", "updated_at"])
             started.append(current.pk)
+    variants.decide_due(now)
     for campaign in Campaign.objects.filter(status=S.SENDING):
         _maybe_done(campaign)
     return started

@@ -119,6 +119,13 @@ class Campaign(models.Model):
         _("A/B 测试比例"), default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)]
     )
     winner_rule = models.CharField(_("胜出规则"), max_length=20, blank=True, default="read_rate")
+    # How long the test variants' outcomes are gathered after the last test send before
+    # the winner is decided and the rest of the audience gets it (minutes).
+    variant_test_minutes = models.PositiveIntegerField(_("A/B 测试时长（分钟）"), default=120)
+    ab_winner = models.CharField(_("A/B 胜出版本"), max_length=2, blank=True)
+    ab_decided_at = models.DateTimeField(null=True, blank=True)
+    # Per variant at the decision: members, read, clicked, ordered and the rule's rate.
+    ab_results = models.JSONField(default=dict, blank=True)
     lint_acknowledged = models.BooleanField(default=False)
     # approval and schedule
     approved_by = models.CharField(_("批准人"), max_length=150, blank=True)
@@ -183,9 +190,14 @@ class OutboxItem(models.Model):
         CLAIMED = "claimed", _("发送中")
         SENT = "sent", _("已发送")
         FAILED = "failed", _("失败")
+        # The rest of an A/B campaign's audience, waiting for the winner (never claimed).
+        HELD = "held", _("等待胜出版本")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="outbox")
     key = models.CharField(max_length=80)  # a batch number or an openid
+    # "A" (the campaign's title), "B", "C"… (its title variants), "rest" while held for
+    # the winner, "rest:B" once the winner is decided (see ``campaigns/variants.py``).
+    variant = models.CharField(max_length=8, default="A")
     openids = models.JSONField(default=list)
     clientmsgid = models.CharField(max_length=64, unique=True)
     status = models.CharField(
@@ -211,6 +223,25 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.key} {self.status}"
+
+
+class CampaignArticle(models.Model):
+    """A news article uploaded for one variant of a campaign: uploaded once, reused by
+    every row (and every re-claimed attempt) that sends that variant's title."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="articles")
+    variant = models.CharField(max_length=2)
+    media_id = models.CharField(max_length=128)
+    thumb_media_id = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "variant"], name="article_unique_variant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.variant} {self.media_id[:12]}"
 
 
 class SchedulerLease(models.Model):

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from fencun import clock
 from fencun.audience.models import Event, Follower, Store
+from fencun.campaigns import variants
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
 from fencun.campaigns.services import CampaignError, check_segment_text, rules_for
 from fencun.channels.models import Account
@@ -190,6 +191,28 @@ def _batches(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str
     return out
 
 
+def _rows(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str], str, bool]]:
+    """Outbox rows as (key, openids, variant, held): without a test, every batch sends
+    variant A; with one, each variant's batches, then the rest held for the winner."""
+    if not variants.is_ab(campaign):
+        return [(key, ids, "A", False) for key, ids in _batches(campaign, openids)]
+    parts = variants.split(campaign, openids)
+    rest = parts.pop(variants.REST)
+    if campaign.channel == Campaign.Channel.MASS and rest:
+        # An openid-list send needs two recipients: a lone test recipient gets the winner.
+        for letter, ids in parts.items():
+            if len(ids) == 1:
+                rest.extend(ids)
+                parts[letter] = []
+    # Customer-service rows are keyed by their openid, already unique in the campaign.
+    per_follower = campaign.channel == Campaign.Channel.CUSTOMER_SERVICE
+    rows = []
+    for variant, ids in [*parts.items(), (variants.REST, rest)]:
+        for key, batch in _batches(campaign, ids):
+            rows.append((key if per_follower else f"{variant}-{key}", batch, variant, variant == variants.REST))
+    return rows
+
+
 def approve(
     campaign: Campaign,
     *,
@@ -200,7 +223,8 @@ def approve(
     """Approve the campaign's latest dry-run (or ``snapshot``) as ``by``; returns outbox rows.
 
     In one transaction: the approval, and one outbox row per recipient batch with its
-    ``clientmsgid``. With ``scheduled_for`` the campaign is scheduled at once.
+    ``clientmsgid`` and title variant (an A/B campaign's rest is held for the winner, see
+    ``campaigns/variants.py``). With ``scheduled_for`` the campaign is scheduled at once.
     """
     if not by.strip():
         raise CampaignError("an approval needs the approver's name")
@@ -213,14 +237,20 @@ def approve(
             raise CampaignError("no dry-run of this campaign to approve")
         if current.deadline and scheduled_for and scheduled_for > current.deadline:
             raise CampaignError("scheduled after the campaign's deadline")
+        try:
+            variants.check_campaign(current)
+        except variants.VariantError as exc:
+            raise CampaignError(str(exc)) from exc
         rows = [
             OutboxItem(
                 campaign=current,
                 key=key,
                 openids=openids,
+                variant=variant,
+                status=OutboxItem.Status.HELD if held else OutboxItem.Status.PENDING,
                 clientmsgid=f"fc{current.pk}-{key}-{uuid.uuid4().hex[:12]}",
             )
-            for key, openids in _batches(current, list(snapshot.recipients))
+            for key, openids, variant, held in _rows(current, list(snapshot.recipients))
         ]
         OutboxItem.objects.bulk_create(rows, batch_size=500)
         current.status = S.SCHEDULED if scheduled_for else S.APPROVED

@@ -50,13 +50,30 @@ def check_segment_text(text: str) -> None:
 
 
 def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
-    """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token)."""
+    """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token);
+    A/B settings that cannot run (a subscription account's mass send, an image message…)
+    are refused with the reason."""
     if not name.strip():
         raise CampaignError("a campaign needs a name")
     check_segment_text(segment)
     products = fields.pop("products", ())
     if category.account_id != account.pk:
         raise CampaignError("the category belongs to another account")
+    from fencun.campaigns import variants
+
+    try:
+        variants.check(
+            account_type=account.account_type,
+            channel=fields.get("channel", Campaign.Channel.MASS),
+            message_type=fields.get("message_type", Campaign.MessageType.TEXT),
+            title=fields.get("title", ""),
+            title_variants=fields.get("title_variants", []),
+            variant_split=fields.get("variant_split", 0.0),
+            winner_rule=fields.get("winner_rule", variants.DEFAULT_RULE),
+            media_id=fields.get("media_id", ""),
+        )
+    except variants.VariantError as exc:
+        raise CampaignError(str(exc)) from exc
     with transaction.atomic():
         campaign = Campaign.objects.create(
             account=account, name=name, category=category, segment=segment, **fields
@@ -119,10 +136,13 @@ def schedule(campaign: Campaign, at: datetime | None = None) -> Campaign:
 
 
 def cancel(campaign: Campaign) -> Campaign:
-    """Cancel; pending outbox rows become failed with the reason, nothing more is sent."""
+    """Cancel; pending (and held) outbox rows become failed with the reason, nothing more
+    is sent."""
     with transaction.atomic():
         transition(campaign, S.CANCELLED)
-        OutboxItem.objects.filter(campaign=campaign, status=OutboxItem.Status.PENDING).update(
+        OutboxItem.objects.filter(
+            campaign=campaign, status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.HELD)
+        ).update(
             status=OutboxItem.Status.FAILED, reason="cancelled"
         )
     return campaign

@@ -1,8 +1,9 @@
 """Bridge from the campaign side's outbox to the event log (read-only on its models).
 
 The outbox knows who was sent what and when, but writes no events; insights need one
-``delivery`` event per recipient. :func:`sync` records the recipients of rows sent since
-the last run (idempotent: the events' de-duplication keys are per campaign and follower)
+``delivery`` event per recipient, with the row's title variant (``A``, ``B``…, or
+``rest:B`` for the rest of an A/B campaign's audience, sent the winner after the test).
+:func:`sync` records the recipients of rows sent since the last run (idempotent: the events' de-duplication keys are per campaign and follower)
 and the latest plan's hold-backs by reason.
 """
 
@@ -38,7 +39,7 @@ def sync() -> int:
         openids = [o for o in item.openids if isinstance(o, str)] or ([] if item.key.isdigit() else [item.key])
         with transaction.atomic():
             record_deliveries(campaign.account, campaign.pk, openids, item.sent_at,
-                              msg_id=str(item.msg_id) if item.msg_id else "")
+                              variant=item.variant or "A", msg_id=str(item.msg_id) if item.msg_id else "")
         campaigns[campaign.pk] = campaign
         latest = max(latest, int(item.sent_at.timestamp() * 1e6))
         count += 1

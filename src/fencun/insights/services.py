@@ -251,8 +251,14 @@ class CampaignReport:
     window_days: float
     arms: list[ArmResult]
     lift: Lift | None  # None without a holdout
-    variants: list[ArmResult]  # the A/B arms, best conversion first
+    variants: list[ArmResult]  # the A/B test's arms, best conversion first (not the rest)
     method: str = "conversion: Newcombe hybrid score (Wilson); revenue per follower: Welch normal"
+    winner: str = ""  # the A/B variant the rest of the audience got; "" until decided
+    winner_rule: str = ""  # read_rate | click_rate | order_rate
+    winner_decided_at: datetime | None = None
+    # The figures the winner was decided on, per variant: members, read, clicked, ordered, rate.
+    winner_basis: dict[str, dict[str, float]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # variant letter -> title
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -299,8 +305,12 @@ def campaign_report(campaign: Any) -> CampaignReport:
                                     holdout.revenue, holdout.revenue_sq, holdout.members)
         lift = Lift(conv.estimate, (conv.low, conv.high), rev.estimate, (rev.low, rev.high),
                     unf.estimate, (unf.low, unf.high), round(_incremental_revenue(arms), 2))
-    variants = sorted((_arm_result(a) for a in treated), key=lambda r: -r.conversion_rate) if len(treated) > 1 else []
+    # The rest of an A/B audience ("rest:B") got the winner after the test: its arm is
+    # reported with the others but is not one of the test's variants.
+    tested = [a for a in treated if not a.arm.startswith("rest")]
+    variants = sorted((_arm_result(a) for a in tested), key=lambda r: -r.conversion_rate) if len(tested) > 1 else []
     delivered = counts.get("delivered")
+    ab = _ab_decision(campaign_id)
     return CampaignReport(
         campaign_id=campaign_id,
         sent=pooled.members,
@@ -316,4 +326,23 @@ def campaign_report(campaign: Any) -> CampaignReport:
         arms=[_arm_result(a) for a in arms],
         lift=lift,
         variants=variants,
+        **ab,
     )
+
+
+def _ab_decision(campaign_id: int) -> dict[str, Any]:
+    """The campaign's A/B titles, rule and decided winner, read from the campaign side."""
+    from fencun.campaigns.models import Campaign
+    from fencun.campaigns.variants import LETTERS, is_ab, rule_of
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or not is_ab(campaign):
+        return {}
+    titles = [campaign.title, *campaign.title_variants]
+    return {
+        "winner": campaign.ab_winner,
+        "winner_rule": rule_of(campaign),
+        "winner_decided_at": campaign.ab_decided_at,
+        "winner_basis": dict(campaign.ab_results or {}),
+        "titles": {LETTERS[i]: str(t) for i, t in enumerate(titles)},
+    }
