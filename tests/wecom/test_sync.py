@@ -215,3 +215,46 @@ def test_wecom_sync_command_with_a_bad_aes_key_says_so(wecom_sandbox, tmp_path):
     env = {**_env(wecom_sandbox, tmp_path), "WECOM_AES_KEY": "short"}
     result = _run(env)
     assert result.returncode == 2 and "WECOM_AES_KEY" in result.stderr
+
+
+def test_wecom_sandbox_command_serves_the_api(tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "FENCUN_DATA_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fencun.cli.main",
+            "wecom",
+            "sandbox",
+            "--port",
+            str(port),
+            "--contacts",
+            "7",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "企业微信沙盒已启动" in process.stdout.readline()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                state = httpx.get(f"http://127.0.0.1:{port}/sandbox/wecom/state").json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert state["contacts"] == 7
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

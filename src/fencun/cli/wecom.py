@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -62,3 +64,46 @@ def sync(
         f"完成：{result.contacts} 位客户（{result.relations} 条跟进关系），新记录 {result.recorded} 条，"
         f"{result.pages} 页，企业标签 {result.tags} 个" + ("（续传）" if result.resumed else "")
     )
+
+
+@app.command("sandbox")
+def sandbox(
+    port: int = typer.Option(8901, "--port", help="监听端口（0 表示任选一个空闲端口）。"),
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址。"),
+    callback: str | None = typer.Option(
+        None, "--callback", help="产品的回调地址，例如 http://127.0.0.1:8000/wecom/callback。"
+    ),
+    contacts: int = typer.Option(30, "--contacts", help="生成的客户数。"),
+    seed: int = typer.Option(1, "--seed", help="随机种子。"),
+) -> None:
+    """启动本地企业微信沙盒（客户联系 API 与回调），不需要真实的企业微信。"""
+    import signal
+    import threading
+
+    from fencun.sandbox.wecom import WeComConfig, WeComSandbox
+
+    if callback and not callback.startswith(("http://", "https://")):
+        raise typer.BadParameter("回调地址必须以 http:// 或 https:// 开头", param_hint="--callback")
+    config = WeComConfig(callback_url=callback, contacts=contacts, seed=seed)
+    try:
+        box = WeComSandbox(config, host=host, port=port)
+    except OSError as exc:
+        typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    box.start()
+    typer.echo(
+        f"企业微信沙盒已启动：{box.api_base}  （设置 WECOM_API_BASE={box.api_base}）\n"
+        f"  CorpID {config.corp_id}  客户 {contacts}  成员 {'、'.join(config.members)}\n"
+        f"  回调 {callback or '（未设置）'}\n"
+        f"  管理接口 {box.api_base}/sandbox/wecom/state 、/sandbox/wecom/confirm 、/sandbox/wecom/contacts\n"
+        "按 Ctrl+C 停止。"
+    )
+    sys.stdout.flush()  # a parent process may be reading the address from a pipe
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
