@@ -112,17 +112,24 @@ def update_segment(campaign: Campaign, segment: str) -> Campaign:
     return campaign
 
 
+def lint_text(account: Account, message_type: str, title: str, body: str) -> list:
+    """The content lint of a message as written, against the account's catalog (product
+    cards, prices, links): what the wizard shows while the merchant types."""
+    from fencun.catalog.services import catalog_for_lint
+    from fencun.content.lint import lint
+    from fencun.content.model import Message
+
+    return lint(Message(kind=message_type, title=title, body=body), catalog_for_lint(account))
+
+
 def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> list:
     """Run the content lint; errors keep it a draft, warnings need ``acknowledge_warnings``.
 
     Returns the findings (``fencun.content.model.Finding``).
     """
-    from fencun.content.lint import lint
-    from fencun.content.model import Message, Severity
+    from fencun.content.model import Severity
 
-    findings = lint(
-        Message(kind=campaign.message_type, title=campaign.title, body=campaign.body)
-    )
+    findings = lint_text(campaign.account, campaign.message_type, campaign.title, campaign.body)
     errors = [f for f in findings if f.severity == Severity.ERROR]
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     if not errors and (not warnings or acknowledge_warnings):

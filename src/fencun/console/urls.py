@@ -15,6 +15,7 @@ urlpatterns = [
     path("segments/<int:pk>/delete/", segments.segment_delete, name="console-segment-delete"),
     path("campaigns/", views.campaigns, name="console-campaigns"),
     path("campaigns/new/", views.campaign_new, name="console-campaign-new"),
+    path("campaigns/lint/", views.campaign_lint, name="console-campaign-lint"),
     path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),
     path("campaigns/<int:pk>/report/", views.campaign_report, name="console-campaign-report"),
     path("rules/", views.rules, name="console-rules"),

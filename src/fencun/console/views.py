@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
 from fencun.channels.models import Account
@@ -205,9 +208,53 @@ def rules(request):
     })
 
 
+# Why followers were held back (the engine's reason codes), and the predicted figures.
+REASON_LABELS = {
+    "unsubscribed": _("Unfollowed"),
+    "already_sent": _("Already received this campaign"),
+    "segment": _("Outside the audience"),
+    "platform_limit": _("Over the platform's mass-send limit"),
+    "outside_window": _("Outside the 48-hour customer-service window"),
+    "quiet_hours": _("Quiet hours"),
+    "weekly_cap": _("Weekly cap reached"),
+    "min_gap": _("Too soon after the last push"),
+    "category_cooldown": _("Same category pushed recently"),
+    "holdout": _("Holdout (to measure the lift)"),
+    "low_relevance": _("No interest shown in this category"),
+    "harm_exceeds_value": _("Expected harm exceeds the value"),
+    "lost_to_other_campaign": _("A better campaign for them"),
+}
+PREDICTED_LABELS = {
+    "reach": _("Reach"),
+    "orders": _("Orders"),
+    "revenue": _("Revenue (yuan)"),
+    "unfollows": _("Unfollows"),
+}
+
+
+def _send_at(raw: str):  # type: ignore[no-untyped-def]
+    """The approval's send time from a ``datetime-local`` field (Asia/Shanghai); now if empty."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from fencun import clock
+
+    if not raw.strip():
+        return clock.now()
+    try:
+        at = timezone.make_aware(datetime.fromisoformat(raw))
+    except ValueError:
+        raise ValueError(_("The send time is not a date and time.")) from None
+    if at < clock.now() - timedelta(minutes=5):
+        raise ValueError(_("The send time is in the past."))
+    return at
+
+
 @login_required
 def campaign(request, pk: int):
-    """One campaign's way to the outbox: lint, dry-run beside send-to-all, approve."""
+    """One campaign's way to the outbox: lint, dry-run beside send-to-all and the dial,
+    approve and schedule."""
     from fencun.campaigns import planning
     from fencun.campaigns.models import Campaign
     from fencun.campaigns.services import CampaignError, lint_campaign
@@ -222,16 +269,44 @@ def campaign(request, pk: int):
             elif step == "dry_run":
                 planning.dry_run(c)
             elif step == "approve":
-                planning.approve(c, by=request.user.get_username())
+                at = _send_at(request.POST.get("send_at", ""))
+                planning.approve(c, by=request.user.get_username(), scheduled_for=at)
             else:
                 error = _("Unknown step.")
-        except CampaignError as exc:
+        except (CampaignError, ValueError) as exc:
             error = str(exc)
         c.refresh_from_db()
     plan = c.plans.order_by("-created_at", "-pk").first()
+    rows = []
+    if plan is not None:
+        rows = [(PREDICTED_LABELS.get(k, k), v, plan.send_to_all.get(k)) for k, v in plan.predicted.items()]
+        held = sorted(plan.held_back.items(), key=lambda kv: -kv[1])
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns",
-    })
+        "predicted": rows,
+        "held": [(REASON_LABELS.get(k, k), n) for k, n in held] if plan is not None else [],
+    }, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def campaign_lint(request):
+    """The content lint of the draft as typed: ``{"findings": [...]}`` in the page's language."""
+    from django.utils.translation import get_language
+
+    from fencun.campaigns.services import lint_text
+
+    account = _account()
+    if account is None:
+        return JsonResponse({"error": "no account"}, status=404)
+    zh = (get_language() or "zh-hans").startswith("zh")
+    findings = lint_text(account, request.POST.get("message_type", "text"), request.POST.get("title", ""),
+                         request.POST.get("body", ""))
+    return JsonResponse({"findings": [
+        {"severity": str(f.severity), "field": f.field, "span": list(f.span),
+         "message": f.message_zh if zh else f.message_en, "fix": f.fix_zh if zh else f.fix_en}
+        for f in findings
+    ]})
 
 
 class NewCampaignForm(forms.Form):
