@@ -1,0 +1,1 @@
+"""The broadcast channel: one public post to everyone (Weibo), scheduled, capped, linted."""
