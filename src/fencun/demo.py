@@ -156,6 +156,7 @@ class Demo:
     def run_day(self, n: int) -> list[CampaignOutcome]:
         """Day ``n``: plan and send what is due at 10:00, then the world's answer."""
         from fencun import clock
+        from fencun.insights import rollups
 
         day = self.start + timedelta(days=n)
         clock.set_now(_at(day))
@@ -176,6 +177,7 @@ class Demo:
         deliveries = self._deliveries()
         events = self.world.day(day, deliveries)
         self._answer(events, day)
+        rollups.run(lag=0)  # what the worker's periodic task does: the console's figures
         return done
 
     def _campaign(self, item: dict[str, Any], n: int) -> CampaignOutcome:

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from fencun import clock
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
 from fencun.insights.models import (
@@ -355,7 +356,7 @@ def run(*, batch_size: int = 50_000, lag: float = 5.0, max_batches: int | None =
 def refresh_pressure(account_id: int, now: datetime | None = None) -> dict[str, int]:
     """Recompute how many subscribed followers got 0, 1, 2, 3, 4+ pushes in the last
     7 days, and store it for the overview."""
-    now = now or timezone.now()
+    now = now or clock.now()
     per_follower = (
         CampaignMember.objects.filter(account_id=account_id, sent_at__gte=now - timedelta(days=PRESSURE_DAYS))
         .exclude(arm=HOLDOUT)
