@@ -149,6 +149,15 @@ WECOM = {
     "API_BASE": os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
 }
 
+# The Weibo account the broadcast channel posts as (see channels/broadcast/). PUBLIC_URL is
+# where the product is reachable (tracked links); its host must be the app's safe domain.
+WEIBO = {
+    "ACCESS_TOKEN": os.environ.get("WEIBO_ACCESS_TOKEN", ""),
+    "API_BASE": os.environ.get("WEIBO_API_BASE", "https://api.weibo.com"),
+    "SAFE_DOMAIN": os.environ.get("WEIBO_SAFE_DOMAIN", ""),
+    "PUBLIC_URL": os.environ.get("FENCUN_PUBLIC_URL", ""),
+}
+
 QUEUE_URL = os.environ.get("FENCUN_QUEUE_URL", "")
 
 # WeChat posts at most a few KB; anything near this is hostile.

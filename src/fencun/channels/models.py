@@ -253,3 +253,63 @@ class WecomDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.task_id} {self.external_userid}"
+
+
+class BroadcastPost(models.Model):
+    """One public post on a broadcast channel (Weibo): written, linted, scheduled, posted
+    at most once. ``status`` moves draft → scheduled → posting → posted | failed | unknown;
+    the move to ``posting`` is the claim that makes the post go out once (see
+    ``channels/broadcast/services.py``)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SCHEDULED = "scheduled", _("已排期")
+        POSTING = "posting", _("发布中")
+        POSTED = "posted", _("已发布")
+        FAILED = "failed", _("失败")
+        UNKNOWN = "unknown", _("结果未知")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="broadcast_posts")
+    channel = models.CharField(max_length=16, default="weibo")
+    text = models.TextField(_("正文"))
+    link_target = models.URLField(_("链接"), max_length=1000, blank=True)
+    posted_text = models.TextField(blank=True)  # the text with tracked links, as sent
+    warnings_acknowledged = models.BooleanField(default=False)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    remote_id = models.CharField(max_length=32, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "scheduled_for"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} post {self.pk} {self.status}"
+
+
+class ChannelCost(models.Model):
+    """What one send cost on one channel: a count of messages or posts and the fee the
+    platform charges for them (yuan; 0 where it charges nothing), with the fee's source."""
+
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)  # "post", "message", ...
+    reference = models.CharField(max_length=64)  # the platform's id of what was sent
+    count = models.PositiveIntegerField(default=1)
+    fee_yuan = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    source = models.CharField(max_length=300, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "reference"], name="channel_cost_unique_reference"
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} {self.reference}"

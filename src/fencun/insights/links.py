@@ -8,6 +8,7 @@ fails the signature and the link is refused, never followed.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -118,6 +119,10 @@ def follow(token: str, at: datetime) -> str:
     if account is None:
         raise LinkError("unknown account")
     url_hash = hashlib.sha256(link.target.encode()).hexdigest()[:16]
+    dedup_key = f"link:{link.campaign_id}:{link.openid}:{link.product_id}:{url_hash}"
+    if not link.openid:
+        # A public link (a broadcast post) has no recipient to count once: every click counts.
+        dedup_key += f":{secrets.token_hex(8)}"
     record_event(
         account,
         kind=kinds.LINK_CLICK,
@@ -125,7 +130,7 @@ def follow(token: str, at: datetime) -> str:
         occurred_at=at,
         payload={"campaign": link.campaign_id, "product": link.product_id, "url": link.target},
         source=SOURCE,
-        dedup_key=f"link:{link.campaign_id}:{link.openid}:{link.product_id}:{url_hash}",
+        dedup_key=dedup_key,
     )
     if link.article and link.campaign_id is not None:
         record_event(

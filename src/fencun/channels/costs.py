@@ -1,0 +1,69 @@
+"""What each channel's sends cost: counts of messages and posts, and platform fees (yuan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from fencun.channels.models import ChannelCost
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    channel: str
+    kind: str
+    sends: int  # rows: one per post or per send call
+    count: int  # messages or posts
+    fee_yuan: Decimal
+
+
+def record_cost(
+    channel: str,
+    kind: str,
+    reference: str,
+    *,
+    at: datetime,
+    count: int = 1,
+    fee_yuan: Decimal | float = 0,
+    source: str = "",
+) -> ChannelCost:
+    """Record one send (idempotent per ``reference``: recording it again changes nothing)."""
+    row, _ = ChannelCost.objects.get_or_create(
+        channel=channel,
+        kind=kind,
+        reference=reference,
+        defaults={
+            "count": count,
+            "fee_yuan": Decimal(str(fee_yuan)),
+            "source": source,
+            "occurred_at": at,
+        },
+    )
+    return row
+
+
+def costs(
+    channel: str | None = None, since: datetime | None = None, until: datetime | None = None
+) -> list[CostSummary]:
+    """Counts and fees per channel and kind, for sends in ``[since, until)``."""
+    rows = ChannelCost.objects.all()
+    if channel:
+        rows = rows.filter(channel=channel)
+    if since:
+        rows = rows.filter(occurred_at__gte=since)
+    if until:
+        rows = rows.filter(occurred_at__lt=until)
+    grouped = (
+        rows.values("channel", "kind")
+        .annotate(sends=Count("id"), count=Sum("count"), fee=Sum("fee_yuan"))
+        .order_by("channel", "kind")
+    )
+    return [
+        CostSummary(
+            g["channel"], g["kind"], g["sends"], int(g["count"] or 0), Decimal(g["fee"] or 0)
+        )
+        for g in grouped
+    ]
