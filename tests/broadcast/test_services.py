@@ -229,3 +229,14 @@ def test_posts_are_costed_per_channel(account, weibo_client, weibo_sandbox):
     [summary] = costs("weibo")
     assert (summary.kind, summary.count, summary.fee_yuan) == ("post", 2, Decimal(0))
     assert costs("wecom") == []
+
+
+@pytest.mark.django_db
+def test_every_click_on_a_public_link_counts(account, client):
+    from fencun.audience.models import Event
+    from fencun.insights.links import tracked_url
+
+    url = tracked_url(None, "", None, TARGET, account=account)
+    for _ in range(3):
+        assert client.get(url)["Location"] == TARGET
+    assert Event.objects.filter(kind="link_click", openid="").count() == 3

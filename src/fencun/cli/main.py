@@ -6,6 +6,7 @@ import typer
 
 from fencun.cli import api_token, bench, serve
 from fencun.cli import backtest as backtest_cli
+from fencun.cli import broadcast as broadcast_cli
 from fencun.cli import campaign as campaign_cli
 from fencun.cli import demo as demo_cli
 from fencun.cli import import_cmd as import_cli
@@ -37,6 +38,7 @@ app.command("import-stores")(import_cli.import_stores)
 app.command("lint")(lint_cli.lint)
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(wecom_cli.app, name="wecom")
+app.add_typer(broadcast_cli.app, name="broadcast")
 
 
 if __name__ == "__main__":
