@@ -240,3 +240,17 @@ def test_every_click_on_a_public_link_counts(account, client):
     for _ in range(3):
         assert client.get(url)["Location"] == TARGET
     assert Event.objects.filter(kind="link_click", openid="").count() == 3
+
+
+@pytest.mark.django_db
+def test_unreachable_weibo_puts_the_post_back_on_the_schedule(account, make_weibo_sandbox):
+    box = make_weibo_sandbox()
+    client = new_client(box)
+    box.stop()  # nothing listens: the connection is refused, so nothing was posted
+    post = due(account, "门店搬迁通知")
+    now = clock.now()
+    with client:
+        [outcome] = post_due(client, now=now, public_url=PUBLIC)
+    post.refresh_from_db()
+    assert post.status == Status.SCHEDULED and post.scheduled_for == now + timedelta(minutes=5)
+    assert box.config.access_token not in str(outcome.error)

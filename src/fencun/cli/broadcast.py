@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from fencun.datadir import setup_django
+
+if TYPE_CHECKING:
+    from fencun.channels.broadcast.client import WeiboClient
+    from fencun.channels.broadcast.services import Outcome
 
 app = typer.Typer(help="公开发布（微博）：排期、限额、检查与跟踪链接。", no_args_is_help=True)
 console = Console()
@@ -26,7 +31,7 @@ def _parse_time(value: str) -> datetime:
     return at.replace(tzinfo=PLATFORM_TZ) if at.tzinfo is None else at
 
 
-def _client():  # noqa: ANN202 - WeiboClient, imported after Django is set up
+def _client() -> WeiboClient:
     from fencun.channels.broadcast.services import weibo_client
 
     try:
@@ -36,7 +41,7 @@ def _client():  # noqa: ANN202 - WeiboClient, imported after Django is set up
         raise typer.Exit(2) from None
 
 
-def _show(outcomes: list) -> None:  # type: ignore[type-arg]
+def _show(outcomes: list[Outcome]) -> None:
     table = Table("编号", "状态", "微博 ID", "说明")
     for outcome in outcomes:
         post = outcome.post

@@ -27,6 +27,7 @@ from fencun.channels.broadcast.errors import (
     ApiTimeout,
     BadResponse,
     LimitRefused,
+    NotSent,
     TransportError,
     error_for,
 )
@@ -147,11 +148,11 @@ class WeiboClient:
         except httpx.TimeoutException:
             # ``from None``: httpx's exception holds the request, token included.
             raise ApiTimeout(f"POST {path}: no answer within {self.timeout:g} s") from None
+        except httpx.ConnectError:
+            raise NotSent(f"POST {path}: could not connect") from None
         except httpx.HTTPError as exc:
-            error = TransportError(f"POST {path}: {type(exc).__name__}")
-            # Refused before any byte was sent: certainly not posted.
-            error.not_sent = isinstance(exc, httpx.ConnectError)  # type: ignore[attr-defined]
-            raise error from None
+            # The request may have been sent: the caller cannot know whether it was posted.
+            raise TransportError(f"POST {path}: {type(exc).__name__}") from None
         try:
             answer = response.json()
         except ValueError:

@@ -19,6 +19,10 @@ from fencun.channels.wechat.errors import (  # noqa: F401 - re-exported for broa
 )
 
 
+class NotSent(TransportError):
+    """The connection to Weibo was never made: the post certainly did not go out."""
+
+
 class WeiboError(ChannelError):
     """Weibo answered with an ``error_code``."""
 

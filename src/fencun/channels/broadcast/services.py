@@ -27,6 +27,7 @@ from fencun.channels.broadcast.errors import (
     ChannelError,
     DuplicateContent,
     LimitRefused,
+    NotSent,
     RateLimited,
     SystemBusy,
     TransportError,
@@ -50,7 +51,11 @@ CHANNEL = "weibo"
 #: A claim older than this without an outcome belonged to a runner that died mid-call.
 STALE_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-RETRY_AFTER = {RateLimited: timedelta(hours=1), SystemBusy: timedelta(minutes=5)}
+RETRY_AFTER: dict[type[ChannelError], timedelta] = {
+    RateLimited: timedelta(hours=1),
+    SystemBusy: timedelta(minutes=5),
+    NotSent: timedelta(minutes=5),
+}
 Status = BroadcastPost.Status
 #: Posts that count against the caps: out, going out, or possibly out.
 COUNTED = (Status.POSTING, Status.POSTED, Status.UNKNOWN)
@@ -294,9 +299,9 @@ def post_due(
 def _post_one(client: WeiboClient, post: BroadcastPost, now: datetime) -> Outcome:
     try:
         status = client.share(post.posted_text)
+    except NotSent as exc:
+        return _retry_or_fail(post, exc, now, RETRY_AFTER[NotSent])
     except (ApiTimeout, TransportError) as exc:
-        if isinstance(exc, TransportError) and getattr(exc, "not_sent", False):
-            return _retry_or_fail(post, exc, now, timedelta(minutes=5))
         # The request may have reached Weibo: posting again could post twice.
         _finish(
             post, status=Status.UNKNOWN, reason=f"未收到微博的答复，结果未知，不会自动重发：{exc}"
