@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fencun.channels.broadcast.client import WeiboClient
 from fencun.channels.broadcast.errors import (
@@ -16,6 +18,7 @@ from fencun.channels.broadcast.errors import (
     SystemBusy,
     TokenExpired,
 )
+from fencun.channels.broadcast.limits import weibo_length
 
 LINK = "https://shop.example.com/r/abc"
 
@@ -96,3 +99,17 @@ def test_injected_system_error_and_lost_answer(weibo_sandbox):
             client.share(f"到店有礼 {LINK}")
     assert weibo_sandbox.config.access_token not in str(caught.value)
     assert len(weibo_sandbox.posts) == 1  # the lost answer's post is out
+
+
+def test_140_characters_post_and_141_are_refused_before_calling(weibo_client, weibo_sandbox):
+    link = "https://shop.example.com/r/x"  # 28 half-width characters: 14
+    weibo_client.share("好" * 125 + " " + link)  # 125 + ½ + 14 = 139½, counted as 140
+    with pytest.raises(LimitRefused, match="141 characters"):
+        weibo_client.share("好" * 126 + " " + link)
+    assert weibo_sandbox.platform.calls == 1
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_weibo_length_counts_wide_characters_whole_and_narrow_ones_half(a, b):
+    assert weibo_length(a + b) <= weibo_length(a) + weibo_length(b)
+    assert weibo_length(a) <= len(a) and weibo_length(a) * 2 >= len(a)

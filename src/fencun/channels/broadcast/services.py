@@ -34,7 +34,6 @@ from fencun.channels.broadcast.errors import (
 )
 from fencun.channels.broadcast.limits import (
     URL,
-    WeiboLimits,
     limits_table,
     load_limits,
     weibo_length,
@@ -147,7 +146,7 @@ def check_length(status: str) -> None:
         )
 
 
-def _used(account: Account, at: datetime, limits: WeiboLimits, *, planned: bool) -> dict[str, int]:
+def _used(account: Account, at: datetime, *, planned: bool) -> dict[str, int]:
     """Posts of the account counting against each cap around ``at``; ``planned`` also
     counts scheduled ones (by their time) so a schedule cannot be over-filled."""
     local = at.astimezone(PLATFORM_TZ)
@@ -193,7 +192,7 @@ def check_caps(account: Account, at: datetime, *, planned: bool = False) -> None
         "posts_per_week": limits.posts_per_week,
         "posts_per_user_per_hour": limits.posts_per_user_per_hour,
     }
-    for name, used in _used(account, at, limits, planned=planned).items():
+    for name, used in _used(account, at, planned=planned).items():
         if used >= caps[name]:
             message = _CAP_TEXT[name].format(day=platform_day(at), used=used, cap=caps[name])
             raise CapExceeded(name, message)
