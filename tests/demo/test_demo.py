@@ -63,6 +63,13 @@ def test_headless_demo_runs_a_month_and_prints_the_comparison(tmp_path):
         "select count(*) from audience_event where kind = 'order' and json_extract(payload, '$.campaign') is not null"
     ).fetchone()[0]
     assert attributed > 0
+    # The console's figures are there: every delivery and every holdout member rolled up,
+    # and each campaign's holdout measured against its recipients.
+    members = dict(db.execute(
+        "select arm = 'holdout', count(*) from insights_campaignmember group by arm = 'holdout'"
+    ).fetchall())
+    holdout_events = db.execute("select count(*) from audience_event where kind = 'holdout'").fetchone()[0]
+    assert members == {0: deliveries, 1: holdout_events} and holdout_events > 0
     # The whole month lies in the past, on the simulated calendar, ending about now.
     first, last = db.execute(
         "select min(sent_at), max(sent_at) from campaigns_outboxitem where status = 'sent'"
