@@ -149,10 +149,7 @@ def sandbox(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址。"),
 ) -> None:
     """启动本地微博沙盒（statuses/share），不需要真实的微博账号。"""
-    import signal
-    import sys
-    import threading
-
+    from fencun.cli.serving import serve_until_stopped
     from fencun.sandbox.weibo import WeiboSandbox
 
     try:
@@ -169,12 +166,4 @@ def sandbox(
         f"  管理接口 {box.api_base}/sandbox/weibo/state\n"
         "按 Ctrl+C 停止。"
     )
-    sys.stdout.flush()  # a parent process may be reading the address from a pipe
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        box.stop()
+    serve_until_stopped(box)

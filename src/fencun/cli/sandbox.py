@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from fencun.cli.serving import serve_until_stopped
 from fencun.sandbox.platform import Config
 
 
@@ -137,11 +136,4 @@ def sandbox(
         f"  管理接口 {box.api_base}/sandbox/state 、/sandbox/deliveries 、/sandbox/faults\n"
         "按 Ctrl+C 停止。"
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        box.stop()
+    serve_until_stopped(box)

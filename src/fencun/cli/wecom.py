@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -77,9 +75,7 @@ def sandbox(
     seed: int = typer.Option(1, "--seed", help="随机种子。"),
 ) -> None:
     """启动本地企业微信沙盒（客户联系 API 与回调），不需要真实的企业微信。"""
-    import signal
-    import threading
-
+    from fencun.cli.serving import serve_until_stopped
     from fencun.sandbox.wecom import WeComConfig, WeComSandbox
 
     if callback and not callback.startswith(("http://", "https://")):
@@ -98,12 +94,4 @@ def sandbox(
         f"  管理接口 {box.api_base}/sandbox/wecom/state 、/sandbox/wecom/confirm 、/sandbox/wecom/contacts\n"
         "按 Ctrl+C 停止。"
     )
-    sys.stdout.flush()  # a parent process may be reading the address from a pipe
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        box.stop()
+    serve_until_stopped(box)
