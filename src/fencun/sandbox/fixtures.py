@@ -23,26 +23,41 @@ Call ``sandbox.flush()`` first: mass jobs and callbacks run in the background.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from fencun.sandbox.server import Sandbox
 
 
-@pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
-    started: list[Sandbox] = []
+class _Box(Protocol):
+    def stop(self) -> None: ...
 
-    def make(**config: Any) -> Sandbox:
-        config.setdefault("followers", 50)
-        box = Sandbox(**config).start()
+
+B = TypeVar("B", bound=_Box)
+
+
+def started_sandboxes(start: Callable[..., B], **defaults: Any) -> Iterator[Callable[..., B]]:
+    """Body of a ``make_*_sandbox`` fixture: yield a maker, then stop every box it made.
+
+    ``start(**config)`` builds and starts one sandbox; ``defaults`` fill in config the
+    test did not give.
+    """
+    started: list[B] = []
+
+    def make(**config: Any) -> B:
+        box = start(**{**defaults, **config})
         started.append(box)
         return box
 
     yield make
     for box in started:
         box.stop()
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    yield from started_sandboxes(lambda **config: Sandbox(**config).start(), followers=50)
 
 
 @pytest.fixture

@@ -19,21 +19,13 @@ from typing import Any
 
 import pytest
 
+from fencun.sandbox.fixtures import started_sandboxes
 from fencun.sandbox.wecom import WeComSandbox
 
 
 @pytest.fixture
 def make_wecom_sandbox() -> Iterator[Callable[..., WeComSandbox]]:
-    started: list[WeComSandbox] = []
-
-    def make(**config: Any) -> WeComSandbox:
-        box = WeComSandbox(**config).start()
-        started.append(box)
-        return box
-
-    yield make
-    for box in started:
-        box.stop()
+    yield from started_sandboxes(lambda **config: WeComSandbox(**config).start())
 
 
 @pytest.fixture

@@ -17,21 +17,13 @@ from typing import Any
 
 import pytest
 
+from fencun.sandbox.fixtures import started_sandboxes
 from fencun.sandbox.weibo import WeiboSandbox
 
 
 @pytest.fixture
 def make_weibo_sandbox() -> Iterator[Callable[..., WeiboSandbox]]:
-    started: list[WeiboSandbox] = []
-
-    def make(**config: Any) -> WeiboSandbox:
-        box = WeiboSandbox(**config).start()
-        started.append(box)
-        return box
-
-    yield make
-    for box in started:
-        box.stop()
+    yield from started_sandboxes(lambda **config: WeiboSandbox(**config).start())
 
 
 @pytest.fixture
