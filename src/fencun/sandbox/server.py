@@ -24,15 +24,14 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import socket
 import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from fencun.sandbox.http import JsonHandler, JsonServer
 from fencun.sandbox.platform import (
     BEIJING,
     ApiError,
@@ -48,52 +47,16 @@ log = logging.getLogger(__name__)
 MAX_BODY = 20 << 20
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(JsonServer):
     request_queue_size = 256
     platform: Platform
     sandbox: Sandbox
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a sync makes thousands of calls
+class _Handler(JsonHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without this, Nagle's algorithm and
-        # the client's delayed ACK add ~40 ms to every keep-alive response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; encoding=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout it asked for)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ValueError("body too large")
-        return self.rfile.read(length) if length else b""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+    content_type = "application/json; encoding=utf-8"
+    max_body = MAX_BODY
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
@@ -101,8 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body()
         except ValueError:
-            self._send(413, {"errcode": 40006, "errmsg": "invalid media size"})
-            self.close_connection = True
+            self._refuse_too_large({"errcode": 40006, "errmsg": "invalid media size"})
             return
         if parts.path.startswith("/cgi-bin/"):
             self._api(method, parts.path, query, body)

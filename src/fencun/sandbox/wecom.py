@@ -38,7 +38,6 @@ import json
 import logging
 import queue
 import secrets
-import socket
 import threading
 import time
 import urllib.error
@@ -46,7 +45,6 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -54,6 +52,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.signatures import sign
 from fencun.sandbox.callbacks import to_xml
+from fencun.sandbox.http import JsonHandler, JsonServer
 
 log = logging.getLogger(__name__)
 
@@ -881,52 +880,23 @@ ROUTES: dict[str, Any] = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(JsonServer):
     sandbox: WeComSandbox
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+    content_type = "application/json; charset=UTF-8"
+    max_body = MAX_BODY
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(413, {"errcode": 40058, "errmsg": "body too large"})
-            self.close_connection = True
+        try:
+            body = self._body()
+        except ValueError:
+            self._refuse_too_large({"errcode": 40058, "errmsg": "body too large"})
             return
-        body = self.rfile.read(length) if length else b""
         box = self.server.sandbox
         if parts.path.startswith("/cgi-bin/"):
             self._send(200, box.platform.handle(method, parts.path, query, body))

@@ -26,21 +26,18 @@ Admin endpoints (JSON): ``GET /sandbox/weibo/state``; ``POST /sandbox/weibo/faul
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
-import socket
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-log = logging.getLogger(__name__)
+from fencun.sandbox.http import JsonHandler, JsonServer
 
 BEIJING = timezone(timedelta(hours=8))
 MAX_BODY = 1 << 20
@@ -195,51 +192,22 @@ class WeiboPlatform:
             }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(JsonServer):
     sandbox: WeiboSandbox
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+    content_type = "application/json;charset=UTF-8"
+    max_body = MAX_BODY
 
     def _dispatch(self, method: str) -> None:
         path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(413, {"error": "Post too big", "error_code": 10018, "request": path})
-            self.close_connection = True
+        try:
+            body = self._body()
+        except ValueError:
+            self._refuse_too_large({"error": "Post too big", "error_code": 10018, "request": path})
             return
-        body = self.rfile.read(length) if length else b""
         box = self.server.sandbox
         if path == SHARE:
             if method != "POST":
