@@ -16,7 +16,6 @@ leaves open to third parties for posting: a POST of ``access_token``, ``status``
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,30 +31,10 @@ from fencun.channels.broadcast.errors import (
     error_for,
 )
 from fencun.channels.broadcast.limits import TOPIC, URL, WeiboLimits, load_limits, weibo_length
-from fencun.logredact import RedactSecrets
-
-log = logging.getLogger(__name__)
-logging.getLogger("httpx").addFilter(RedactSecrets())
+from fencun.channels.http import PlatformClient, Secret
 
 DEFAULT_API_BASE = "https://api.weibo.com"
 SHARE_PATH = "/2/statuses/share.json"
-
-
-class _Secret:
-    """Holds the token so no repr, traceback local or f-string can show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -68,7 +47,7 @@ class PostedStatus:
     text: str
 
 
-class WeiboClient:
+class WeiboClient(PlatformClient):
     """Posts public statuses for one authorised Weibo user (one access token)."""
 
     def __init__(
@@ -84,30 +63,19 @@ class WeiboClient:
     ) -> None:
         if not access_token:
             raise ValueError("access_token is required")
-        self._token = _Secret(access_token)
+        super().__init__(
+            api_base or DEFAULT_API_BASE,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            transport=transport,
+        )
+        self._token = Secret(access_token)
         self.limits: WeiboLimits = load_limits()
-        self.api_base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.safe_domain = safe_domain.lower()
         self.rip = rip
-        self.timeout = timeout
-        self._http = httpx.Client(
-            base_url=self.api_base,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            transport=transport,
-            headers={"User-Agent": "fencun"},
-        )
 
     def __repr__(self) -> str:
         return f"<WeiboClient {self.api_base}>"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> WeiboClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def check_status(self, status: str) -> None:
         """Raise :class:`LimitRefused` if Weibo would refuse ``status`` for its text."""

@@ -21,12 +21,8 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import random
 import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -35,46 +31,20 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from fencun import clock
+from fencun.channels.http import Secret, TokenClient
 from fencun.channels.wechat.errors import (
     ALREADY_SENT,
-    ApiTimeout,
-    BadResponse,
-    ChannelError,
     LimitRefused,
     TokenInvalid,
-    TransportError,
     error_for,
 )
 from fencun.channels.wechat.messages import Message
-from fencun.channels.wechat.tokens import AccessToken, MemoryTokenStore, TokenStore
+from fencun.channels.wechat.tokens import AccessToken, TokenStore
 from fencun.engine.limits import PlatformLimits, load_platform_limits
-from fencun.logredact import RedactSecrets
-
-log = logging.getLogger(__name__)
-# httpx logs every request URL at INFO, access_token (or, with the classic endpoint, the
-# AppSecret) included; clean its records at the source, whatever handlers are attached.
-logging.getLogger("httpx").addFilter(RedactSecrets())
 
 #: WeChat's day and month (daily quotas, "one mass send per day") follow Beijing time.
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
-
-
-class _Secret:
-    """Holds the AppSecret so no repr, traceback local or f-string can show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -184,8 +154,11 @@ def platform_day_start(now: datetime) -> datetime:
 _MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
 
 
-class WeChatClient:
+class WeChatClient(TokenClient):
     """Calls the Official Account API for one account (appid)."""
+
+    _token_invalid = TokenInvalid
+    _error_for = staticmethod(error_for)
 
     def __init__(
         self,
@@ -206,74 +179,31 @@ class WeChatClient:
     ) -> None:
         if not app_id:
             raise ValueError("app_id is required")
+        super().__init__(
+            app_id,
+            api_base or _configured_api_base(),
+            token_store=token_store,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            transport=transport,
+            max_connections=max_connections,
+        )
         self.app_id = app_id
-        self._secret = _Secret(app_secret)
+        self._secret = Secret(app_secret)
         self.account_type = account_type
         self.limits: PlatformLimits = load_platform_limits(account_type)
-        self.api_base = (api_base or _configured_api_base()).rstrip("/")
-        self.token_store: TokenStore = token_store or MemoryTokenStore()
         self.ledger: MassLedger = ledger or MemoryMassLedger()
         self.use_stable_token = use_stable_token
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self._http = httpx.Client(
-            base_url=self.api_base,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
-            headers={"User-Agent": "fencun"},
-        )
-        self._token: AccessToken | None = None
-        self._token_lock = threading.Lock()
         self._last_forced_refresh = 0.0
 
     def __repr__(self) -> str:
         return f"<WeChatClient {self.app_id} {self.account_type} {self.api_base}>"
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> WeChatClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- access token -------------------------------------------------------------
 
-    def access_token(self) -> str:
-        """A usable access_token, fetched (by one holder across processes) when needed."""
-        token = self._token
-        now = clock.time()
-        if token is not None and token.usable(now):
-            return token.value
-        with self._token_lock:
-            token = self._token
-            if token is not None and token.usable(clock.time()):
-                return token.value
-            shared = self.token_store.current(self.app_id)
-            if shared is not None and shared.usable(clock.time()):
-                self._token = shared
-            else:
-                self._token = self.token_store.refresh(self.app_id, self._fetcher(reject=None))
-            return self._token.value
-
-    def _replace_rejected_token(self, rejected: str) -> None:
-        with self._token_lock:
-            if (
-                self._token is not None
-                and self._token.value != rejected
-                and self._token.usable(clock.time())
-            ):
-                return  # another thread already replaced it
-            self._token = self.token_store.refresh(
-                self.app_id, self._fetcher(reject=rejected), reject=rejected
-            )
-
-    def _fetcher(self, reject: str | None):
+    def _fetcher(self, reject: str | None) -> Callable[[], AccessToken]:
         def fetch() -> AccessToken:
             token = self._fetch_token(force=False)
             # WeChat still hands out the token it just rejected: force a new one. Forced
@@ -291,135 +221,34 @@ class WeChatClient:
         return fetch
 
     def _fetch_token(self, force: bool) -> AccessToken:
-        attempt = 0
-        while True:
-            started = clock.time()
-            try:
-                if self.use_stable_token:
-                    body = self._send_once(
-                        "POST",
-                        "/cgi-bin/stable_token",
-                        token=None,
-                        json_body={
-                            "grant_type": "client_credential",
-                            "appid": self.app_id,
-                            "secret": self._secret.reveal(),
-                            "force_refresh": force,
-                        },
-                    )
-                else:
-                    body = self._send_once(
-                        "GET",
-                        "/cgi-bin/token",
-                        token=None,
-                        params={
-                            "grant_type": "client_credential",
-                            "appid": self.app_id,
-                            "secret": self._secret.reveal(),
-                        },
-                    )
-            except ChannelError as exc:
-                attempt += 1
-                if not exc.retryable or attempt > self.max_retries:
-                    raise
-                self._sleep_backoff(attempt)
-                continue
-            try:
-                return AccessToken(
-                    str(body["access_token"]), started + int(body["expires_in"]), started
-                )
-            except (KeyError, TypeError, ValueError):
-                raise BadResponse("token answer without access_token/expires_in") from None
-
-    # -- transport ----------------------------------------------------------------
-
-    def _sleep_backoff(self, attempt: int) -> None:
-        delay = min(self.backoff * (2 ** (attempt - 1)), 8.0)
-        time.sleep(delay * (0.5 + random.random() / 2))  # jitter: retries must not align
-
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        files: Any = None,
-        ok_codes: frozenset[int] = frozenset(),
-    ) -> dict[str, Any]:
-        query = dict(params or {})
-        if token is not None:
-            query["access_token"] = token
-        content = None
-        headers = None
-        if json_body is not None:
-            # WeChat stores \\u escapes literally in some APIs: send UTF-8 as is.
-            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-            headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
-            response = self._http.request(
-                method, path, params=query, content=content, files=files, headers=headers
+        if self.use_stable_token:
+            return self._request_token(
+                lambda: self._send_once(
+                    "POST",
+                    "/cgi-bin/stable_token",
+                    token=None,
+                    json_body={
+                        "grant_type": "client_credential",
+                        "appid": self.app_id,
+                        "secret": self._secret.reveal(),
+                        "force_refresh": force,
+                    },
+                ),
+                "token",
             )
-        except httpx.TimeoutException:
-            # ``from None``: httpx's own exception repeats the URL, query and secrets included.
-            raise ApiTimeout(f"{method} {path}: no answer within {self.timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{method} {path}: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            error = BadResponse(f"{method} {path}: HTTP {response.status_code}")
-            error.retryable = response.status_code >= 500
-            raise error
-        try:
-            data = response.json()
-        except ValueError:
-            raise BadResponse(f"{method} {path}: answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise BadResponse(f"{method} {path}: answer is not a JSON object")
-        errcode = int(data.get("errcode") or 0)
-        if errcode and errcode not in ok_codes:
-            raise error_for(errcode, str(data.get("errmsg", "")), path, data)
-        return data
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        retry: bool,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        files: Any = None,
-        ok_codes: frozenset[int] = frozenset(),
-    ) -> dict[str, Any]:
-        """One API call with the token, one refresh-and-repeat on a rejected token, and
-        (when ``retry``) bounded retries with backoff on retryable failures."""
-        attempt = 0
-        token_replaced = False
-        while True:
-            token = self.access_token()
-            try:
-                return self._send_once(
-                    method,
-                    path,
-                    token=token,
-                    params=params,
-                    json_body=json_body,
-                    files=files,
-                    ok_codes=ok_codes,
-                )
-            except TokenInvalid:
-                if token_replaced:
-                    raise
-                token_replaced = True
-                log.info("access_token rejected for %s on %s; refreshing once", self.app_id, path)
-                self._replace_rejected_token(token)
-            except ChannelError as exc:
-                attempt += 1
-                if not (retry and exc.retryable) or attempt > self.max_retries:
-                    raise
-                log.info("retrying %s after %s (attempt %d)", path, type(exc).__name__, attempt)
-                self._sleep_backoff(attempt)
+        return self._request_token(
+            lambda: self._send_once(
+                "GET",
+                "/cgi-bin/token",
+                token=None,
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.app_id,
+                    "secret": self._secret.reveal(),
+                },
+            ),
+            "token",
+        )
 
     # -- followers ----------------------------------------------------------------
 

@@ -16,12 +16,8 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import random
 import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -29,41 +25,17 @@ from typing import Any, Protocol
 import httpx
 
 from fencun import clock
+from fencun.channels.http import Secret, TokenClient
 from fencun.channels.wechat.client import PLATFORM_TZ
-from fencun.channels.wechat.tokens import AccessToken, MemoryTokenStore, TokenStore
+from fencun.channels.wechat.tokens import AccessToken, TokenStore
 from fencun.channels.wecom.errors import (
-    ApiTimeout,
-    BadResponse,
-    ChannelError,
     LimitRefused,
     TokenInvalid,
-    TransportError,
     error_for,
 )
 from fencun.engine.limits import WeComLimits, load_wecom_limits
-from fencun.logredact import RedactSecrets
-
-log = logging.getLogger(__name__)
-logging.getLogger("httpx").addFilter(RedactSecrets())
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
-
-
-class _Secret:
-    """Holds the secret so no repr, traceback local or f-string can show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
 
 
 def platform_day(at: datetime | None = None) -> date:
@@ -160,8 +132,12 @@ def _configured_api_base() -> str:
         return DEFAULT_API_BASE
 
 
-class WeComClient:
+class WeComClient(TokenClient):
     """Calls WeCom's customer-contact API for one corp (corpid + secret)."""
+
+    _token_invalid = TokenInvalid
+    _error_for = staticmethod(error_for)
+    _log_platform = "WeCom "
 
     def __init__(
         self,
@@ -179,35 +155,23 @@ class WeComClient:
     ) -> None:
         if not corp_id:
             raise ValueError("corp_id is required")
-        self.corp_id = corp_id
-        self._secret = _Secret(secret)
-        self.limits: WeComLimits = load_wecom_limits()
-        self.api_base = (api_base or _configured_api_base()).rstrip("/")
-        self.token_store: TokenStore = token_store or MemoryTokenStore()
-        self.ledger: DispatchLedger = ledger or MemoryDispatchLedger()
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self._http = httpx.Client(
-            base_url=self.api_base,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        super().__init__(
+            corp_id,
+            api_base or _configured_api_base(),
+            token_store=token_store,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            backoff=backoff,
             transport=transport,
-            headers={"User-Agent": "fencun"},
         )
-        self._token: AccessToken | None = None
-        self._token_lock = threading.Lock()
+        self.corp_id = corp_id
+        self._secret = Secret(secret)
+        self.limits: WeComLimits = load_wecom_limits()
+        self.ledger: DispatchLedger = ledger or MemoryDispatchLedger()
 
     def __repr__(self) -> str:
         return f"<WeComClient {self.corp_id} {self.api_base}>"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> WeComClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def token_key(self) -> str:
@@ -216,137 +180,19 @@ class WeComClient:
 
     # -- access token -------------------------------------------------------------
 
-    def access_token(self) -> str:
-        """A usable access_token, fetched (by one holder across processes) when needed."""
-        token = self._token
-        if token is not None and token.usable(clock.time()):
-            return token.value
-        with self._token_lock:
-            token = self._token
-            if token is not None and token.usable(clock.time()):
-                return token.value
-            shared = self.token_store.current(self.token_key)
-            if shared is not None and shared.usable(clock.time()):
-                self._token = shared
-            else:
-                self._token = self.token_store.refresh(self.token_key, self._fetch_token)
-            return self._token.value
-
-    def _replace_rejected_token(self, rejected: str) -> None:
-        with self._token_lock:
-            if (
-                self._token is not None
-                and self._token.value != rejected
-                and self._token.usable(clock.time())
-            ):
-                return  # another thread already replaced it
-            self._token = self.token_store.refresh(
-                self.token_key, self._fetch_token, reject=rejected
-            )
+    def _fetcher(self, reject: str | None) -> Callable[[], AccessToken]:
+        return self._fetch_token  # gettoken has no "force": a refresh is just a new call
 
     def _fetch_token(self) -> AccessToken:
-        attempt = 0
-        while True:
-            started = clock.time()
-            try:
-                body = self._send_once(
-                    "GET",
-                    "/cgi-bin/gettoken",
-                    token=None,
-                    params={"corpid": self.corp_id, "corpsecret": self._secret.reveal()},
-                )
-            except ChannelError as exc:
-                attempt += 1
-                if not exc.retryable or attempt > self.max_retries:
-                    raise
-                self._sleep_backoff(attempt)
-                continue
-            try:
-                return AccessToken(
-                    str(body["access_token"]), started + int(body["expires_in"]), started
-                )
-            except (KeyError, TypeError, ValueError):
-                raise BadResponse("gettoken answer without access_token/expires_in") from None
-
-    # -- transport ----------------------------------------------------------------
-
-    def _sleep_backoff(self, attempt: int) -> None:
-        delay = min(self.backoff * (2 ** (attempt - 1)), 8.0)
-        time.sleep(delay * (0.5 + random.random() / 2))  # jitter: retries must not align
-
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-    ) -> dict[str, Any]:
-        query = dict(params or {})
-        if token is not None:
-            query["access_token"] = token
-        content = headers = None
-        if json_body is not None:
-            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-            headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
-            response = self._http.request(
-                method, path, params=query, content=content, headers=headers
-            )
-        except httpx.TimeoutException:
-            # ``from None``: httpx's exception repeats the URL, secret or token included.
-            raise ApiTimeout(f"{method} {path}: no answer within {self.timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{method} {path}: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            error = BadResponse(f"{method} {path}: HTTP {response.status_code}")
-            error.retryable = response.status_code >= 500
-            raise error
-        try:
-            data = response.json()
-        except ValueError:
-            raise BadResponse(f"{method} {path}: answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise BadResponse(f"{method} {path}: answer is not a JSON object")
-        errcode = int(data.get("errcode") or 0)
-        if errcode:
-            raise error_for(errcode, str(data.get("errmsg", "")), path, data)
-        return data
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        retry: bool,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-    ) -> dict[str, Any]:
-        """One call with the token: one refresh-and-repeat on a rejected token, and (when
-        ``retry``) bounded retries with backoff on retryable failures."""
-        attempt = 0
-        token_replaced = False
-        while True:
-            token = self.access_token()
-            try:
-                return self._send_once(
-                    method, path, token=token, params=params, json_body=json_body
-                )
-            except TokenInvalid:
-                if token_replaced:
-                    raise
-                token_replaced = True
-                log.info(
-                    "WeCom access_token rejected for %s on %s; refreshing once", self.corp_id, path
-                )
-                self._replace_rejected_token(token)
-            except ChannelError as exc:
-                attempt += 1
-                if not (retry and exc.retryable) or attempt > self.max_retries:
-                    raise
-                log.info("retrying %s after %s (attempt %d)", path, type(exc).__name__, attempt)
-                self._sleep_backoff(attempt)
+        return self._request_token(
+            lambda: self._send_once(
+                "GET",
+                "/cgi-bin/gettoken",
+                token=None,
+                params={"corpid": self.corp_id, "corpsecret": self._secret.reveal()},
+            ),
+            "gettoken",
+        )
 
     @staticmethod
     def _page_limit(name: str, value: int, maximum: int) -> None:
