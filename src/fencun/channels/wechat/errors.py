@@ -48,8 +48,11 @@ class LimitRefused(ChannelError):
         super().__init__(f"{limit}: {message}")
 
 
-class WeChatError(ChannelError):
-    """WeChat answered with a non-zero ``errcode``."""
+class PlatformError(ChannelError):
+    """An ``errcode`` API (WeChat's or WeCom's) answered with a non-zero ``errcode``."""
+
+    #: Names the platform in the message.
+    platform = ""
 
     def __init__(
         self, errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None
@@ -58,7 +61,13 @@ class WeChatError(ChannelError):
         self.errmsg = errmsg
         self.path = path
         self.body = body or {}
-        super().__init__(f"WeChat {path} errcode {errcode}: {errmsg}")
+        super().__init__(f"{self.platform} {path} errcode {errcode}: {errmsg}")
+
+
+class WeChatError(PlatformError):
+    """WeChat answered with a non-zero ``errcode``."""
+
+    platform = "WeChat"
 
 
 class TokenInvalid(WeChatError):

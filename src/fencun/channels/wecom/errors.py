@@ -15,21 +15,15 @@ from fencun.channels.wechat.errors import (  # noqa: F401 - re-exported for WeCo
     BadResponse,
     ChannelError,
     LimitRefused,
+    PlatformError,
     TransportError,
 )
 
 
-class WeComError(ChannelError):
+class WeComError(PlatformError):
     """WeCom answered with a non-zero ``errcode``."""
 
-    def __init__(
-        self, errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None
-    ) -> None:
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.path = path
-        self.body = body or {}
-        super().__init__(f"WeCom {path} errcode {errcode}: {errmsg}")
+    platform = "WeCom"
 
 
 class TokenInvalid(WeComError):
