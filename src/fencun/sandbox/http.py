@@ -2,7 +2,9 @@
 
 Each sandbox subclasses :class:`JsonServer` and :class:`JsonHandler` and writes its own
 ``_dispatch``: routes, error shapes and limits are the platform's; how a JSON answer goes
-out and how a body comes in is the same everywhere.
+out and how a body comes in is the same everywhere. :class:`ServedSandbox` runs the
+server in a thread (the WeCom and Weibo sandboxes; the WeChat one keeps its own, with a
+slower poll and a platform to stop first).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 class JsonServer(ThreadingHTTPServer):
@@ -70,3 +73,38 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         raise NotImplementedError
+
+
+class ServedSandbox:
+    """A sandbox serving its ``_server`` in a daemon thread: ``start()``/``stop()`` or
+    ``with``. Subclasses create ``_server`` and name the thread."""
+
+    _server: JsonServer
+    _thread: threading.Thread | None
+    _thread_name = "sandbox-http"
+
+    @property
+    def api_base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Self:
+        # A short poll keeps stop() quick: tests start and stop many sandboxes.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self._thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -52,7 +52,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.signatures import sign
 from fencun.sandbox.callbacks import to_xml
-from fencun.sandbox.http import JsonHandler, JsonServer
+from fencun.sandbox.http import JsonHandler, JsonServer, ServedSandbox
 
 log = logging.getLogger(__name__)
 
@@ -909,8 +909,10 @@ class _Handler(JsonHandler):
             self._send(404, {"errcode": 404, "errmsg": "not found"})
 
 
-class WeComSandbox:
+class WeComSandbox(ServedSandbox):
     """A running WeCom sandbox: ``WeComSandbox(contacts=30).start()``; ``api_base`` for the client."""
+
+    _thread_name = "sandbox-wecom-http"
 
     def __init__(
         self,
@@ -926,32 +928,9 @@ class WeComSandbox:
         self._server.sandbox = self
         self._thread: threading.Thread | None = None
 
-    @property
-    def api_base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> WeComSandbox:
-        # A short poll keeps stop() quick: tests start and stop many sandboxes.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sandbox-wecom-http",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
         self.platform.poster.stop()
-
-    def __enter__(self) -> WeComSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- in-process helpers (the same as the admin endpoints) -----------------------------
 

@@ -37,7 +37,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fencun.sandbox.http import JsonHandler, JsonServer
+from fencun.sandbox.http import JsonHandler, JsonServer, ServedSandbox
 
 BEIJING = timezone(timedelta(hours=8))
 MAX_BODY = 1 << 20
@@ -249,8 +249,10 @@ class _Handler(JsonHandler):
             self._send(404, {"error": "Not found", "error_code": 10014, "request": path})
 
 
-class WeiboSandbox:
+class WeiboSandbox(ServedSandbox):
     """A running Weibo sandbox: ``WeiboSandbox().start()``; ``api_base`` for the client."""
+
+    _thread_name = "sandbox-weibo-http"
 
     def __init__(
         self,
@@ -267,34 +269,9 @@ class WeiboSandbox:
         self._thread: threading.Thread | None = None
 
     @property
-    def api_base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def posts(self) -> list[dict[str, Any]]:
         with self.platform.lock:
             return list(self.platform.posts)
-
-    def start(self) -> WeiboSandbox:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sandbox-weibo-http",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> WeiboSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def set_faults(self, rules: list[dict[str, Any]]) -> None:
         with self.platform.lock:
