@@ -161,3 +161,23 @@ def test_customer_service_messages_only_inside_the_window():
     sent = p.codes[0] == 0
     assert sent.any() and not (sent & ~inside).any()
     assert (p.codes[0][~inside & state.subscribed] == R.CODE_INDEX[R.OUTSIDE_WINDOW]).all()
+
+
+def test_pushes_on_another_channel_spend_the_same_attention_budget():
+    """A WeCom mass message to the same person counts for the weekly cap and the minimum
+    gap, but not for this account's platform limit."""
+    rules = MerchantRules(min_gap_hours=20, weekly_cap=3, category_cooldown_days=0, follower_value_yuan=0.0)
+    state = make_state(60, 7, unsubscribed=0.0, push_density=0.0)
+    before = plan(state, [campaign("a")], NOW, rules=rules)
+    assert R.MIN_GAP not in before.reasons("a")
+    elsewhere = state.openids[:10]
+    state.record_deliveries([{"openid": o, "at": NOW - 5 * HOUR, "channel": "wecom"} for o in elsewhere])
+    assert state.mass_sends_on_day(NOW) == 0  # WeCom's message is not this account's mass send
+    p = plan(state, [campaign("a")], NOW, rules=rules)
+    assert {o: p.reason("a", o) for o in elsewhere} == {o: R.MIN_GAP for o in elsewhere}
+    assert p.reasons("a").count(R.MIN_GAP) == 10  # nobody else
+    # Three more, spread over the week, and the weekly cap holds them back too.
+    for days in (2, 3, 4):
+        state.record_deliveries([{"openid": o, "at": NOW - days * DAY, "channel": "wecom"} for o in elsewhere])
+    p = plan(state, [campaign("a")], NOW + DAY, rules=rules)
+    assert {p.reason("a", o) for o in elsewhere} == {R.WEEKLY_CAP}

@@ -7,7 +7,7 @@ approved campaign always has all its work in the outbox and nothing else does.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -69,6 +69,7 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
                     "channel": item.campaign.channel,
                 }
             )
+    deliveries.extend(_pushes_elsewhere(account, now or clock.now()))
     when = (now or clock.now()).isoformat()
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
     # Followers known only from the user list (synced, no subscribe event) still count,
@@ -86,6 +87,42 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
         if tags:
             state.set_tags(openid, [str(t) for t in tags])
     return state
+
+
+# Pushes elsewhere older than this no longer weigh on the budget (pressure halves weekly).
+ELSEWHERE_DAYS = 28
+
+
+def _pushes_elsewhere(account: Account, now: datetime) -> list[dict]:
+    """WeCom mass messages to people who also follow this account (one person, joined by
+    unionid), as deliveries the engine counts against the same attention budget."""
+    from fencun.channels.models import ExternalContact, WecomDispatch
+
+    dispatches = list(
+        WecomDispatch.objects.filter(
+            corp__account=account,
+            kind=WecomDispatch.Kind.MASS,
+            created_at__gte=now - timedelta(days=ELSEWHERE_DAYS),
+            created_at__lte=now,
+        ).values_list("corp_id", "external_userid", "created_at")
+    )
+    if not dispatches:
+        return []
+    unionid_of = {
+        (corp, ext): unionid
+        for corp, ext, unionid in ExternalContact.objects.filter(corp__account=account)
+        .exclude(unionid="")
+        .values_list("corp_id", "external_userid", "unionid")
+    }
+    openid_of = dict(
+        Follower.objects.filter(account=account).exclude(unionid="").values_list("unionid", "openid")
+    )
+    out = []
+    for corp, ext, at in dispatches:
+        openid = openid_of.get(unionid_of.get((corp, ext), ""))
+        if openid:
+            out.append({"openid": openid, "at": at.isoformat(), "channel": "wecom"})
+    return out
 
 
 def _engine_event(kind: str, openid: str, at: datetime, payload: dict | None) -> dict:

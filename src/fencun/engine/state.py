@@ -44,6 +44,9 @@ EVIDENCE_WEIGHTS: dict[str, float] = {
 EVIDENCE_HALF_LIFE_DAYS = 90.0
 PRESSURE_HALF_LIFE_DAYS = 7.0
 PUSH_RING = 8  # push times kept per follower; enough for any weekly cap up to 8
+#: Channels whose pushes reach the same person (joined by unionid) and so spend the one
+#: attention budget, but are planned and limited by their own platform's rules.
+ATTENTION_ONLY_CHANNELS = frozenset({"wecom"})
 UNFOLLOW_ATTRIBUTION_HOURS = 48.0
 ORDER_ATTRIBUTION_DAYS = 7.0
 
@@ -631,9 +634,16 @@ class FollowerState:
         return c
 
     def record_deliveries(self, deliveries: Iterable[Mapping[str, Any]]) -> None:
-        """Fold sent messages into the state: caps, cooldowns, pressure, pooled exposure."""
+        """Fold sent messages into the state: caps, cooldowns, pressure, pooled exposure.
+
+        A delivery on another channel (``channel`` in :data:`ATTENTION_ONLY_CHANNELS`, e.g.
+        a WeCom mass message to the same person) spends only the attention budget."""
         groups: dict[tuple[str, float, str, str], list[int]] = {}
+        elsewhere: dict[float, list[int]] = {}
         for dv in deliveries:
+            if dv.get("channel") in ATTENTION_ONLY_CHANNELS:
+                elsewhere.setdefault(to_epoch(dv["at"]), []).append(self.row(str(dv["openid"])))
+                continue
             cid = str(dv["campaign"])
             if cid not in self.campaign_category:
                 self.register_campaign(cid, str(dv["category"]), dv.get("products") or ())
@@ -641,6 +651,18 @@ class FollowerState:
             groups.setdefault(key, []).append(self.row(str(dv["openid"])))
         for (cid, ts, _category, channel), rows in groups.items():
             self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
+        for ts, rows in elsewhere.items():
+            self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts)
+
+    def _record_attention(self, rows: np.ndarray, ts: float) -> None:
+        """A push the person got elsewhere: pressure, the weekly cap and the minimum gap
+        count it; this channel's platform limits, cooldowns and learned rates do not."""
+        age = np.maximum(ts - self._pressure_at[rows], 0.0)
+        self._pressure[rows] = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
+        self._pressure_at[rows] = np.fmax(self._pressure_at[rows], ts)
+        self._push_times[rows, self._push_count[rows] % PUSH_RING] = ts
+        self._push_count[rows] += 1
+        self._last_push_at[rows] = np.fmax(self._last_push_at[rows], ts)
 
     def record_plan_deliveries(
         self, rows: np.ndarray, campaign_id: str, at: float, channel: str = "mass"
