@@ -89,7 +89,6 @@ class Demo:
         self.account: Any = None
         self.followers_start = 0
         self.orders = 0
-        self.seen_deliveries = 0  # the sandbox's delivery record already handed to the world
 
     # -- the merchant's setup ---------------------------------------------------------
 
@@ -174,9 +173,9 @@ class Demo:
                 self.pending.remove(item)
                 done.append(outcome)
             sent_today = sent_today or outcome.sent > 0
-        deliveries = self._deliveries()
-        events = self.world.day(day, deliveries)
-        self._answer(events, day)
+        # The sandbox hands the day's deliveries to the world and posts what WeChat would
+        # report; reads, clicks and orders come back for the product's own inputs.
+        self._answer(self.box.world_day(day, self._campaigns_sent(), wait=True), day)
         rollups.run(lag=0)  # what the worker's periodic task does: the console's figures
         return done
 
@@ -239,52 +238,28 @@ class Demo:
         self.box.flush()
         outbox.sync()
 
-    def _deliveries(self) -> list[dict[str, Any]]:
-        """What reached followers today, by the sandbox's own record, in the world's terms."""
+    def _campaigns_sent(self) -> dict[str, dict[str, Any]]:
+        """What each send was about, by clientmsgid, for the world (WeChat does not know)."""
         from fencun.campaigns.models import OutboxItem
 
-        by_key = {
-            o.clientmsgid: o
-            for o in OutboxItem.objects.filter(campaign__account=self.account).select_related("campaign")
-        }
         ids = {pk: sid for sid, pk in self.campaign_ids.items()}
         items = {c["id"]: c for c in self.scenario["campaigns"]}
-        fresh = self.box.deliveries(after=self.seen_deliveries)
-        self.seen_deliveries += len(fresh)
-        out = []
-        for d in fresh:
-            item = by_key.get(d["key"])
-            if item is None or d["kind"] != "mass":
-                continue
-            sid = ids[item.campaign_id]
-            scenario_item = items[sid]
-            out.append(
-                {
-                    "openid": d["openid"],
-                    "campaign": sid,
-                    "at": d["at"],
-                    "category": scenario_item["category"],
-                    "products": scenario_item["products"],
-                }
+        return {
+            key: {"campaign": sid, "category": items[sid]["category"], "products": items[sid]["products"]}
+            for key, pk in OutboxItem.objects.filter(campaign__account=self.account).values_list(
+                "clientmsgid", "campaign_id"
             )
-        return out
+            if (sid := ids.get(pk)) is not None
+        }
 
     def _answer(self, events: list[dict[str, Any]], day: date) -> None:
-        """The world's events into the product, each by the way it would really arrive."""
+        """Reads and clicks through the campaigns' tracked links, orders through the order
+        import with the campaign's coupon: the ways they would really arrive."""
         from fencun.insights import links
         from fencun.insights.orders import import_orders
 
-        platform, clicks, orders = [], [], []
-        for e in events:
-            kind = e["kind"]
-            if kind in ("read", "link_click"):
-                clicks.append(e)
-            elif kind == "order":
-                orders.append(e)
-            else:
-                platform.append(e)
-        # Followers' messages, menu clicks, locations, follows and unfollows: callbacks.
-        self.box.post_events(platform, wait=True)
+        clicks = [e for e in events if e["kind"] in ("read", "link_click")]
+        orders = [e for e in events if e["kind"] == "order"]
         for e in clicks:
             campaign = self.campaign_ids.get(str(e.get("campaign")))
             if campaign is None:

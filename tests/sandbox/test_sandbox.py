@@ -82,6 +82,38 @@ def test_followers_come_from_a_world(make_sandbox):
         box.load_world("fencun.worlds.furniture:no_such_factory", {}, 1)
 
 
+def test_a_world_day_answers_what_was_sent_with_what_it_was_about(make_sandbox):
+    """The admin endpoint hands the day's deliveries to the world, described by the caller
+    (WeChat does not know a message's category); outcomes WeChat does not report come back."""
+    from datetime import date, timedelta
+
+    from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
+    from fencun.channels.wechat.tokens import MemoryTokenStore
+    from fencun.worlds import scenarios
+
+    box = make_sandbox(followers=0)
+    scenario = {**scenarios.load("subscription-90d"), "followers": 3000,
+                "start": (date.today() - timedelta(days=1)).isoformat()}
+    box.load_world("fencun.worlds.furniture:world", scenario, 5)
+    with WeChatClient(box.config.app_id, box.config.app_secret, api_base=box.api_base,
+                      token_store=MemoryTokenStore(), ledger=MemoryMassLedger(), backoff=0.0) as client:
+        client.sendall(messages.text("沙发上新"), clientmsgid="sofa-1")
+    box.flush()
+    sofa = [{"id": "sofa-3seat", "price": 4299.0}]
+    answer = httpx.post(f"{box.api_base}/sandbox/world/day", json={
+        "date": date.today().isoformat(),
+        "campaigns": {"sofa-1": {"campaign": "c-sofa", "category": "sofa", "products": sofa}},
+    }, timeout=60).json()
+    outcomes = answer["outcomes"]
+    assert outcomes and {e["kind"] for e in outcomes} <= {"read", "link_click", "order"}
+    pushed = [e for e in outcomes if e.get("campaign") is not None]
+    assert pushed and {e["campaign"] for e in pushed} == {"c-sofa"}
+    # A second call hands nothing new to the world: no reads of today's push again.
+    again = httpx.post(f"{box.api_base}/sandbox/world/day", json={"date": date.today().isoformat()},
+                       timeout=60).json()["outcomes"]
+    assert not [e for e in again if e["kind"] == "read"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

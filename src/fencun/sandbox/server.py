@@ -26,6 +26,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -45,6 +46,8 @@ from fencun.sandbox.platform import (
 log = logging.getLogger(__name__)
 
 MAX_BODY = 20 << 20
+#: What a world's followers do that WeChat does not report to the account.
+OUTCOME_KINDS = frozenset({"read", "link_click", "order"})
 
 
 class _Server(JsonServer):
@@ -248,27 +251,47 @@ class Sandbox:
             log.warning("%d world events of non-followers skipped", skipped)
         return len(events) - skipped
 
-    def world_day(self, day: date) -> int:
-        """Run one day of the world: our deliveries in, its follower events out (posted)."""
+    def world_day(
+        self,
+        day: date,
+        campaigns: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        wait: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Run one day of the world: the messages delivered since the last call go in, the
+        followers' answers come out.
+
+        WeChat does not know what a message was about; ``campaigns`` tells the world, keyed
+        by the send's clientmsgid (or msg_id): ``campaign`` id, ``category``, ``products``.
+        What WeChat reports (follows, unfollows, messages, menu clicks, locations) is posted
+        to the callback; the rest (reads, link clicks, orders, which a product learns
+        through its own links and order import) is returned.
+        """
         if self.world is None:
             raise ValueError("no world loaded (start with --world MODULE:FACTORY)")
         with self.platform.lock:
             fresh = self.platform.deliveries[self._world_cursor :]
             self._world_cursor = len(self.platform.deliveries)
-        deliveries = [
-            {
-                "openid": d.openid,
-                "campaign": d.key or (str(d.msg_id) if d.msg_id else ""),
-                "at": datetime.fromtimestamp(d.at, BEIJING).isoformat(),
-                "title": d.title,
-                "category": "",
-                "products": [],
-            }
-            for d in fresh
-            if d.kind in ("mass", "custom", "template")
-        ]
+        campaigns = campaigns or {}
+        deliveries = []
+        for d in fresh:
+            if d.kind not in ("mass", "custom", "template"):
+                continue
+            key = d.key or (str(d.msg_id) if d.msg_id else "")
+            about = campaigns.get(key) or campaigns.get(str(d.msg_id)) or {}
+            deliveries.append(
+                {
+                    "openid": d.openid,
+                    "campaign": str(about.get("campaign") or key),
+                    "at": datetime.fromtimestamp(d.at, BEIJING).isoformat(),
+                    "title": d.title,
+                    "category": str(about.get("category") or ""),
+                    "products": list(about.get("products") or []),
+                }
+            )
         events = list(self.world.day(day, deliveries))
-        return self.post_events(events, wait=False)
+        self.post_events([e for e in events if e.get("kind") not in OUTCOME_KINDS], wait=wait)
+        return [e for e in events if e.get("kind") in OUTCOME_KINDS]
 
     def start_activity(self, per_minute: float) -> None:
         """Post ``per_minute`` random follower actions a minute until stopped."""
@@ -350,6 +373,6 @@ class Sandbox:
             self.flush(float(data.get("timeout", 60)))
             return 200, {"flushed": True}
         if route == ("POST", "/sandbox/world/day"):
-            posted = self.world_day(date.fromisoformat(str(data["date"])))
-            return 200, {"posted": posted}
+            outcomes = self.world_day(date.fromisoformat(str(data["date"])), data.get("campaigns"))
+            return 200, {"outcomes": outcomes}
         return 404, {"error": f"no admin endpoint {method} {path}"}
