@@ -105,6 +105,14 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     page.wait_for_timeout(600)
     page.screenshot(path=str(SHOTS / "follower.png"), full_page=True)
 
+    # Writing a campaign: the lint and the audience's size answer while typing.
+    page.goto(live_server.url + "/campaigns/new/")
+    page.fill("textarea[name=segment]", "has:location")
+    page.wait_for_function("document.getElementById('audience-live').textContent.includes('/')")
+    page.fill("input[name=title]", "全网最低价沙发")
+    page.wait_for_selector("#lint-live li.error")
+    page.screenshot(path=str(SHOTS / "campaign-new.png"), full_page=True)
+
     page.goto(live_server.url + "/campaigns/")
     page.click("text=双十一沙发")
     page.check("input[name=acknowledge]")
