@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Sum
 
+from fencun import clock
 from fencun.channels.models import ChannelCost
+
+#: The channels a merchant sends on, in the order the console lists them.
+CHANNELS = ("wechat", "wecom", "weibo")
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class CostSummary:
     sends: int  # rows: one per post or per send call
     count: int  # messages or posts
     fee_yuan: Decimal
+    sources: tuple[str, ...] = ()  # where the fees come from (the platform's pages)
 
 
 def record_cost(
@@ -61,9 +66,34 @@ def costs(
         .annotate(sends=Count("id"), count=Sum("count"), fee=Sum("fee_yuan"))
         .order_by("channel", "kind")
     )
+    sources: dict[tuple[str, str], list[str]] = {}
+    for ch, kind, source in (
+        rows.exclude(source="")
+        .values_list("channel", "kind", "source")
+        .distinct()
+        .order_by("channel", "kind", "source")
+    ):
+        sources.setdefault((ch, kind), []).append(source)
     return [
         CostSummary(
-            g["channel"], g["kind"], g["sends"], int(g["count"] or 0), Decimal(g["fee"] or 0)
+            g["channel"],
+            g["kind"],
+            g["sends"],
+            int(g["count"] or 0),
+            Decimal(g["fee"] or 0),
+            tuple(sources.get((g["channel"], g["kind"]), ())),
         )
         for g in grouped
     ]
+
+
+def costs_by_channel(
+    days: int = 30, *, now: datetime | None = None
+) -> dict[str, list[CostSummary]]:
+    """:func:`costs` of the last ``days`` days for every channel in :data:`CHANNELS` (an
+    empty list where nothing was sent), then any other channel that recorded sends."""
+    now = now or clock.now()
+    by_channel: dict[str, list[CostSummary]] = {channel: [] for channel in CHANNELS}
+    for summary in costs(since=now - timedelta(days=days)):
+        by_channel.setdefault(summary.channel, []).append(summary)
+    return by_channel

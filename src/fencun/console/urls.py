@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import segments, views
+from fencun.console import channels, segments, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -28,4 +28,5 @@ urlpatterns = [
     path("stores/", views.stores, name="console-stores"),
     path("stores/new/", views.store_edit, name="console-store-new"),
     path("stores/<int:pk>/", views.store_edit, name="console-store-edit"),
+    path("costs/", channels.channel_costs, name="console-costs"),
 ]
