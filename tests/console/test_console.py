@@ -109,7 +109,8 @@ def campaign(world):
 def _pages(store, f):
     return ["/", "/followers/", "/followers/?q=follower", f"/followers/{f.pk}/", "/stores/",
             "/stores/new/", f"/stores/{store.pk}/", "/segments/", "/campaigns/", "/rules/", "/campaigns/new/",
-            "/products/", "/products/new/", "/auto-replies/", "/auto-replies/new/", "/costs/"]
+            "/products/", "/products/new/", "/auto-replies/", "/auto-replies/new/", "/broadcast/",
+            "/costs/"]
 
 
 @pytest.mark.parametrize(("lang", "words"), [

@@ -28,5 +28,6 @@ urlpatterns = [
     path("stores/", views.stores, name="console-stores"),
     path("stores/new/", views.store_edit, name="console-store-new"),
     path("stores/<int:pk>/", views.store_edit, name="console-store-edit"),
+    path("broadcast/", channels.broadcast, name="console-broadcast"),
     path("costs/", channels.channel_costs, name="console-costs"),
 ]
