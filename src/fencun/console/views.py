@@ -302,8 +302,10 @@ def campaign_lint(request):
     zh = (get_language() or "zh-hans").startswith("zh")
     findings = lint_text(account, request.POST.get("message_type", "text"), request.POST.get("title", ""),
                          request.POST.get("body", ""))
+    labels = {"error": _("Error"), "warning": _("Warning"), "info": _("Advice")}
     return JsonResponse({"findings": [
-        {"severity": str(f.severity), "field": f.field, "span": list(f.span),
+        {"severity": str(f.severity), "label": str(labels.get(str(f.severity), f.severity)),
+         "field": f.field, "span": list(f.span),
          "message": f.message_zh if zh else f.message_en, "fix": f.fix_zh if zh else f.fix_en}
         for f in findings
     ]})
