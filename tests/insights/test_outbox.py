@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fencun.audience.models import Event
+from fencun.channels.costs import costs
 from fencun.insights import outbox, rollups, services
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -27,6 +28,8 @@ def test_sent_outbox_rows_become_deliveries_once(make_account):
     assert outbox.sync() == 1
     assert outbox.sync() == 1  # the look-back re-reads it, and records nothing new
     assert Event.objects.filter(kind="delivery").count() == 3
+    [cost] = costs("wechat")
+    assert (cost.sends, cost.count, cost.fee_yuan) == (1, 3, 0)  # one send, three messages, once
     rollups.run(lag=0)
     report = services.campaign_report(campaign)
     assert report.sent == 3

@@ -13,6 +13,11 @@ from fencun.channels.models import ChannelCost
 
 #: The channels a merchant sends on, in the order the console lists them.
 CHANNELS = ("wechat", "wecom", "weibo")
+#: Official Account mass messages carry no per-message fee (the account's yearly
+#: verification fee is not a sending cost).
+WECHAT_FEE_SOURCE = (
+    "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html"
+)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from fencun.channels.costs import WECHAT_FEE_SOURCE, record_cost
 from fencun.insights.models import Watermark
 from fencun.insights.services import record_deliveries, record_hold_backs
 
@@ -40,6 +41,9 @@ def sync() -> int:
         with transaction.atomic():
             record_deliveries(campaign.account, campaign.pk, openids, item.sent_at,
                               variant=item.variant or "A", msg_id=str(item.msg_id) if item.msg_id else "")
+            # What the send cost, once per outbox row (its clientmsgid), for the costs page.
+            record_cost("wechat", "message", item.clientmsgid, at=item.sent_at, count=len(openids),
+                        fee_yuan=0, source=WECHAT_FEE_SOURCE)
         campaigns[campaign.pk] = campaign
         latest = max(latest, int(item.sent_at.timestamp() * 1e6))
         count += 1
