@@ -71,6 +71,9 @@ def make_state(
                 rng.random((n, c)) < 0.4, now - rng.uniform(0, 8, (n, c)) * DAY, np.nan
             ),
             "tag_bits": tag_bits,
+            # Half are WeCom customers too; some already got today's WeCom message.
+            "wecom_contact": rng.random(n) < 0.5,
+            "wecom_day": np.where(rng.random(n) < 0.2, local_day_number(now), -1).astype(np.int32),
         },
     )
     if sent_today:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tests.engine.factories import CATEGORIES, NOW, campaign, make_state
 
 from fencun.engine import reasons as R
-from fencun.engine.clock import DAY, HOUR
+from fencun.engine.clock import DAY, HOUR, local_day_number
 from fencun.engine.limits import load_platform_limits
 from fencun.engine.planner import plan
 from fencun.engine.rules import MerchantRules
@@ -53,7 +53,7 @@ def audiences(draw):
             draw(st.sampled_from([c.id for c in CATEGORIES])),
             urgent=draw(st.booleans()),
             segment=draw(st.sampled_from(SEGMENTS)),
-            channel=draw(st.sampled_from(["mass", "mass", "customer_service"])),
+            channel=draw(st.sampled_from(["mass", "mass", "customer_service", "wecom"])),
         )
         for j in range(k)
     ]
@@ -70,8 +70,13 @@ def check_plan(p, state, now, rules, account_type):
     for j, s in enumerate(p.summaries):
         assert s.audience == state.n == s.sent + sum(s.held_back.values())
         assert s.sent == int(sent[j].sum())
-    # Consent: unsubscribed followers never.
-    assert not (sent & ~state.subscribed[None, :]).any()
+    # Consent: unsubscribed followers never; on WeCom, only the merchant's contacts.
+    wecom = np.array([c.channel == "wecom" for c in p.campaigns])
+    assert not (sent[~wecom] & ~state.subscribed[None, :]).any()
+    assert not (sent[wecom] & ~state.wecom_contact[None, :]).any()
+    # WeCom: one mass message per customer per day, whoever sent the earlier one.
+    today = state.wecom_day == local_day_number(now)
+    assert not (sent[wecom].any(axis=0) & today).any() and sent[wecom].sum(axis=0).max(initial=0) <= 1
     # Platform limits by account type.
     if limits.mass_sends_per_day_account is not None:
         used = state.mass_sends_on_day(now)
@@ -85,7 +90,7 @@ def check_plan(p, state, now, rules, account_type):
         for j in np.flatnonzero(mass):
             assert int(sent[j].sum()) == 0 or int(sent[j].sum()) >= limits.openid_list_min
     # Customer-service messages only inside the 48 h window, and within the per-message quota.
-    for j in np.flatnonzero(~mass):
+    for j in np.flatnonzero(~mass & ~wecom):
         rows = np.flatnonzero(sent[j])
         age = now - state.last_message_at[rows]
         assert (age <= limits.customer_service_window_hours * HOUR).all() and (age >= 0).all()
@@ -181,3 +186,26 @@ def test_pushes_on_another_channel_spend_the_same_attention_budget():
         state.record_deliveries([{"openid": o, "at": NOW - days * DAY, "channel": "wecom"} for o in elsewhere])
     p = plan(state, [campaign("a")], NOW + DAY, rules=rules)
     assert {p.reason("a", o) for o in elsewhere} == {R.WEEKLY_CAP}
+
+
+def test_wecom_campaigns_reach_contacts_only_once_a_day_and_share_the_budget():
+    """Consent on WeCom is being a contact (a follower or not); WeCom's daily cap holds;
+    an Official Account send counts on the same person's budget and vice versa."""
+    rules = MerchantRules(min_gap_hours=20, weekly_cap=3, category_cooldown_days=0, follower_value_yuan=0.0)
+    state = make_state(40, 9, unsubscribed=0.0, push_density=0.0)
+    state._wecom_day[:] = -1  # nobody has had today's WeCom message yet
+    outsider = "wecom:wm-not-a-follower"
+    state.set_wecom_contacts([*state.openids[:20], outsider])
+    p = plan(state, [campaign("w", channel="wecom")], NOW, rules=rules, policy="capped")
+    assert p.reason("w", outsider) == R.SENT  # not a follower, but a customer
+    assert {p.reason("w", o) for o in state.openids[20:40]} == {R.NOT_A_CONTACT}
+    mass = plan(state, [campaign("m")], NOW, rules=rules, policy="capped")
+    assert mass.reason("m", outsider) == R.UNSUBSCRIBED  # never reached by the account
+    month_before = state.month_count_at(NOW).copy()
+    state.register_campaign("w", "sofa")
+    state.record_plan_deliveries(p.recipients("w"), "w", NOW - 2 * HOUR, channel="wecom")
+    assert np.array_equal(state.month_count_at(NOW), month_before)  # not the account's quota
+    again = plan(state, [campaign("w2", channel="wecom")], NOW, rules=rules, policy="blast")
+    assert {again.reason("w2", o) for o in [*state.openids[:20], outsider]} == {R.PLATFORM_LIMIT}
+    after = plan(state, [campaign("m2")], NOW, rules=rules)
+    assert {after.reason("m2", o) for o in state.openids[:20]} == {R.MIN_GAP}

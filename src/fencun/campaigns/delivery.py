@@ -6,16 +6,20 @@ so two workers never hold one row. Every attempt reuses the row's stored
 ``clientmsgid``: if a worker dies after WeChat accepted a send but before the row was
 marked sent, the row's lease expires, another worker takes it, and WeChat answers 45065
 (already sent), which is recorded as sent. Nothing is sent twice and nothing is lost.
+
+Rows go out through their campaign's channel (``channels/interface.py``): the Official
+Account for mass and customer-service campaigns, WeCom customer contact for WeCom
+campaigns (whose lost answers the row's memo recovers, see ``channels/wecom/channel.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,11 +27,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from fencun import clock
-from fencun.campaigns import covers, ratelimit, variants
+from fencun.campaigns import ratelimit, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
-from fencun.channels.models import Account
+from fencun.channels.interface import Batch, Channel, Content, is_retryable
+from fencun.channels.models import Account, WecomCorp
 from fencun.channels.wechat import errors as E
-from fencun.channels.wechat import messages
+from fencun.channels.wechat.channel import OfficialAccount
+from fencun.channels.wecom import people
+from fencun.channels.wecom.channel import CustomerContact
 
 log = logging.getLogger(__name__)
 S = Campaign.Status
@@ -36,7 +43,6 @@ OS = OutboxItem.Status
 LEASE_SECONDS = float(os.environ.get("FENCUN_OUTBOX_LEASE_S", "120"))
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 5.0
-TAG_BATCH = 50  # WeChat tags at most 50 openids per call
 
 
 def worker_id() -> str:
@@ -117,89 +123,102 @@ def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, reason: str = 
 
 
 # ----- sending --------------------------------------------------------------------------
-def _message(client, campaign: Campaign, variant: str = "A") -> dict:
-    """What a row of ``variant`` sends: an A/B campaign's title is the variant's."""
+def _content(campaign: Campaign, variant: str) -> Content:
+    """What a row of ``variant`` says: an A/B campaign's title is the variant's."""
     ab = variants.is_ab(campaign)
-    if campaign.message_type == Campaign.MessageType.NEWS:
-        if campaign.media_id and not ab:
-            return messages.news(campaign.media_id)
-        return messages.news(_article(client, campaign, variant))
-    if campaign.message_type == Campaign.MessageType.IMAGE and campaign.media_id:
-        if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
-            return messages.custom_image(campaign.media_id)
-        return messages.images([campaign.media_id])
-    if ab:
+    title = variants.title_of(campaign, variant) if ab else campaign.title
+    if campaign.message_type == Campaign.MessageType.TEXT:
         # A text message has no title field: the tested title is its first line.
-        title = variants.title_of(campaign, variant)
-        return messages.text(f"{title}\n\n{campaign.body}" if campaign.body else title)
-    return messages.text(campaign.body or campaign.title)
+        body = (f"{title}\n\n{campaign.body}" if campaign.body else title) if ab else (campaign.body or campaign.title)
+    else:
+        body = campaign.body
+    # A stored article carries one title; an A/B test uploads one per variant.
+    media_id = "" if ab and campaign.message_type == Campaign.MessageType.NEWS else campaign.media_id
+    return Content(title, body, campaign.message_type, media_id, variants.letter_of(variant))
 
 
-def _article(client, campaign: Campaign, variant: str) -> str:
-    """The media_id of the news article with ``variant``'s title, uploaded on first use
-    and stored, so every row of the variant and every re-claimed attempt reuses it."""
-    letter = variants.letter_of(variant)
-    stored = CampaignArticle.objects.filter(campaign=campaign, variant=letter)
-    found = stored.values_list("media_id", flat=True).first()
-    if found:
-        return found
-    # One cover serves every variant's article.
-    thumb = (
-        CampaignArticle.objects.filter(campaign=campaign).values_list("thumb_media_id", flat=True).first()
-        or client.upload_media("thumb", "cover.png", covers.plain_png()).media_id
+class RowMemo:
+    """A channel's memo for one outbox row (``channels/interface.py``): the delivery tag
+    and WeCom task on the row, news articles per campaign and variant."""
+
+    def __init__(self, item: OutboxItem, campaign: Campaign, letter: str) -> None:
+        self.item, self.campaign, self.letter = item, campaign, letter
+        self._thumb = ""
+
+    def _articles(self):
+        return CampaignArticle.objects.filter(campaign=self.campaign)
+
+    def get(self, name: str) -> str:
+        if name == "tag":
+            return str(self.item.tag_id or "")
+        if name == "task":
+            return self.item.task_id
+        if name == "article":
+            return self._articles().filter(variant=self.letter).values_list("media_id", flat=True).first() or ""
+        if name == "thumb":
+            return self._thumb or self._articles().values_list("thumb_media_id", flat=True).first() or ""
+        raise KeyError(name)
+
+    def put(self, name: str, value: str) -> str:
+        if name in ("tag", "task"):
+            field = "tag_id" if name == "tag" else "task_id"
+            setattr(self.item, field, int(value) if name == "tag" else value)
+            OutboxItem.objects.filter(pk=self.item.pk).update(**{field: getattr(self.item, field)})
+        elif name == "thumb":
+            self._thumb = value
+        elif name == "article":
+            try:
+                with transaction.atomic():
+                    CampaignArticle.objects.create(
+                        campaign=self.campaign, variant=self.letter, media_id=value, thumb_media_id=self._thumb
+                    )
+            except IntegrityError:
+                return self.get("article")
+        else:
+            raise KeyError(name)
+        return value
+
+
+def channel_for(campaign: Campaign, clients: Callable[[object], object]) -> Channel:
+    """The channel a campaign is sent on, its client from ``clients(account or corp)``."""
+    if campaign.channel == Campaign.Channel.WECOM:
+        corp = people.campaign_corp(campaign.account)
+        if corp is None:
+            raise E.LimitRefused("wecom_corp", "no WeCom corp is configured for this account")
+        return CustomerContact(corp, clients(corp))
+    return OfficialAccount(
+        clients(campaign.account),
+        campaign.account.account_type,
+        customer_service=campaign.channel == Campaign.Channel.CUSTOMER_SERVICE,
     )
-    title = variants.title_of(campaign, variant)
-    body = campaign.body or title
-    media_id = client.upload_news(
-        [
-            {
-                "thumb_media_id": thumb,
-                "title": title,
-                "content": "".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
-                "digest": " ".join(body.split())[:54],
-                "show_cover_pic": 0,
-            }
-        ]
-    )
-    try:
-        with transaction.atomic():
-            CampaignArticle.objects.create(
-                campaign=campaign, variant=letter, media_id=media_id, thumb_media_id=thumb
-            )
-    except IntegrityError:
-        # Another worker stored this variant's article first: send that one.
-        return stored.values_list("media_id", flat=True).get()
-    return media_id
 
 
-def _send(client, item: OutboxItem, campaign: Campaign) -> tuple[int | None, int | None]:
-    """One attempt of ``item``; returns (msg_id, tag_id). Raises the client's typed errors."""
-    message = _message(client, campaign, item.variant)
-    account = campaign.account
+def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
+    context = {}
     if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
         from fencun.audience.models import Follower
 
-        follower = Follower.objects.filter(account=account, openid=item.openids[0]).first()
-        client.send_custom(
-            item.openids[0],
-            message,
-            last_interaction_at=follower.last_interaction_at if follower else None,
-        )
-        return None, None
-    if account.account_type == Account.Type.SERVICE:
-        result = client.send_to_openids(item.openids, message, clientmsgid=item.clientmsgid)
-        return result.msg_id, None
-    # Subscription: a tag of the chosen followers and one sendall to it. The tag id is
-    # stored before tagging so a re-claimed row reuses it; tagging again is harmless.
-    tag_id = item.tag_id
-    if tag_id is None:
-        tag = client.create_tag(f"fc{item.pk}{uuid.uuid4().hex[:6]}")
-        tag_id = tag.id
-        OutboxItem.objects.filter(pk=item.pk).update(tag_id=tag_id)
-    for start in range(0, len(item.openids), TAG_BATCH):
-        client.tag_followers(tag_id, item.openids[start : start + TAG_BATCH])
-    result = client.sendall(message, clientmsgid=item.clientmsgid, tag_id=tag_id)
-    return result.msg_id, tag_id
+        follower = Follower.objects.filter(account=campaign.account, openid=item.openids[0]).first()
+        context["last_interaction_at"] = follower.last_interaction_at if follower else None
+    return Batch(
+        item.key,
+        tuple(item.openids),
+        item.clientmsgid,
+        _content(campaign, item.variant),
+        attempt=item.attempts,
+        context=context,
+    )
+
+
+def default_clients(target) -> object:
+    """The API client of an Official Account or a WeCom corp."""
+    if isinstance(target, WecomCorp):
+        from fencun.channels.wecom.ledger import wecom_client
+
+        return wecom_client(target)
+    from fencun.channels.services import wechat_client
+
+    return wechat_client(target)
 
 
 def _mass_rate(account: Account) -> int:
@@ -246,18 +265,6 @@ def cleanup_tags(older_than_s: float = 600.0, client_factory=None) -> int:
     return deleted
 
 
-# Errors after which sending more of this campaign would only fail again.
-PAUSING = (
-    E.QuotaExceeded,
-    E.MassQuotaExhausted,
-    E.CredentialError,
-    E.Unauthorized,
-    E.ContentRejected,
-    E.LimitRefused,
-)
-RETRYABLE = (E.TransportError, E.SystemBusy, E.RateLimited, E.TokenInvalid, E.BadResponse)
-
-
 def _reason(exc: Exception) -> str:
     code = getattr(exc, "errcode", None)
     name = type(exc).__name__
@@ -274,14 +281,15 @@ class WorkResult:
 
 
 def process(item: OutboxItem, owner: str, client_factory=None) -> str:
-    """Send one claimed row and record the outcome: ``sent``, ``failed``, ``retry`` or ``paused``."""
-    from fencun.channels.services import wechat_client
+    """Send one claimed row through its campaign's channel and record the outcome:
+    ``sent``, ``failed``, ``retry``, ``rate`` or ``paused``.
 
+    ``client_factory(account or corp)`` gives the API client (default: :func:`default_clients`).
+    """
     campaign = Campaign.objects.select_related("account").get(pk=item.campaign_id)
     if campaign.status != S.SENDING:
         _release(item, owner)
         return "retry"
-    client = (client_factory or wechat_client)(campaign.account)
     if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE and item.attempts > 1:
         # A customer-service message carries no idempotency key: after an interrupted
         # attempt its outcome is unknown, and a second try could reach the follower twice.
@@ -300,46 +308,45 @@ def process(item: OutboxItem, owner: str, client_factory=None) -> str:
             # The minute's calls are used by this or another worker: come back next minute.
             _release(item, owner, delay=wait, reason="rate")
             return "rate"
-    known = _already_accepted(campaign.account, item.clientmsgid)
-    if known is not None:
-        # WeChat accepted this row's send before its worker could record it.
-        _finish(item, owner, status=OS.SENT, msg_id=known, sent_at=clock.now(), lease_owner="")
-        _maybe_done(campaign)
-        return "sent"
+        known = _already_accepted(campaign.account, item.clientmsgid)
+        if known is not None:
+            # WeChat accepted this row's send before its worker could record it.
+            _finish(item, owner, status=OS.SENT, msg_id=known, sent_at=clock.now(), lease_owner="")
+            _maybe_done(campaign)
+            return "sent"
     try:
-        msg_id, _tag = _send(client, item, campaign)
-    except PAUSING as exc:
-        reason = _reason(exc)
-        _release(item, owner, reason=reason)
-        _pause_for(campaign, reason)
+        channel = channel_for(campaign, client_factory or default_clients)
+    except E.ChannelError as exc:
+        _release(item, owner, reason=_reason(exc))
+        _pause_for(campaign, _reason(exc))
         return "paused"
-    except E.OutOfWindow as exc:
-        _finish(item, owner, status=OS.FAILED, reason=_reason(exc)[:500], lease_owner="")
-        return "failed"
-    except E.InvalidRecipient as exc:
-        _finish(item, owner, status=OS.FAILED, reason=_reason(exc)[:500], lease_owner="")
-        return "failed"
-    except RETRYABLE as exc:
-        reason = _reason(exc)
-        if item.attempts >= MAX_ATTEMPTS:
-            _release(item, owner, reason=reason)
-            _pause_for(campaign, f"{MAX_ATTEMPTS} attempts failed: {reason}")
-            return "paused"
-        _release(item, owner, delay=BACKOFF_SECONDS * 2 ** (item.attempts - 1), reason=reason)
-        return "retry"
+    try:
+        sent = channel.send(_batch(item, campaign), RowMemo(item, campaign, variants.letter_of(item.variant)))
     except E.ChannelError as exc:
         reason = _reason(exc)
+        if isinstance(exc, channel.row_failures):
+            _finish(item, owner, status=OS.FAILED, reason=reason[:500], lease_owner="")
+            _maybe_done(campaign)
+            return "failed"
+        if is_retryable(exc) and item.attempts < MAX_ATTEMPTS:
+            _release(item, owner, delay=BACKOFF_SECONDS * 2 ** (item.attempts - 1), reason=reason)
+            return "retry"
+        if is_retryable(exc):
+            reason = f"{MAX_ATTEMPTS} attempts failed: {reason}"
+        # Quota, credentials, content, limits: sending more of this campaign would only
+        # fail again until someone looks.
         _release(item, owner, reason=reason)
         _pause_for(campaign, reason)
         return "paused"
+    refused = f"{len(sent.refused)} recipients refused by the platform" if sent.refused else ""
     _finish(
         item,
         owner,
         status=OS.SENT,
-        msg_id=msg_id,
+        msg_id=sent.msg_id,
         sent_at=clock.now(),
         lease_owner="",
-        reason="",
+        reason=refused,
     )
     _maybe_done(campaign)
     return "sent"
@@ -369,14 +376,13 @@ def work(owner: str | None = None, *, max_items: int | None = None, client_facto
     """Claim and send rows until none is ready (or ``max_items``); returns counts."""
     owner = owner or worker_id()
     result = WorkResult()
-    clients: dict[int, object] = {}
+    clients: dict[tuple[type, int], object] = {}
 
-    def factory(account: Account):
-        if account.pk not in clients:
-            from fencun.channels.services import wechat_client
-
-            clients[account.pk] = (client_factory or wechat_client)(account)
-        return clients[account.pk]
+    def factory(target):
+        key = (type(target), target.pk)
+        if key not in clients:
+            clients[key] = (client_factory or default_clients)(target)
+        return clients[key]
 
     try:
         done = 0

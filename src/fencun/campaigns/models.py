@@ -85,6 +85,7 @@ class Campaign(models.Model):
     class Channel(models.TextChoices):
         MASS = "mass", _("群发")
         CUSTOMER_SERVICE = "customer_service", _("客服消息")
+        WECOM = "wecom", _("企业微信群发")
 
     class MessageType(models.TextChoices):
         NEWS = "news", _("图文")
@@ -208,6 +209,10 @@ class OutboxItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
     msg_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # WeCom: the mass task's msgid, stored the moment WeCom returns it (WeCom takes no
+    # idempotency key, see ``channels/wecom/channel.py``); "started" marks an attempt
+    # whose answer was not stored yet.
+    task_id = models.CharField(max_length=128, blank=True)
     tag_id = models.IntegerField(null=True, blank=True)
     # The delivery tag is deleted a while after WeChat accepted the send (the platform
     # resolves the tag's members while the job runs).

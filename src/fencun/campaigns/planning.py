@@ -17,8 +17,10 @@ from fencun.campaigns import variants
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
 from fencun.campaigns.services import CampaignError, check_segment_text, rules_for
 from fencun.channels.models import Account
+from fencun.channels.wecom import people
 from fencun.engine import planner
 from fencun.engine.catalog import Category as EngineCategory
+from fencun.engine.limits import load_wecom_limits
 from fencun.engine.state import FollowerState
 
 S = Campaign.Status
@@ -72,6 +74,9 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
     deliveries.extend(_pushes_elsewhere(account, now or clock.now()))
     when = (now or clock.now()).isoformat()
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
+    corp = people.campaign_corp(account)
+    if corp is not None:
+        state.set_wecom_contacts(people.person_keys(corp).values())
     # Followers known only from the user list (synced, no subscribe event) still count,
     # with the subscription time and scene the user API reported.
     rows = list(
@@ -94,17 +99,24 @@ ELSEWHERE_DAYS = 28
 
 
 def _pushes_elsewhere(account: Account, now: datetime) -> list[dict]:
-    """WeCom mass messages to people who also follow this account (one person, joined by
-    unionid), as deliveries the engine counts against the same attention budget."""
+    """WeCom mass messages sent outside fencun's campaigns (by members, in WeCom) to people
+    who also follow this account (one person, joined by unionid), as deliveries the engine
+    counts against the same attention budget. A campaign's own WeCom rows are deliveries
+    already (see :func:`build_state`)."""
     from fencun.channels.models import ExternalContact, WecomDispatch
 
+    ours = OutboxItem.objects.filter(
+        campaign__account=account, campaign__channel=Campaign.Channel.WECOM
+    ).exclude(task_id="")
     dispatches = list(
         WecomDispatch.objects.filter(
             corp__account=account,
             kind=WecomDispatch.Kind.MASS,
             created_at__gte=now - timedelta(days=ELSEWHERE_DAYS),
             created_at__lte=now,
-        ).values_list("corp_id", "external_userid", "created_at")
+        )
+        .exclude(task_id__in=ours.values("task_id"))
+        .values_list("corp_id", "external_userid", "created_at")
     )
     if not dispatches:
         return []
@@ -215,6 +227,9 @@ def dry_run(
 def _batches(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str]]]:
     if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
         return [(o, [o]) for o in openids]
+    if campaign.channel == Campaign.Channel.WECOM:
+        size = load_wecom_limits().mass_external_userids_max
+        return [(f"w{n:05d}", openids[s : s + size]) for n, s in enumerate(range(0, len(openids), size))]
     if campaign.account.account_type == Account.Type.SUBSCRIPTION:
         # One tag and one sendall: the account's mass send of the day.
         return [("tag", list(openids))] if openids else []

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fencun.audience.models import Follower
 from fencun.campaigns.models import Campaign, Rules
-from fencun.channels.models import Account
+from fencun.channels.models import Account, WecomCorp
 
 
 def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
@@ -53,6 +53,18 @@ def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
     return account
 
 
+def seed_wecom(account: Account, wecom_sandbox, client) -> WecomCorp:
+    """The WeCom sandbox's corp for ``account``, its contacts synced through ``client``."""
+    from fencun.channels.wecom.sync import sync_contacts
+
+    cfg = wecom_sandbox.config
+    corp = WecomCorp.objects.create(
+        account=account, corp_id=cfg.corp_id, secret=cfg.secret, token=cfg.token, aes_key=cfg.aes_key
+    )
+    sync_contacts(corp, client)
+    return corp
+
+
 def ready_campaign(
     account: Account,
     *,
@@ -61,16 +73,17 @@ def ready_campaign(
     scheduled_for: datetime | None = None,
     body: str = "新款布艺沙发到店，欢迎来看看。",
     policy_blast: bool = True,
+    channel: str = Campaign.Channel.MASS,
 ) -> Campaign:
-    """A text campaign taken through lint, dry-run and approval, scheduled for
-    ``scheduled_for`` (default now). ``policy_blast`` keeps every subscribed follower in
-    the plan (the engine's decision is tested elsewhere)."""
+    """A text campaign on ``channel`` taken through lint, dry-run and approval, scheduled
+    for ``scheduled_for`` (default now). ``policy_blast`` keeps everyone reachable in the
+    plan (the engine's decision is tested elsewhere)."""
     from fencun.campaigns import planning, services
     from fencun.catalog.models import Category
 
     category = Category.objects.get(account=account, key="sofa")
     campaign = services.create_campaign(
-        account, name=name, category=category, urgent=urgent, body=body, title=name
+        account, name=name, category=category, urgent=urgent, body=body, title=name, channel=channel
     )
     services.lint_campaign(campaign, acknowledge_warnings=True)
     planning.dry_run(campaign, policy="blast" if policy_blast else "fencun")

@@ -59,6 +59,11 @@ def create_campaign(account: Account, *, name: str, category, segment: str = "",
     products = fields.pop("products", ())
     if category.account_id != account.pk:
         raise CampaignError("the category belongs to another account")
+    if fields.get("channel") == Campaign.Channel.WECOM:
+        if not account.wecom_corps.exists():
+            raise CampaignError("企业微信群发需要先配置企业微信（no WeCom corp is configured for this account）")
+        if fields.get("message_type") == Campaign.MessageType.IMAGE:
+            raise CampaignError("企业微信群发只发文字与图文的文字（image messages are not sent on WeCom）")
     from fencun.campaigns import variants
 
     try:

@@ -18,6 +18,10 @@ CHANNELS = ("wechat", "wecom", "weibo")
 WECHAT_FEE_SOURCE = (
     "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html"
 )
+#: WeCom charges nothing per customer-contact message. A service provider's app (not the
+#: merchant's own self-built app, which this product is) needs an interface licence per
+#: member account per year: a seat fee, not a sending cost.
+WECOM_FEE_SOURCE = "https://open.work.weixin.qq.com/wwopen/common/readDocument/38829"
 
 
 @dataclass(frozen=True)

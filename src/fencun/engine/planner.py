@@ -34,15 +34,17 @@ from typing import Any
 import numpy as np
 
 from fencun.engine import reasons as R
-from fencun.engine.clock import DAY, HOUR, iso, to_epoch
+from fencun.engine.clock import DAY, HOUR, iso, local_day_number, to_epoch
 from fencun.engine.estimates import CampaignEstimate, estimate_campaign, plan_context
-from fencun.engine.limits import PlatformLimits, load_platform_limits
+from fencun.engine.limits import PlatformLimits, load_platform_limits, load_wecom_limits
 from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import evaluate_segment
 from fencun.engine.state import FollowerState
 
 POLICIES = ("fencun", "blast", "capped")
-CHANNELS = ("mass", "customer_service")
+#: ``mass`` and ``customer_service`` are the Official Account's; ``wecom`` is a WeCom
+#: mass message to external contacts (the member confirms it in WeCom).
+CHANNELS = ("mass", "customer_service", "wecom")
 _URGENT_BONUS = np.float32(1e12)
 
 
@@ -108,7 +110,7 @@ class CampaignSummary:
     held_back: dict[str, int]
     predicted: Prediction
     send_to_all: Prediction
-    delivery_method: str  # openid_list | tag | customer_service | none
+    delivery_method: str  # openid_list | tag | customer_service | wecom_mass | none
     batches: int
 
 
@@ -223,11 +225,20 @@ def _hard_rules(
 ) -> None:
     """Fill ``codes`` (one campaign's row) with the first hard rule each follower fails."""
     n = state.n
-    _mark(codes, ~state.subscribed, R.UNSUBSCRIBED)
+    if campaign.channel == "wecom":
+        # Consent on WeCom is being the merchant's contact, whether or not they follow.
+        _mark(codes, ~state.wecom_contact, R.NOT_A_CONTACT)
+    else:
+        _mark(codes, ~state.subscribed, R.UNSUBSCRIBED)
     _mark(codes, state.received_mask(campaign.id), R.ALREADY_SENT)
     if campaign.segment is not None:
         _mark(codes, ~evaluate_segment(campaign.segment, state, now), R.SEGMENT)
-    if campaign.channel == "mass":
+    if campaign.channel == "wecom":
+        if "wecom_day" not in cache:
+            cache["wecom_day"] = state.wecom_day == local_day_number(now)
+        # WeCom's per-customer daily cap on mass messages (wecom_limits.json: 1).
+        _mark(codes, cache["wecom_day"], R.PLATFORM_LIMIT)
+    elif campaign.channel == "mass":
         per_day = limits.mass_sends_per_day_account
         if per_day is not None and state.mass_sends_on_day(now) >= per_day:
             _mark(codes, np.ones(n, dtype=np.bool_), R.PLATFORM_LIMIT)
@@ -396,8 +407,11 @@ def _blast(
     per_month = limits.mass_sends_per_month_per_follower
     one_per_day = limits.mass_sends_per_day_account is not None
     day_taken = False
+    wecom_taken = np.zeros(n, dtype=np.bool_)  # WeCom: one mass message per customer a day
     for j, c in enumerate(campaigns):
         row = codes[j]
+        if c.channel == "wecom":
+            _mark(row, wecom_taken, R.PLATFORM_LIMIT)
         if c.channel == "mass":
             if one_per_day and day_taken:
                 _mark(row, np.ones(n, dtype=np.bool_), R.LOST_TO_OTHER_CAMPAIGN)
@@ -416,6 +430,8 @@ def _blast(
         sent = row == 0
         if c.channel == "mass" and sent.any():
             day_taken = True
+        if c.channel == "wecom":
+            wecom_taken |= sent
         extra += sent
     _openid_list_minimum(campaigns, codes, limits)
 
@@ -444,7 +460,8 @@ def _summary(
     counts = np.bincount(row, minlength=len(R.CODES))
     sent_mask = row == 0
     sent = int(counts[0])
-    everyone = state.subscribed & ~state.received_mask(c.id)
+    reachable = state.wecom_contact if c.channel == "wecom" else state.subscribed
+    everyone = reachable & ~state.received_mask(c.id)
     if c.segment is not None:
         everyone &= evaluate_segment(c.segment, state, now)
     value = np.float32(est.order_value)
@@ -459,6 +476,8 @@ def _summary(
 
     if c.channel == "customer_service":
         method, batches = "customer_service", sent
+    elif c.channel == "wecom":
+        method, batches = "wecom_mass", -(-sent // load_wecom_limits().mass_external_userids_max)
     elif limits.openid_list_send:
         method, batches = "openid_list", -(-sent // limits.openid_list_max)
     else:

@@ -13,6 +13,7 @@ SENT: Final = "sent"
 
 # Hard rules: never broken, whatever the decision would have said.
 UNSUBSCRIBED: Final = "unsubscribed"  # not (or no longer) following the account: consent
+NOT_A_CONTACT: Final = "not_a_contact"  # WeCom campaigns: not (or no longer) an external contact
 ALREADY_SENT: Final = "already_sent"  # received this campaign in an earlier run
 SEGMENT: Final = "segment"  # outside the campaign's segment filter
 PLATFORM_LIMIT: Final = "platform_limit"  # WeChat's mass-send quota by account type
@@ -45,12 +46,14 @@ CODES: Final[tuple[str, ...]] = (
     LOW_RELEVANCE,
     HARM_EXCEEDS_VALUE,
     LOST_TO_OTHER_CAMPAIGN,
+    NOT_A_CONTACT,
 )
 CODE_INDEX: Final[dict[str, int]] = {code: i for i, code in enumerate(CODES)}
 
 HARD_RULES: Final[frozenset[str]] = frozenset(
     {
         UNSUBSCRIBED,
+        NOT_A_CONTACT,
         ALREADY_SENT,
         SEGMENT,
         PLATFORM_LIMIT,
@@ -65,6 +68,7 @@ HARD_RULES: Final[frozenset[str]] = frozenset(
 DESCRIPTIONS_ZH: Final[dict[str, str]] = {
     SENT: "已发送",
     UNSUBSCRIBED: "已取消关注",
+    NOT_A_CONTACT: "不是企业微信客户",
     ALREADY_SENT: "已收到过本活动",
     SEGMENT: "不在目标人群内",
     PLATFORM_LIMIT: "超出平台群发次数限制",

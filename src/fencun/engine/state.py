@@ -44,9 +44,11 @@ EVIDENCE_WEIGHTS: dict[str, float] = {
 EVIDENCE_HALF_LIFE_DAYS = 90.0
 PRESSURE_HALF_LIFE_DAYS = 7.0
 PUSH_RING = 8  # push times kept per follower; enough for any weekly cap up to 8
-#: Channels whose pushes reach the same person (joined by unionid) and so spend the one
-#: attention budget, but are planned and limited by their own platform's rules.
-ATTENTION_ONLY_CHANNELS = frozenset({"wecom"})
+#: Channels other than the Official Account. A delivery on one of them reaches the same
+#: person (joined by unionid) and spends the one attention budget; it counts against its
+#: own platform's limits, never the Official Account's. One without a campaign (sent
+#: outside fencun's plans, e.g. by a member in WeCom) spends only the attention budget.
+OTHER_CHANNELS = frozenset({"wecom"})
 UNFOLLOW_ATTRIBUTION_HOURS = 48.0
 ORDER_ATTRIBUTION_DAYS = 7.0
 
@@ -160,6 +162,10 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     "orders": (np.float32, (), 0.0),
     "revenue": (np.float64, (), 0.0),
     "tag_bits": (np.uint64, (2,), 0),
+    # WeCom: an active external contact of the merchant's corp, and the local day number of
+    # the last WeCom mass message (the platform's per-customer daily cap).
+    "wecom_contact": (np.bool_, (), False),
+    "wecom_day": (np.int32, (), -1),
 }
 
 
@@ -281,6 +287,17 @@ class FollowerState:
         for name, values in columns.items():
             getattr(self, "_" + name)[start:need] = values
         return np.arange(start, need)
+
+    def set_wecom_contacts(self, keys: Iterable[str]) -> np.ndarray:
+        """Mark the people reachable through WeCom customer contact (the only ones, from now).
+
+        ``keys`` are person keys: the openid of a follower who is also an external contact
+        (joined by unionid), or any other key for a contact who does not follow the account
+        (a new, unsubscribed row, so Official Account campaigns never reach it)."""
+        rows = np.fromiter((self.row(k) for k in keys), dtype=np.int64)
+        self._wecom_contact[: self.n] = False
+        self._wecom_contact[rows] = True
+        return rows
 
     def _scene_code(self, scene: str) -> int:
         scene = normalise_scene(scene)
@@ -636,13 +653,15 @@ class FollowerState:
     def record_deliveries(self, deliveries: Iterable[Mapping[str, Any]]) -> None:
         """Fold sent messages into the state: caps, cooldowns, pressure, pooled exposure.
 
-        A delivery on another channel (``channel`` in :data:`ATTENTION_ONLY_CHANNELS`, e.g.
-        a WeCom mass message to the same person) spends only the attention budget."""
+        A delivery on another channel (``channel`` in :data:`OTHER_CHANNELS`) without a
+        campaign, e.g. a WeCom mass message a member sent by hand, spends only the
+        attention budget."""
         groups: dict[tuple[str, float, str, str], list[int]] = {}
         elsewhere: dict[float, list[int]] = {}
         for dv in deliveries:
-            if dv.get("channel") in ATTENTION_ONLY_CHANNELS:
-                elsewhere.setdefault(to_epoch(dv["at"]), []).append(self.row(str(dv["openid"])))
+            if dv.get("channel") in OTHER_CHANNELS and not dv.get("campaign"):
+                key_e = (to_epoch(dv["at"]), str(dv["channel"]))
+                elsewhere.setdefault(key_e, []).append(self.row(str(dv["openid"])))
                 continue
             cid = str(dv["campaign"])
             if cid not in self.campaign_category:
@@ -651,12 +670,15 @@ class FollowerState:
             groups.setdefault(key, []).append(self.row(str(dv["openid"])))
         for (cid, ts, _category, channel), rows in groups.items():
             self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
-        for ts, rows in elsewhere.items():
-            self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts)
+        for (ts, channel), rows in elsewhere.items():
+            self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts, channel)
 
-    def _record_attention(self, rows: np.ndarray, ts: float) -> None:
-        """A push the person got elsewhere: pressure, the weekly cap and the minimum gap
-        count it; this channel's platform limits, cooldowns and learned rates do not."""
+    def _record_attention(self, rows: np.ndarray, ts: float, channel: str) -> None:
+        """A push the person got outside fencun's plans: pressure, the weekly cap, the
+        minimum gap and its platform's own limit count it; cooldowns and learned rates
+        do not (its category is unknown)."""
+        if channel == "wecom":
+            self._wecom_day[rows] = local_day_number(ts)
         age = np.maximum(ts - self._pressure_at[rows], 0.0)
         self._pressure[rows] = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
         self._pressure_at[rows] = np.fmax(self._pressure_at[rows], ts)
@@ -709,6 +731,8 @@ class FollowerState:
         self.received_at[cid][rows] = ts
         if channel == "customer_service":
             self._cs_sent_since_message[rows] += 1
+        elif channel == "wecom":
+            self._wecom_day[rows] = local_day_number(ts)
         else:
             month = local_month_key(ts)
             same = self._month_key[rows] == month

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
-from fencun.channels.costs import WECHAT_FEE_SOURCE, record_cost
+from fencun.channels.costs import WECHAT_FEE_SOURCE, WECOM_FEE_SOURCE, record_cost
 from fencun.insights.models import Watermark
 from fencun.insights.services import record_deliveries, record_hold_backs
 
@@ -39,11 +39,13 @@ def sync() -> int:
         # A mass-send batch lists its openids; a customer-service row is keyed by its one openid.
         openids = [o for o in item.openids if isinstance(o, str)] or ([] if item.key.isdigit() else [item.key])
         with transaction.atomic():
+            wecom = campaign.channel == "wecom"
+            msg_id = item.task_id if wecom else (str(item.msg_id) if item.msg_id else "")
             record_deliveries(campaign.account, campaign.pk, openids, item.sent_at,
-                              variant=item.variant or "A", msg_id=str(item.msg_id) if item.msg_id else "")
+                              variant=item.variant or "A", msg_id=msg_id)
             # What the send cost, once per outbox row (its clientmsgid), for the costs page.
-            record_cost("wechat", "message", item.clientmsgid, at=item.sent_at, count=len(openids),
-                        fee_yuan=0, source=WECHAT_FEE_SOURCE)
+            record_cost("wecom" if wecom else "wechat", "message", item.clientmsgid, at=item.sent_at,
+                        count=len(openids), fee_yuan=0, source=WECOM_FEE_SOURCE if wecom else WECHAT_FEE_SOURCE)
         campaigns[campaign.pk] = campaign
         latest = max(latest, int(item.sent_at.timestamp() * 1e6))
         count += 1

@@ -17,8 +17,9 @@ What the campaign side writes, and this reads (the contract):
   campaign's holdout;
 - ``read``, ``link_click``, ``order`` events with ``campaign`` in the payload (see
   ``links.py`` and ``orders.py``); ``unsubscribe`` within the window after a send or hold-out
-  counts against that campaign; ``masssendjobfinish`` receipts add their ``SentCount`` to
-  the campaign whose ``msg_id`` they carry.
+  counts against that campaign; receipts (``masssendjobfinish``, WeCom's per-customer mass
+  results, see ``channels/receipts.py``) add what they delivered to the campaign whose
+  ``msg_id`` (WeCom: task msgid) they carry.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from django.utils import timezone
 from fencun import clock
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
+from fencun.channels import receipts as channel_receipts
 from fencun.insights.models import (
     HOLDOUT,
     AccountSnapshot,
@@ -57,7 +59,7 @@ _IN_CHUNK = 5000  # ids per IN (...) list: SQLite allows at most 32,766 paramete
 PRESSURE_DAYS = 7
 PRESSURE_BUCKETS = ("0", "1", "2", "3", "4+")
 _PAYLOAD_KINDS = frozenset(
-    {kinds.DELIVERY, HOLDOUT_KIND, kinds.READ, kinds.LINK_CLICK, kinds.ORDER, kinds.MASS_SEND_FINISHED}
+    {kinds.DELIVERY, HOLDOUT_KIND, kinds.READ, kinds.LINK_CLICK, kinds.ORDER} | channel_receipts.KINDS
 )
 
 
@@ -185,13 +187,9 @@ def _fold(rows: list[tuple[int, int, str, str, datetime, Any]], window: timedelt
         campaign = _campaign(data)
         amount = float(data.get("amount") or 0) if kind == kinds.ORDER else 0.0
         batch.count(account, 0, kind, day, amount)
-        if kind == kinds.MASS_SEND_FINISHED:
-            raw = data.get("raw") or {}
-            try:
-                sent = float(raw.get("SentCount") or 0)
-            except (TypeError, ValueError):
-                sent = 0.0
-            receipts.append((account, str(data.get("msg_id") or ""), sent, day))
+        receipt = channel_receipts.parse_receipt(kind, data)
+        if receipt is not None:
+            receipts.append((account, receipt.reference, float(receipt.delivered), day))
             continue
         if campaign is None:
             if kind == kinds.UNSUBSCRIBE:

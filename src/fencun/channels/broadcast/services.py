@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 
 from fencun import clock
+from fencun.channels.broadcast.channel import PostMemo, WeiboBroadcast
 from fencun.channels.broadcast.client import WeiboClient
 from fencun.channels.broadcast.errors import (
     ApiTimeout,
@@ -39,6 +40,7 @@ from fencun.channels.broadcast.limits import (
     weibo_length,
 )
 from fencun.channels.costs import record_cost
+from fencun.channels.interface import Batch, Content
 from fencun.channels.models import Account, BroadcastPost
 from fencun.channels.wechat.client import PLATFORM_TZ
 from fencun.content.lint import lint
@@ -297,7 +299,9 @@ def post_due(
 
 def _post_one(client: WeiboClient, post: BroadcastPost, now: datetime) -> Outcome:
     try:
-        status = client.share(post.posted_text)
+        sent = WeiboBroadcast(client).send(
+            Batch(str(post.pk), (), "", Content("", post.posted_text)), PostMemo(post.remote_id)
+        )
     except NotSent as exc:
         return _retry_or_fail(post, exc, now, RETRY_AFTER[NotSent])
     except (ApiTimeout, TransportError) as exc:
@@ -317,11 +321,11 @@ def _post_one(client: WeiboClient, post: BroadcastPost, now: datetime) -> Outcom
         _finish(post, status=state, reason=str(exc))
         return Outcome(post, exc)
     with transaction.atomic():
-        _finish(post, status=Status.POSTED, remote_id=status.idstr, posted_at=now, reason="")
+        _finish(post, status=Status.POSTED, remote_id=sent.reference, posted_at=now, reason="")
         record_cost(
             CHANNEL,
             "post",
-            status.idstr,
+            sent.reference,
             at=now,
             fee_yuan=load_limits().fee_per_post_yuan,
             source=str(limits_table()["limits"]["fee_per_post_yuan"]["source"]),

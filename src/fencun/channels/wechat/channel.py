@@ -1,0 +1,124 @@
+"""The Official Account as a channel (``channels/interface.py``).
+
+Subscription accounts send one mass message a day: a tag of the chosen followers and a
+``sendall`` to it (the tag's id is memoised before tagging, so a re-claimed batch reuses
+it; tagging again is harmless). Service accounts send to openid lists. Customer-service
+messages go to one follower inside the 48-hour window. Every mass send carries the
+batch's ``clientmsgid``, so WeChat refuses a repeat (45065, which the client reports as
+sent).
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from fencun.channels.interface import Batch, Capability, Content, Limit, Memo, Receipt, Sent
+from fencun.channels.wechat import covers, messages
+from fencun.channels.wechat import errors as E
+from fencun.channels.wechat.client import WeChatClient
+from fencun.engine.limits import platform_limits_table
+
+TAG_BATCH = 50  # WeChat tags at most 50 openids per call
+
+
+class OfficialAccount:
+    name = "wechat"
+    capabilities = frozenset({Capability.MASS_TO_SET, Capability.PER_USER})
+    callback_path = "/wechat/callback"
+    row_failures: tuple[type[Exception], ...] = (E.OutOfWindow, E.InvalidRecipient)
+
+    def __init__(self, client: WeChatClient, account_type: str, *, customer_service: bool = False) -> None:
+        self.client = client
+        self.account_type = account_type
+        self.customer_service = customer_service
+
+    def limits(self) -> list[Limit]:
+        table = platform_limits_table()
+        rows = {**table["common"], **table["account_types"][self.account_type]}
+        return [Limit(k, v["value"], v["source"], v.get("note", "")) for k, v in rows.items()]
+
+    def send(self, batch: Batch, memo: Memo) -> Sent:
+        message = self._message(batch.content, memo)
+        client = self.client
+        if self.customer_service:
+            client.send_custom(
+                batch.recipients[0],
+                message,
+                last_interaction_at=batch.context.get("last_interaction_at"),
+            )
+            return Sent()
+        if self.account_type == "service":
+            result = client.send_to_openids(list(batch.recipients), message, clientmsgid=batch.clientmsgid)
+            return Sent(str(result.msg_id or ""), result.msg_id)
+        tag_id = int(memo.get("tag") or 0) or None
+        if tag_id is None:
+            tag_id = client.create_tag(f"fc{uuid.uuid4().hex[:10]}").id
+            memo.put("tag", str(tag_id))
+        for start in range(0, len(batch.recipients), TAG_BATCH):
+            client.tag_followers(tag_id, list(batch.recipients[start : start + TAG_BATCH]))
+        result = client.sendall(message, clientmsgid=batch.clientmsgid, tag_id=tag_id)
+        return Sent(str(result.msg_id or ""), result.msg_id)
+
+    def _message(self, content: Content, memo: Memo) -> dict[str, Any]:
+        if content.message_type == "news":
+            return messages.news(content.media_id or self._article(content, memo))
+        if content.message_type == "image" and content.media_id:
+            if self.customer_service:
+                return messages.custom_image(content.media_id)
+            return messages.images([content.media_id])
+        return messages.text(content.body or content.title)
+
+    def _article(self, content: Content, memo: Memo) -> str:
+        """The media_id of the news article with this variant's title: uploaded on first
+        use and memoised, so every batch of the variant and every retry reuses it."""
+        found = memo.get("article")
+        if found:
+            return found
+        # One cover serves every variant's article.
+        thumb = memo.get("thumb") or self.client.upload_media("thumb", "cover.png", covers.plain_png()).media_id
+        memo.put("thumb", thumb)
+        body = content.body or content.title
+        media_id = self.client.upload_news(
+            [
+                {
+                    "thumb_media_id": thumb,
+                    "title": content.title,
+                    "content": "".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
+                    "digest": " ".join(body.split())[:54],
+                    "show_cover_pic": 0,
+                }
+            ]
+        )
+        # Another worker may have stored this variant's article first: send that one.
+        return memo.put("article", media_id)
+
+    @staticmethod
+    def parse_receipt(kind: str, payload: Mapping[str, Any]) -> Receipt | None:
+        return parse_receipt(kind, payload)
+
+
+def _count(raw: Mapping[str, Any], name: str) -> int:
+    try:
+        return int(raw.get(name) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_receipt(kind: str, payload: Mapping[str, Any]) -> Receipt | None:
+    """A MASSSENDJOBFINISH event as the gateway stores it (``msg_id`` and WeChat's raw
+    fields: Status, TotalCount, SentCount, ErrorCount); None for any other kind."""
+    if kind != "masssendjobfinish":
+        return None
+    raw = payload.get("raw") or {}
+    sent, errors = _count(raw, "SentCount"), _count(raw, "ErrorCount")
+    status = "delivered" if raw.get("Status") == "send success" else ("partial" if sent else "failed")
+    return Receipt(
+        OfficialAccount.name,
+        str(payload.get("msg_id") or raw.get("MsgID") or ""),
+        status,
+        delivered=sent,
+        failed=errors,
+    )

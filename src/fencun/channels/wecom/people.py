@@ -1,0 +1,65 @@
+"""One person, whatever channel reaches them: WeCom customers as person keys.
+
+A WeCom customer who also follows the Official Account (the same ``unionid``) is keyed by
+the follower's openid, so the engine keeps one attention budget for both channels; a
+customer who does not follow is keyed ``wecom:<external_userid>`` (never a valid openid,
+so Official Account campaigns cannot reach them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fencun.channels.models import Account, ExternalContact, WecomCorp
+
+PREFIX = "wecom:"
+CHUNK = 1000
+
+
+def campaign_corp(account: Account) -> WecomCorp | None:
+    """The corp WeCom campaigns of ``account`` are sent through (its first)."""
+    return account.wecom_corps.order_by("pk").first()
+
+
+def _openid_by_unionid(account: Account) -> dict[str, str]:
+    from fencun.audience.models import Follower
+
+    return dict(
+        Follower.objects.filter(account=account).exclude(unionid="").values_list("unionid", "openid")
+    )
+
+
+def person_keys(corp: WecomCorp) -> dict[str, str]:
+    """external_userid -> person key, for the corp's active contacts."""
+    openid_of = _openid_by_unionid(corp.account)
+    return {
+        external_userid: openid_of.get(unionid) or PREFIX + external_userid
+        for external_userid, unionid in ExternalContact.objects.filter(corp=corp, active=True)
+        .values_list("external_userid", "unionid")
+        .iterator()
+    }
+
+
+def external_userids(corp: WecomCorp, keys: Iterable[str]) -> dict[str, str]:
+    """person key -> external_userid, for the keys that are active contacts of ``corp``
+    (bounded IN lists: a batch holds up to 10,000 keys)."""
+    from fencun.audience.models import Follower
+
+    keys = list(dict.fromkeys(keys))
+    contacts = ExternalContact.objects.filter(corp=corp, active=True)
+    out: dict[str, str] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        direct = {k[len(PREFIX) :]: k for k in chunk if k.startswith(PREFIX)}
+        for ext in contacts.filter(external_userid__in=list(direct)).values_list("external_userid", flat=True):
+            out[direct[ext]] = ext
+        unionid_to_openid = dict(
+            Follower.objects.filter(account=corp.account, openid__in=[k for k in chunk if k not in direct.values()])
+            .exclude(unionid="")
+            .values_list("unionid", "openid")
+        )
+        for ext, unionid in contacts.filter(unionid__in=list(unionid_to_openid)).values_list(
+            "external_userid", "unionid"
+        ):
+            out[unionid_to_openid[unionid]] = ext
+    return out
