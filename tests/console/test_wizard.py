@@ -68,3 +68,28 @@ def test_approve_refuses_a_bad_send_time_and_changes_nothing(client, draft, bad)
     assert r.status_code == 400
     c = Campaign.objects.get(pk=draft.pk)
     assert c.status == Campaign.Status.PLANNED and c.outbox.count() == 0
+
+
+def test_a_wecom_campaign_is_offered_once_a_corp_is_connected_and_plans_contacts_only(client, draft):
+    from fencun.channels.models import ExternalContact, WecomCorp
+
+    account = draft.account
+    form = {"name": "企微周末", "category": draft.category.pk, "title": "企微周末到店", "body": "欢迎到店看样。",
+            "channel": "wecom"}
+    assert "企业微信群发" not in client.get("/campaigns/new/").content.decode()
+    r = client.post("/campaigns/new/", form)
+    assert r.status_code == 200 and Campaign.objects.count() == 1  # not a choice yet: nothing made
+    corp = WecomCorp.objects.create(account=account, corp_id="ww-console", token="t", aes_key="k" * 43)
+    ExternalContact.objects.create(corp=corp, external_userid="wm-only", unionid="")
+    assert "企业微信群发" in client.get("/campaigns/new/").content.decode()
+    rules = client.get("/rules/").content.decode()
+    assert "企业微信客户联系" in rules and "mass_per_customer_per_day" in rules
+    r = client.post("/campaigns/new/", form)
+    campaign = Campaign.objects.get(name="企微周末")
+    assert r.status_code == 302 and campaign.channel == "wecom"
+    url = f"/campaigns/{campaign.pk}/"
+    client.post(url, {"step": "lint", "acknowledge": "1"})
+    page = client.post(url, {"step": "dry_run"}).content.decode()
+    assert "不是企业微信客户" in page  # the five followers are not WeCom customers
+    plan = campaign.plans.latest("created_at")
+    assert plan.held_back["not_a_contact"] == 5 and plan.audience == 6  # five followers, one customer

@@ -191,7 +191,9 @@ class RulesForm(forms.ModelForm):
 @login_required
 def rules(request):
     from fencun.campaigns.services import rules_for
-    from fencun.engine.limits import platform_limits_table
+    from fencun.channels.broadcast.channel import WeiboBroadcast
+    from fencun.channels.wechat.channel import OfficialAccount
+    from fencun.channels.wecom.channel import CustomerContact
 
     account = _account()
     if account is None:
@@ -200,9 +202,10 @@ def rules(request):
     if request.method == "POST" and form.is_valid():
         form.save()
         return redirect("console-rules")
-    table = platform_limits_table()
-    limits = [(name, e) for name, e in table["account_types"].get(account.account_type, {}).items()]
-    limits += [(name, e) for name, e in table.get("common", {}).items()]
+    limits = [(_("WeChat Official Account"), OfficialAccount.limits_for(account.account_type))]
+    if account.wecom_corps.exists():
+        limits.append((_("WeCom customer contact"), CustomerContact.limits()))
+    limits.append((_("Weibo"), WeiboBroadcast.limits()))
     return render(request, "console/rules.html", {
         "account": account, "form": form, "limits": limits, "nav": "rules",
     })
@@ -211,6 +214,7 @@ def rules(request):
 # Why followers were held back (the engine's reason codes), and the predicted figures.
 REASON_LABELS = {
     "unsubscribed": _("Unfollowed"),
+    "not_a_contact": _("Not a WeCom customer"),
     "already_sent": _("Already received this campaign"),
     "segment": _("Outside the audience"),
     "platform_limit": _("Over the platform's mass-send limit"),
@@ -316,14 +320,21 @@ class NewCampaignForm(forms.Form):
     category = forms.ModelChoiceField(label=_("Category"), queryset=None)
     segment = forms.CharField(label=_("Audience (segment language)"), required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=(), initial="mass", required=False)
     title = forms.CharField(label=_("Title"), max_length=64)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 5}))
 
     def __init__(self, *args, account=None, **kwargs):
+        from fencun.campaigns.models import Campaign
         from fencun.catalog.models import Category
 
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.filter(account=account)
+        has_corp = account is not None and account.wecom_corps.exists()
+        self.fields["channel"].choices = [
+            (value, label) for value, label in Campaign.Channel.choices
+            if value != Campaign.Channel.WECOM or has_corp
+        ]
 
 
 @login_required
@@ -336,7 +347,7 @@ def campaign_new(request):
         d = form.cleaned_data
         try:
             c = create_campaign(account, name=d["name"], category=d["category"], segment=d["segment"],
-                                title=d["title"], body=d["body"])
+                                title=d["title"], body=d["body"], channel=d["channel"] or "mass")
         except (CampaignError, ValueError) as exc:  # a SegmentError points at the bad token
             form.add_error("segment" if "segment" in str(exc).lower() or "token" in str(exc).lower() else None,
                            str(exc))

@@ -41,7 +41,8 @@ class WeiboBroadcast:
     def __init__(self, client: WeiboClient) -> None:
         self.client = client
 
-    def limits(self) -> list[Limit]:
+    @staticmethod
+    def limits() -> list[Limit]:
         table = limits_table()
         rows = {**table["limits"], **table["caps"]}
         return [Limit(k, v["value"], v["source"], v.get("note", "")) for k, v in rows.items()]

@@ -36,8 +36,13 @@ class OfficialAccount:
         self.customer_service = customer_service
 
     def limits(self) -> list[Limit]:
+        return self.limits_for(self.account_type)
+
+    @staticmethod
+    def limits_for(account_type: str) -> list[Limit]:
+        """The limits of a ``subscription`` or ``service`` account, each with its source."""
         table = platform_limits_table()
-        rows = {**table["common"], **table["account_types"][self.account_type]}
+        rows = {**table["account_types"][account_type], **table["common"]}
         return [Limit(k, v["value"], v["source"], v.get("note", "")) for k, v in rows.items()]
 
     def send(self, batch: Batch, memo: Memo) -> Sent:

@@ -46,7 +46,8 @@ class CustomerContact:
         self.corp = corp
         self.client = client
 
-    def limits(self) -> list[Limit]:
+    @staticmethod
+    def limits() -> list[Limit]:
         return [
             Limit(k, v["value"], v["source"], v.get("note", ""))
             for k, v in wecom_limits_table()["limits"].items()
