@@ -265,6 +265,39 @@ def cleanup_tags(older_than_s: float = 600.0, client_factory=None) -> int:
     return deleted
 
 
+# Members confirm a WeCom mass task in the app, often hours later; results are read back
+# for this long after the task was created.
+WECOM_RESULTS_DAYS = 3
+
+
+def collect_wecom_results(client_factory=None, days: float = WECOM_RESULTS_DAYS) -> int:
+    """Read back the results of WeCom campaign tasks sent in the last ``days`` days into
+    the event log (who got it, who was past WeCom's daily cap, who is no longer a
+    contact), where the reports count them as receipts. Returns results newly recorded.
+    A task that cannot be read now is tried again on the next pass."""
+    from fencun.channels.wecom.tasks import record_mass_results
+
+    rows = (
+        OutboxItem.objects.filter(
+            campaign__channel=Campaign.Channel.WECOM,
+            status=OS.SENT,
+            sent_at__gte=clock.now() - timedelta(days=days),
+        )
+        .exclude(task_id="")
+        .select_related("campaign__account")
+    )
+    recorded = 0
+    for item in rows:
+        corp = people.campaign_corp(item.campaign.account)
+        if corp is None:
+            continue
+        try:
+            recorded += record_mass_results(corp, (client_factory or default_clients)(corp), item.task_id).recorded
+        except E.ChannelError as exc:
+            log.warning("WeCom results of task %s: %s", item.task_id, type(exc).__name__)
+    return recorded
+
+
 def _reason(exc: Exception) -> str:
     code = getattr(exc, "errcode", None)
     name = type(exc).__name__

@@ -4,7 +4,7 @@ task lost with a killed worker loses nothing (the periodic pass finds the rows).
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from fencun.campaigns import delivery
 
@@ -32,3 +32,10 @@ def scheduler_tick() -> None:
         status=OutboxItem.Status.PENDING, campaign__status=Campaign.Status.SENDING
     ).exists():
         wake_workers()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+@lock_task("wecom-results")
+def wecom_results_tick() -> int:
+    """Every ten minutes: read back what members sent of WeCom campaign tasks."""
+    return delivery.collect_wecom_results()
