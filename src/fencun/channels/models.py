@@ -280,7 +280,7 @@ class BroadcastPost(models.Model):
     reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    remote_id = models.CharField(max_length=32, blank=True)
+    remote_id = models.CharField(max_length=128, blank=True)  # a Weibo idstr or a WeCom jobid
     posted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

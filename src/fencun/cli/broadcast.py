@@ -1,4 +1,4 @@
-"""``fencun broadcast ...``: public posts on the broadcast channel (Weibo)."""
+"""``fencun broadcast ...``: public posts on the broadcast channels (Weibo, WeCom customer Moments)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from fencun.datadir import setup_django
 if TYPE_CHECKING:
     from fencun.channels.broadcast.client import WeiboClient
     from fencun.channels.broadcast.services import Outcome
+    from fencun.channels.wecom.client import WeComClient
 
-app = typer.Typer(help="公开发布（微博）：排期、限额、检查与跟踪链接。", no_args_is_help=True)
+app = typer.Typer(help="公开发布（微博、企业微信客户朋友圈）：排期、限额、检查与跟踪链接。", no_args_is_help=True)
 console = Console()
 
 
@@ -31,10 +32,19 @@ def _parse_time(value: str) -> datetime:
     return at.replace(tzinfo=PLATFORM_TZ) if at.tzinfo is None else at
 
 
-def _client() -> WeiboClient:
-    from fencun.channels.broadcast.services import weibo_client
+def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:  # type: ignore[no-untyped-def]
+    """The client of ``channel``: the configured Weibo account, or the account's WeCom corp."""
+    from fencun.channels.broadcast.services import MOMENTS, weibo_client
 
     try:
+        if channel == MOMENTS:
+            from fencun.channels.wecom.ledger import wecom_client
+            from fencun.channels.wecom.people import campaign_corp
+
+            corp = campaign_corp(account) if account is not None else None
+            if corp is None:
+                raise ValueError("发布客户朋友圈需要先配置企业微信（fencun wecom sync）")
+            return wecom_client(corp)
         return weibo_client()
     except ValueError as exc:
         typer.echo(str(exc), err=True)
@@ -42,7 +52,7 @@ def _client() -> WeiboClient:
 
 
 def _show(outcomes: list[Outcome]) -> None:
-    table = Table("编号", "状态", "微博 ID", "说明")
+    table = Table("编号", "状态", "平台编号", "说明")
     for outcome in outcomes:
         post = outcome.post
         note = str(outcome.error) if outcome.error is not None else post.reason
@@ -58,6 +68,9 @@ def post(
     ),
     link: str = typer.Option("", "--link", help="附在正文后的链接（会换成跟踪链接）。"),
     acknowledge: bool = typer.Option(False, "--ack", help="确认检查出的提醒，仍然发布。"),
+    channel: str = typer.Option(
+        "weibo", "--channel", help="weibo（微博）或 wecom_moments（企业微信客户朋友圈）。"
+    ),
 ) -> None:
     """写一条公开发布：先做内容检查与限额检查，再排期或立即发布。"""
     when = _parse_time(at) if at else None
@@ -76,7 +89,7 @@ def post(
     if account is None:
         typer.echo("找不到商家账号：请先设置 WECHAT_APP_ID 等环境变量。", err=True)
         raise typer.Exit(2)
-    client = None if when else _client()
+    client = None if when else _client(channel, account)
     try:
         created = create_post(
             account,
@@ -84,6 +97,7 @@ def post(
             link_target=link,
             scheduled_for=when or clock.now(),
             acknowledge_warnings=acknowledge,
+            channel=channel,
         )
     except LintBlocked as exc:
         typer.echo("内容检查未通过，不能发布：", err=True)
@@ -124,12 +138,17 @@ def post(
 
 
 @app.command("run")
-def run() -> None:
+def run(
+    channel: str = typer.Option(
+        "weibo", "--channel", help="weibo（微博）或 wecom_moments（企业微信客户朋友圈）。"
+    ),
+) -> None:
     """发布所有到时的排期；每条只发一次，结果未知的不会自动重发。"""
     setup_django()
+    from fencun.channels.accounts import default_account
     from fencun.channels.broadcast.services import post_due
 
-    with _client() as client:
+    with _client(channel, default_account()) as client:
         try:
             outcomes = post_due(client)
         except ValueError as exc:

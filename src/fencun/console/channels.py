@@ -16,16 +16,27 @@ LIMIT_LABELS = {
     "posts_per_week": _("That week already has as many posts as your weekly cap allows."),
     "posts_per_user_per_hour": _("Weibo's limit of posts per hour is reached."),
     "status_max_chars": _("With its tracked link the post is longer than Weibo allows."),
+    "moments_per_customer_per_day": _("WeCom's limit of Moments posts per day is reached."),
+    "moment_text_max_chars": _("The post is longer than WeCom Moments allow."),
 }
+BROADCAST_CHANNELS = {"weibo": _("Weibo"), "wecom_moments": _("WeCom customer Moments")}
 
 
 class BroadcastPostForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=(), required=False)
     text = forms.CharField(label=_("Text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
     link = forms.URLField(label=_("Link (optional)"), required=False, max_length=1000,
                           assume_scheme="https")
     send_at = forms.CharField(label=_("Send at (empty: now)"), required=False,
                               widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     acknowledge = forms.BooleanField(label=_("I have read the warnings"), required=False)
+
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        has_corp = account is not None and account.wecom_corps.exists()
+        self.fields["channel"].choices = [
+            (k, v) for k, v in BROADCAST_CHANNELS.items() if k != "wecom_moments" or has_corp
+        ]
 
 
 def _finding_lines(findings) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -50,7 +61,7 @@ def broadcast(request):
     from fencun.channels.models import BroadcastPost
 
     account = _account()
-    form = BroadcastPostForm(request.POST or None)
+    form = BroadcastPostForm(request.POST or None, account=account)
     findings: list[tuple[str, str]] = []
     if account is not None and request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -61,7 +72,7 @@ def broadcast(request):
         else:
             try:
                 create_post(account, d["text"], link_target=d["link"], scheduled_for=at,
-                            acknowledge_warnings=d["acknowledge"])
+                            acknowledge_warnings=d["acknowledge"], channel=d["channel"] or "weibo")
             except LintBlocked as exc:
                 findings = _finding_lines(exc.findings)
                 form.add_error("text", _("The content lint found errors: fix them first."))
@@ -86,6 +97,7 @@ CHANNEL_LABELS = {
 COST_KIND_LABELS = {
     "message": _("Messages"),
     "post": _("Posts"),
+    "moment": _("Moments posts"),
 }
 COST_DAYS = 30
 

@@ -1,5 +1,10 @@
 """Broadcast posts: create (linted), schedule (capped), and post what is due, once.
 
+Two broadcast channels: a Weibo post (``weibo``, everyone) and a post to WeCom customer
+Moments (``wecom_moments``, every customer of the members who confirm it). Each has the
+merchant's caps per day and week, counted per channel, and its platform's own limit
+(Weibo's posts per hour, WeCom's Moments per customer per day).
+
 Posting exactly once: Weibo takes no idempotency key, so the guard is ours. A due post is
 *claimed* by moving it from ``scheduled`` to ``posting`` in one conditional UPDATE, inside a
 transaction that holds the account's row, before Weibo is called; a second runner (another
@@ -39,16 +44,21 @@ from fencun.channels.broadcast.limits import (
     load_limits,
     weibo_length,
 )
-from fencun.channels.costs import record_cost
-from fencun.channels.interface import Batch, Content
-from fencun.channels.models import Account, BroadcastPost
+from fencun.channels.costs import WECOM_FEE_SOURCE, record_cost
+from fencun.channels.interface import Batch, Channel, Content
+from fencun.channels.models import Account, BroadcastPost, WecomCorp
 from fencun.channels.wechat.client import PLATFORM_TZ
+from fencun.channels.wecom.channel import CustomerContact
+from fencun.channels.wecom.client import WeComClient
 from fencun.content.lint import lint
 from fencun.content.model import Finding, Message, Severity
+from fencun.engine.limits import load_wecom_limits
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "weibo"
+MOMENTS = "wecom_moments"
+CHANNELS = (CHANNEL, MOMENTS)
 #: A claim older than this without an outcome belonged to a runner that died mid-call.
 STALE_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -109,10 +119,15 @@ def create_post(
     link_target: str = "",
     scheduled_for: datetime | None = None,
     acknowledge_warnings: bool = False,
+    channel: str = CHANNEL,
 ) -> BroadcastPost:
     """Save a post after the content lint: errors block (:class:`LintBlocked`), warnings
     need ``acknowledge_warnings`` (:class:`WarningsNotAcknowledged`). Scheduled at once
     when ``scheduled_for`` is given (caps checked, see :func:`schedule`)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"未知的发布渠道 {channel!r}（one of {', '.join(CHANNELS)}）")
+    if channel == MOMENTS and not account.wecom_corps.exists():
+        raise ValueError("发布客户朋友圈需要先配置企业微信（no WeCom corp is configured）")
     findings = lint_post(text, link_target)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
@@ -123,23 +138,27 @@ def create_post(
     with transaction.atomic():
         post = BroadcastPost.objects.create(
             account=account,
-            channel=CHANNEL,
+            channel=channel,
             text=text,
             link_target=link_target,
             warnings_acknowledged=bool(warnings),
         )
         base = settings.WEIBO["PUBLIC_URL"]
-        if base:
-            # Tracked links are long and Weibo's 140 characters are few: refuse now, not
-            # at posting time (LimitRefused rolls the post back).
-            check_length(tracked_text(post, base))
+        # Tracked links are long and Weibo's 140 characters are few: refuse now, not at
+        # posting time (LimitRefused rolls the post back).
+        check_length(tracked_text(post, base), channel)
         if scheduled_for is not None:
             schedule(post, scheduled_for)
     return post
 
 
-def check_length(status: str) -> None:
-    """Raise :class:`LimitRefused` if ``status`` is longer than Weibo takes."""
+def check_length(status: str, channel: str = CHANNEL) -> None:
+    """Raise :class:`LimitRefused` if ``status`` is longer than the channel takes."""
+    if channel == MOMENTS:
+        limit = load_wecom_limits().moment_text_max_chars
+        if len(status) > limit:
+            raise LimitRefused("moment_text_max_chars", f"共 {len(status)} 字，客户朋友圈每条最多 {limit} 字")
+        return
     limit = load_limits().status_max_chars
     length = weibo_length(status)
     if length > limit:
@@ -148,15 +167,16 @@ def check_length(status: str) -> None:
         )
 
 
-def _used(account: Account, at: datetime, *, planned: bool) -> dict[str, int]:
-    """Posts of the account counting against each cap around ``at``; ``planned`` also
-    counts scheduled ones (by their time) so a schedule cannot be over-filled."""
+def _used(account: Account, at: datetime, *, planned: bool, channel: str = CHANNEL) -> dict[str, int]:
+    """Posts of the account on ``channel`` counting against each cap around ``at``;
+    ``planned`` also counts scheduled ones (by their time) so a schedule cannot be
+    over-filled."""
     local = at.astimezone(PLATFORM_TZ)
     week_start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = BroadcastPost.objects.filter(account=account, status__in=COUNTED)
+    rows = BroadcastPost.objects.filter(account=account, channel=channel, status__in=COUNTED)
     counts = {
         "posts_per_day": rows.filter(
             claimed_at__gte=day_start, claimed_at__lt=day_start + timedelta(days=1)
@@ -164,18 +184,22 @@ def _used(account: Account, at: datetime, *, planned: bool) -> dict[str, int]:
         "posts_per_week": rows.filter(
             claimed_at__gte=week_start, claimed_at__lt=week_start + timedelta(days=7)
         ).count(),
-        "posts_per_user_per_hour": rows.filter(
-            claimed_at__gt=at - timedelta(hours=1), claimed_at__lte=at
-        ).count(),
     }
+    if channel != MOMENTS:
+        counts["posts_per_user_per_hour"] = rows.filter(
+            claimed_at__gt=at - timedelta(hours=1), claimed_at__lte=at
+        ).count()
     if planned:
-        scheduled = BroadcastPost.objects.filter(account=account, status=Status.SCHEDULED)
+        scheduled = BroadcastPost.objects.filter(account=account, channel=channel, status=Status.SCHEDULED)
         counts["posts_per_day"] += scheduled.filter(
             scheduled_for__gte=day_start, scheduled_for__lt=day_start + timedelta(days=1)
         ).count()
         counts["posts_per_week"] += scheduled.filter(
             scheduled_for__gte=week_start, scheduled_for__lt=week_start + timedelta(days=7)
         ).count()
+    if channel == MOMENTS:
+        # Every customer may see every post of the corp's day: WeCom's cap is per day.
+        counts["moments_per_customer_per_day"] = counts["posts_per_day"]
     return counts
 
 
@@ -183,18 +207,20 @@ _CAP_TEXT = {
     "posts_per_day": "{day} 已有 {used} 条公开发布，已达每日上限 {cap} 条",
     "posts_per_week": "本周已有 {used} 条公开发布，已达每周上限 {cap} 条",
     "posts_per_user_per_hour": "过去一小时已发布 {used} 条，已达微博每小时上限 {cap} 条",
+    "moments_per_customer_per_day": "{day} 已有 {used} 条客户朋友圈，已达企业微信每日上限 {cap} 条",
 }
 
 
-def check_caps(account: Account, at: datetime, *, planned: bool = False) -> None:
-    """Raise :class:`CapExceeded` if one more post at ``at`` would break a cap."""
+def check_caps(account: Account, at: datetime, *, planned: bool = False, channel: str = CHANNEL) -> None:
+    """Raise :class:`CapExceeded` if one more post on ``channel`` at ``at`` would break a cap."""
     limits = load_limits()
     caps = {
         "posts_per_day": limits.posts_per_day,
         "posts_per_week": limits.posts_per_week,
         "posts_per_user_per_hour": limits.posts_per_user_per_hour,
+        "moments_per_customer_per_day": load_wecom_limits().moments_per_customer_per_day,
     }
-    for name, used in _used(account, at, planned=planned).items():
+    for name, used in _used(account, at, planned=planned, channel=channel).items():
         if used >= caps[name]:
             message = _CAP_TEXT[name].format(day=platform_day(at), used=used, cap=caps[name])
             raise CapExceeded(name, message)
@@ -213,7 +239,7 @@ def schedule(post: BroadcastPost, at: datetime) -> BroadcastPost:
         if current.status == Status.SCHEDULED:
             # Re-scheduling: the post's own slot does not count against itself.
             BroadcastPost.objects.filter(pk=post.pk).update(status=Status.DRAFT)
-        check_caps(post.account, at, planned=True)
+        check_caps(post.account, at, planned=True, channel=current.channel)
         BroadcastPost.objects.filter(pk=post.pk).update(status=Status.SCHEDULED, scheduled_for=at)
     post.refresh_from_db()
     return post
@@ -226,6 +252,8 @@ def tracked_text(post: BroadcastPost, public_url: str) -> str:
     def track(url: str) -> str:
         return tracked_url(None, "", None, url, account=post.account, base_url=public_url)
 
+    if not public_url:
+        return _full_text(post.text, post.link_target)
     text = URL.sub(lambda m: track(m.group(0)), post.text)
     return _full_text(text, track(post.link_target) if post.link_target else "")
 
@@ -237,7 +265,7 @@ def _claim(post_id: int, now: datetime, public_url: str) -> BroadcastPost | None
         Account.objects.select_for_update().get(pk=post.account_id)
         if not BroadcastPost.objects.filter(pk=post_id, status=Status.SCHEDULED).exists():
             return None  # another runner has it
-        check_caps(post.account, now)
+        check_caps(post.account, now, channel=post.channel)
         claimed = BroadcastPost.objects.filter(
             pk=post_id, status=Status.SCHEDULED, scheduled_for__lte=now
         ).update(
@@ -269,22 +297,24 @@ def reap_stale_claims(now: datetime) -> int:
 
 
 def post_due(
-    client: WeiboClient, *, now: datetime | None = None, public_url: str | None = None
+    client: WeiboClient | WeComClient, *, now: datetime | None = None, public_url: str | None = None
 ) -> list[Outcome]:
-    """Post every scheduled post that is due, each at most once; return what happened.
+    """Post every scheduled post that is due on the client's channel (Weibo, or with a
+    WeCom client its corp's customer Moments), each at most once; return what happened.
 
     A post over a cap stays scheduled, untouched (its outcome carries :class:`CapExceeded`).
     """
     now = now or clock.now()
     base = public_url if public_url is not None else settings.WEIBO["PUBLIC_URL"]
-    if not base:
-        raise ValueError("请设置 FENCUN_PUBLIC_URL：微博要求正文里有应用安全域名下的链接")
+    posts = BroadcastPost.objects.filter(status=Status.SCHEDULED, scheduled_for__lte=now)
+    if isinstance(client, WeComClient):
+        posts = posts.filter(channel=MOMENTS, account__wecom_corps__corp_id=client.corp_id)
+    else:
+        if not base:
+            raise ValueError("请设置 FENCUN_PUBLIC_URL：微博要求正文里有应用安全域名下的链接")
+        posts = posts.filter(channel=CHANNEL)
     reap_stale_claims(now)
-    due = list(
-        BroadcastPost.objects.filter(status=Status.SCHEDULED, scheduled_for__lte=now)
-        .order_by("scheduled_for", "pk")
-        .values_list("pk", flat=True)
-    )
+    due = list(posts.order_by("scheduled_for", "pk").values_list("pk", flat=True))
     outcomes: list[Outcome] = []
     for pk in due:
         try:
@@ -297,9 +327,15 @@ def post_due(
     return outcomes
 
 
-def _post_one(client: WeiboClient, post: BroadcastPost, now: datetime) -> Outcome:
+def _channel(client: WeiboClient | WeComClient, post: BroadcastPost) -> Channel:
+    if isinstance(client, WeComClient):
+        return CustomerContact(WecomCorp.objects.get(account=post.account, corp_id=client.corp_id), client)
+    return WeiboBroadcast(client)
+
+
+def _post_one(client: WeiboClient | WeComClient, post: BroadcastPost, now: datetime) -> Outcome:
     try:
-        sent = WeiboBroadcast(client).send(
+        sent = _channel(client, post).send(
             Batch(str(post.pk), (), "", Content("", post.posted_text)), PostMemo(post.remote_id)
         )
     except NotSent as exc:
@@ -322,14 +358,17 @@ def _post_one(client: WeiboClient, post: BroadcastPost, now: datetime) -> Outcom
         return Outcome(post, exc)
     with transaction.atomic():
         _finish(post, status=Status.POSTED, remote_id=sent.reference, posted_at=now, reason="")
-        record_cost(
-            CHANNEL,
-            "post",
-            sent.reference,
-            at=now,
-            fee_yuan=load_limits().fee_per_post_yuan,
-            source=str(limits_table()["limits"]["fee_per_post_yuan"]["source"]),
-        )
+        if post.channel == MOMENTS:
+            record_cost("wecom", "moment", sent.reference, at=now, fee_yuan=0, source=WECOM_FEE_SOURCE)
+        else:
+            record_cost(
+                CHANNEL,
+                "post",
+                sent.reference,
+                at=now,
+                fee_yuan=load_limits().fee_per_post_yuan,
+                source=str(limits_table()["limits"]["fee_per_post_yuan"]["source"]),
+            )
     return Outcome(post)
 
 
@@ -342,6 +381,16 @@ def _retry_or_fail(
         # Weibo refused the request, so nothing went out: back on the schedule.
         _finish(post, status=Status.SCHEDULED, scheduled_for=now + after, reason=f"稍后重试：{exc}")
     return Outcome(post, exc)
+
+
+def recent_moment_jobs(corp: WecomCorp, days: float = 1.0) -> list[str]:
+    """Job ids of the corp's Moments posts posted in the last ``days`` days."""
+    return list(
+        BroadcastPost.objects.filter(
+            account=corp.account, channel=MOMENTS, status=Status.POSTED,
+            posted_at__gte=clock.now() - timedelta(days=days),
+        ).exclude(remote_id="").values_list("remote_id", flat=True)
+    )
 
 
 def weibo_client() -> WeiboClient:

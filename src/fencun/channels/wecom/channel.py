@@ -1,5 +1,6 @@
 """WeCom customer contact as a channel (``channels/interface.py``): mass messages to
-external contacts, planned and delivered like any campaign.
+external contacts, planned and delivered like any campaign, and posts to customer
+Moments, posted and capped like any broadcast post.
 
 WeCom takes no idempotency key for ``add_msg_template``, so a task whose answer was lost
 could be created twice. The batch's memo closes that gap: before calling, it is marked
@@ -54,6 +55,8 @@ class CustomerContact:
         ]
 
     def send(self, batch: Batch, memo: Memo) -> Sent:
+        if not batch.recipients:
+            return self._post_moment(batch, memo)
         recorded = memo.get("task")
         if recorded and not recorded.startswith(STARTED):
             return Sent(recorded)
@@ -73,6 +76,15 @@ class CustomerContact:
         task = self.client.add_msg_template(ids, text)
         memo.put("task", task.msgid)
         return Sent(task.msgid, refused=gone + tuple(task.fail_list))
+
+    def _post_moment(self, batch: Batch, memo: Memo) -> Sent:
+        """A batch without recipients is a post to customers' Moments: one task the
+        members confirm, visible to all their customers. Posting claims the post once
+        (``channels/broadcast/services.py``), so a lost answer is never posted again."""
+        posted = memo.get("post")
+        if posted:
+            return Sent(posted)
+        return Sent(memo.put("post", self.client.add_moment_task(batch.content.body)))
 
     def _find(self, since: int, ids: set[str], text: str) -> str:
         """The msgid of a task created since ``since`` with ``text``, all of whose
