@@ -49,7 +49,9 @@ def overview(request):
 def followers(request):
     account = _account()
     q = request.GET.get("q", "").strip()
-    qs = Follower.objects.filter(account=account).order_by("-id")
+    # WeCom customers who do not follow the account have events under their person key
+    # (``wecom:<external_userid>``), but are not followers.
+    qs = Follower.objects.filter(account=account).exclude(openid__startswith="wecom:").order_by("-id")
     if q:
         qs = qs.filter(openid__icontains=q) | qs.filter(remark__icontains=q)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
