@@ -51,7 +51,9 @@ def followers(request):
     q = request.GET.get("q", "").strip()
     # WeCom customers who do not follow the account have events under their person key
     # (``wecom:<external_userid>``), but are not followers.
-    qs = Follower.objects.filter(account=account).exclude(openid__startswith="wecom:").order_by("-id")
+    from fencun.channels.wecom.people import PREFIX
+
+    qs = Follower.objects.filter(account=account).exclude(openid__startswith=PREFIX).order_by("-id")
     if q:
         qs = qs.filter(openid__icontains=q) | qs.filter(remark__icontains=q)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
