@@ -60,17 +60,13 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
     ):
         if item.sent_at is None:
             continue
-        for openid in item.openids:
-            deliveries.append(
-                {
-                    "openid": openid,
-                    "campaign": item.campaign.engine_id,
-                    "at": item.sent_at.isoformat(),
-                    "category": item.campaign.category.key,
-                    "products": [],
-                    "channel": item.campaign.channel,
-                }
-            )
+        # One dict per recipient sharing the row's values: the state groups them back.
+        at, cid = item.sent_at.timestamp(), item.campaign.engine_id
+        category, channel = item.campaign.category.key, item.campaign.channel
+        deliveries.extend(
+            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel}
+            for openid in item.openids
+        )
     deliveries.extend(_pushes_elsewhere(account, now or clock.now()))
     when = (now or clock.now()).isoformat()
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)

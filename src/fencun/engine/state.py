@@ -389,15 +389,23 @@ class FollowerState:
         for dv in deliveries:
             merged.append((to_epoch(dv["at"]), 0, dv))
         merged.sort(key=lambda item: (item[0], item[1]))
+        # Runs of events and runs of deliveries alternate; each run is folded in one call
+        # (a campaign's send is one vectorised group, not one call per recipient).
         batch: list[Mapping[str, Any]] = []
+        sent: list[Mapping[str, Any]] = []
         for _, is_event, item in merged:
             if is_event:
+                if sent:
+                    state.record_deliveries(sent)
+                    sent = []
                 batch.append(item)
             else:
                 if batch:
                     state.observe(batch)
                     batch = []
-                state.record_deliveries([item])
+                sent.append(item)
+        if sent:
+            state.record_deliveries(sent)
         state.observe(batch, now=now)
         return state
 
@@ -656,22 +664,23 @@ class FollowerState:
         A delivery on another channel (``channel`` in :data:`OTHER_CHANNELS`) without a
         campaign, e.g. a WeCom mass message a member sent by hand, spends only the
         attention budget."""
-        groups: dict[tuple[str, float, str, str], list[int]] = {}
-        elsewhere: dict[float, list[int]] = {}
+        # (time, campaign or "" for a push elsewhere, channel) -> rows, folded in time order.
+        groups: dict[tuple[float, str, str], list[int]] = {}
         for dv in deliveries:
-            if dv.get("channel") in OTHER_CHANNELS and not dv.get("campaign"):
-                key_e = (to_epoch(dv["at"]), str(dv["channel"]))
-                elsewhere.setdefault(key_e, []).append(self.row(str(dv["openid"])))
+            ts = to_epoch(dv["at"])
+            channel = str(dv.get("channel") or "mass")
+            if channel in OTHER_CHANNELS and not dv.get("campaign"):
+                groups.setdefault((ts, "", channel), []).append(self.row(str(dv["openid"])))
                 continue
             cid = str(dv["campaign"])
             if cid not in self.campaign_category:
                 self.register_campaign(cid, str(dv["category"]), dv.get("products") or ())
-            key = (cid, to_epoch(dv["at"]), str(dv["category"]), str(dv.get("channel") or "mass"))
-            groups.setdefault(key, []).append(self.row(str(dv["openid"])))
-        for (cid, ts, _category, channel), rows in groups.items():
-            self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
-        for (ts, channel), rows in elsewhere.items():
-            self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts, channel)
+            groups.setdefault((ts, cid, channel), []).append(self.row(str(dv["openid"])))
+        for (ts, cid, channel), rows in sorted(groups.items(), key=lambda g: g[0][0]):
+            if cid:
+                self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
+            else:
+                self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts, channel)
 
     def _record_attention(self, rows: np.ndarray, ts: float, channel: str) -> None:
         """A push the person got outside fencun's plans: pressure, the weekly cap, the
