@@ -93,3 +93,18 @@ def test_a_wecom_campaign_is_offered_once_a_corp_is_connected_and_plans_contacts
     assert "不是企业微信客户" in page  # the five followers are not WeCom customers
     plan = campaign.plans.latest("created_at")
     assert plan.held_back["not_a_contact"] == 5 and plan.audience == 6  # five followers, one customer
+
+
+def test_the_form_sets_up_an_ab_test_where_the_account_can_run_one(client, draft):
+    form = {"name": "标题测试", "category": draft.category.pk, "title": "周末沙发到店体验", "body": "欢迎到店看样。",
+            "title_variants": "布艺沙发上新\n\n黄山路店新品到店", "variant_split": "0.4", "winner_rule": "click_rate"}
+    page = client.post("/campaigns/new/", form).content.decode()
+    assert "订阅号每天只能群发一次" in page  # a subscription account cannot: said, nothing made
+    assert not Campaign.objects.filter(name="标题测试").exists()
+    draft.account.__class__.objects.filter(pk=draft.account.pk).update(account_type="service")
+    assert client.post("/campaigns/new/", form).status_code == 302
+    made = Campaign.objects.get(name="标题测试")
+    assert (made.title_variants, made.variant_split, made.winner_rule) == (
+        ["布艺沙发上新", "黄山路店新品到店"], 0.4, "click_rate")
+    page = client.post("/campaigns/new/", {**form, "name": "无比例", "variant_split": ""}).content.decode()
+    assert "A/B 测试比例" in page and not Campaign.objects.filter(name="无比例").exists()

@@ -327,6 +327,17 @@ class NewCampaignForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=(), initial="mass", required=False)
     title = forms.CharField(label=_("Title"), max_length=64)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 5}))
+    title_variants = forms.CharField(
+        label=_("A/B test: other titles (one per line, optional)"), required=False,
+        widget=forms.Textarea(attrs={"rows": 2}))
+    variant_split = forms.FloatField(
+        label=_("A/B test: share of the audience in the test (0–1)"), required=False, min_value=0, max_value=1)
+    winner_rule = forms.ChoiceField(label=_("A/B test: the winner is the title with the best"), required=False,
+                                    choices=[("read_rate", _("read rate")), ("click_rate", _("click rate")),
+                                             ("order_rate", _("order rate"))])
+
+    def clean_title_variants(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["title_variants"].splitlines() if line.strip()]
 
     def __init__(self, *args, account=None, **kwargs):
         from fencun.campaigns.models import Campaign
@@ -351,10 +362,14 @@ def campaign_new(request):
         d = form.cleaned_data
         try:
             c = create_campaign(account, name=d["name"], category=d["category"], segment=d["segment"],
-                                title=d["title"], body=d["body"], channel=d["channel"] or "mass")
+                                title=d["title"], body=d["body"], channel=d["channel"] or "mass",
+                                title_variants=d["title_variants"],
+                                variant_split=d["variant_split"] or 0.0,
+                                winner_rule=d["winner_rule"] or "read_rate")
         except (CampaignError, ValueError) as exc:  # a SegmentError points at the bad token
-            form.add_error("segment" if "segment" in str(exc).lower() or "token" in str(exc).lower() else None,
-                           str(exc))
+            message = str(exc)
+            field = "segment" if "segment" in message.lower() or "token" in message.lower() else None
+            form.add_error("title_variants" if "A/B" in message else field, message)
         else:
             return redirect("console-campaign", pk=c.pk)
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
