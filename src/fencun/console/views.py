@@ -156,6 +156,13 @@ def store_edit(request, pk: int | None = None):
 
 
 @login_required
+@require_POST
+def store_delete(request, pk: int):
+    get_object_or_404(Store, pk=pk, account=_account()).delete()
+    return redirect("console-stores")
+
+
+@login_required
 def campaigns(request):
     from fencun.campaigns.services import campaigns_of
 
@@ -375,8 +382,9 @@ def campaign_new(request):
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
 
 
-def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None):
-    """A list view and an add/edit view for one of the account's own models."""
+def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None):
+    """A list view, an add/edit view and a delete view for one of the account's own
+    models. ``in_use(obj)`` names why an object may not be deleted (empty: it may)."""
     from importlib import import_module
 
     module, name = model_path.rsplit(".", 1)
@@ -419,10 +427,27 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
                 after_save()
             return redirect(f"console-{name.lower()}s")
         return render(request, "console/crud_form.html", {
-            "form": form, "title": model()._meta.verbose_name, "nav": name.lower(),
+            "form": form, "title": model()._meta.verbose_name, "nav": name.lower(), "obj": obj,
+            "delete_url": f"console-{name.lower()}-delete",
         })
 
-    return listing, edit
+    @login_required
+    @require_POST
+    def delete(request, pk: int):
+        account = _account()
+        obj = get_object_or_404(model(), pk=pk, account=account)
+        reason = in_use(obj) if in_use else ""
+        if reason:
+            return render(request, "console/crud_form.html", {
+                "form": form_class(account)(instance=obj), "title": model()._meta.verbose_name,
+                "nav": name.lower(), "obj": obj, "delete_url": f"console-{name.lower()}-delete", "error": reason,
+            }, status=409)
+        obj.delete()
+        if after_save:
+            after_save()
+        return redirect(f"console-{name.lower()}s")
+
+    return listing, edit, delete
 
 
 def _forget_reply_cache():
@@ -431,9 +456,22 @@ def _forget_reply_cache():
     forget_cached_rules()
 
 
-products, product_edit = _crud("fencun.catalog.models.Product",
-                               ["category", "sku", "name", "price", "image_url", "link_url", "active"],
-                               ["sku", "name", "price", "active"])
-autoreplys, autoreply_edit = _crud("fencun.gateway.models.AutoReply",
-                                   ["match", "keyword", "priority", "reply_type", "content", "active"],
-                                   ["match", "keyword", "priority", "active"], after_save=_forget_reply_cache)
+def _product_in_use(product) -> str:  # type: ignore[no-untyped-def]
+    # A campaign's products are part of what was planned and sent: keep them.
+    if product.campaigns.exists():
+        return str(_("Campaigns name this product: untick “on sale” instead of deleting it."))
+    return ""
+
+
+products, product_edit, product_delete = _crud(
+    "fencun.catalog.models.Product",
+    ["category", "sku", "name", "price", "image_url", "link_url", "active"],
+    ["sku", "name", "price", "active"],
+    in_use=_product_in_use,
+)
+autoreplys, autoreply_edit, autoreply_delete = _crud(
+    "fencun.gateway.models.AutoReply",
+    ["match", "keyword", "priority", "reply_type", "content", "active"],
+    ["match", "keyword", "priority", "active"],
+    after_save=_forget_reply_cache,
+)
