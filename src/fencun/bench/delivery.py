@@ -63,7 +63,7 @@ def _run(box, account, workers: int, env: dict[str, str], name: str, channel: st
         category=Category.objects.get(account=account, key="sofa"),
         body="新款布艺沙发到店，欢迎来看看。",
         title=name,
-        channel=channel,
+        channel="wecom" if channel == "wecom" else "mass",
     )
     services.lint_campaign(campaign, acknowledge_warnings=True)
     t0 = time.perf_counter()
