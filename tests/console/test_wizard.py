@@ -108,3 +108,18 @@ def test_the_form_sets_up_an_ab_test_where_the_account_can_run_one(client, draft
         ["布艺沙发上新", "黄山路店新品到店"], 0.4, "click_rate")
     page = client.post("/campaigns/new/", {**form, "name": "无比例", "variant_split": ""}).content.decode()
     assert "A/B 测试比例" in page and not Campaign.objects.filter(name="无比例").exists()
+
+
+def test_a_news_campaign_takes_a_jpeg_cover_and_refuses_anything_else(client, draft):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = {"name": "图文封面", "category": draft.category.pk, "title": "周末沙发到店体验", "body": "欢迎到店看样。",
+            "message_type": "news"}
+    png = SimpleUploadedFile("cover.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+    page = client.post("/campaigns/new/", {**form, "cover": png}).content.decode()
+    assert "封面须为 JPG" in page and not Campaign.objects.filter(name="图文封面").exists()
+    jpeg = b"\xff\xd8\xff\xe0" + b"cover" * 50
+    r = client.post("/campaigns/new/", {**form, "cover": SimpleUploadedFile("cover.jpg", jpeg, "image/jpeg")})
+    assert r.status_code == 302
+    made = Campaign.objects.get(name="图文封面")
+    assert (made.message_type, bytes(made.cover)) == ("news", jpeg)

@@ -332,3 +332,35 @@ def test_a_test_of_the_whole_audience_holds_nobody_and_still_names_its_winner(ma
     campaign.refresh_from_db()
     assert (campaign.status, campaign.ab_winner) == (S.DONE, "B")
     assert len(_titles_by_openid(box)) == len(_recipients(campaign, "A")) + len(_recipients(campaign, "B"))
+
+
+def _thumbs(box) -> list[dict]:
+    with box.platform.lock:
+        return [m for m in box.platform.media.values() if m["type"] == "thumb"]
+
+
+@pytest.mark.parametrize("cover", [None, b"\xff\xd8\xff\xe0" + b"merchant's cover" * 100])
+def test_a_news_article_goes_out_with_the_merchants_cover_or_a_plain_jpeg(make_sandbox, cover):
+    from fencun.channels.wechat.covers import plain_cover
+
+    box = make_sandbox(account_type="service", followers=30, retry_too_fast_seconds=0)
+    account = seed_account(box)
+    campaign = _ab_campaign(account, title_variants=(), split=0, message_type=Campaign.MessageType.NEWS,
+                            cover=cover)
+    delivery.run_scheduler("sched")
+    delivery.work("w", client_factory=_factory(box))
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE
+    (thumb,) = _thumbs(box)
+    assert thumb["data"] == (cover or plain_cover()) and thumb["data"].startswith(b"\xff\xd8\xff")
+
+
+@pytest.mark.parametrize(("cover", "why"), [(b"\x89PNG\r\n\x1a\n" + b"0" * 100, "JPG"),
+                                            (b"\xff\xd8\xff" + b"0" * (64 * 1024), "64 KB")])
+def test_a_cover_wechat_would_refuse_is_refused_when_the_campaign_is_saved(make_sandbox, cover, why):
+    box = make_sandbox(account_type="service", followers=2)
+    account = seed_account(box)
+    with pytest.raises(services.CampaignError, match=why):
+        services.create_campaign(account, name="封面", category=Category.objects.get(account=account, key="sofa"),
+                                 title="新品", body="到店", message_type="news", cover=cover)
+    assert not Campaign.objects.exists()

@@ -134,7 +134,9 @@ def _content(campaign: Campaign, variant: str) -> Content:
         body = campaign.body
     # A stored article carries one title; an A/B test uploads one per variant.
     media_id = "" if ab and campaign.message_type == Campaign.MessageType.NEWS else campaign.media_id
-    return Content(title, body, campaign.message_type, media_id, variants.letter_of(variant))
+    return Content(
+        title, body, campaign.message_type, media_id, variants.letter_of(variant), bytes(campaign.cover or b"")
+    )
 
 
 class RowMemo:

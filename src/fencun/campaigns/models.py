@@ -115,6 +115,9 @@ class Campaign(models.Model):
     title = models.CharField(_("标题"), max_length=120, blank=True)
     body = models.TextField(_("正文"), blank=True)
     media_id = models.CharField(_("素材 media_id"), max_length=128, blank=True)
+    # The news article's cover (JPEG, at most WeChat's 64 KB): in the database, not a file,
+    # so every worker on every machine can upload it.
+    cover = models.BinaryField(_("封面"), blank=True, null=True)
     title_variants = models.JSONField(_("标题 A/B 版本"), default=list, blank=True)
     variant_split = models.FloatField(
         _("A/B 测试比例"), default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)]

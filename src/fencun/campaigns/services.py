@@ -15,6 +15,7 @@ from django.db import transaction
 from fencun import clock
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
 from fencun.channels.models import Account, MassSend
+from fencun.channels.wechat.covers import CoverError, check_cover
 from fencun.engine.segments import SegmentError, parse_segment
 
 S = Campaign.Status
@@ -59,6 +60,11 @@ def create_campaign(account: Account, *, name: str, category, segment: str = "",
     products = fields.pop("products", ())
     if category.account_id != account.pk:
         raise CampaignError("the category belongs to another account")
+    if fields.get("cover"):
+        try:
+            check_cover(fields["cover"])
+        except CoverError as exc:
+            raise CampaignError(str(exc)) from exc
     if fields.get("channel") == Campaign.Channel.WECOM:
         if not account.wecom_corps.exists():
             raise CampaignError("企业微信群发需要先配置企业微信（no WeCom corp is configured for this account）")

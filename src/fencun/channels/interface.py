@@ -52,6 +52,7 @@ class Content:
     message_type: str = "text"  # news | text | image
     media_id: str = ""
     variant: str = "A"  # the A/B letter whose title this is
+    cover: bytes = b""  # a news article's cover image (JPEG); empty: the channel's plain one
 
 
 @dataclass(frozen=True)

@@ -334,6 +334,9 @@ class NewCampaignForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=(), initial="mass", required=False)
     title = forms.CharField(label=_("Title"), max_length=64)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 5}))
+    message_type = forms.ChoiceField(label=_("Message type"), required=False, initial="text",
+                                     choices=[("text", _("Text")), ("news", _("News article"))])
+    cover = forms.FileField(label=_("Cover of a news article (JPEG, at most 64 KB; optional)"), required=False)
     title_variants = forms.CharField(
         label=_("A/B test: other titles (one per line, optional)"), required=False,
         widget=forms.Textarea(attrs={"rows": 2}))
@@ -362,9 +365,10 @@ class NewCampaignForm(forms.Form):
 @login_required
 def campaign_new(request):
     from fencun.campaigns.services import CampaignError, create_campaign
+    from fencun.channels.wechat.covers import THUMB_MAX_BYTES
 
     account = _account()
-    form = NewCampaignForm(request.POST or None, account=account)
+    form = NewCampaignForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -372,10 +376,13 @@ def campaign_new(request):
                                 title=d["title"], body=d["body"], channel=d["channel"] or "mass",
                                 title_variants=d["title_variants"],
                                 variant_split=d["variant_split"] or 0.0,
-                                winner_rule=d["winner_rule"] or "read_rate")
+                                winner_rule=d["winner_rule"] or "read_rate",
+                                message_type=d["message_type"] or "text",
+                                cover=d["cover"].read(THUMB_MAX_BYTES + 1) if d["cover"] else None)
         except (CampaignError, ValueError) as exc:  # a SegmentError points at the bad token
             message = str(exc)
             field = "segment" if "segment" in message.lower() or "token" in message.lower() else None
+            field = "cover" if "封面" in message else field
             form.add_error("title_variants" if "A/B" in message else field, message)
         else:
             return redirect("console-campaign", pk=c.pk)

@@ -622,7 +622,9 @@ class Platform:
             raise ApiError(41005)
         if len(data) > sizes[kind]:
             raise ApiError(40006)
-        media_id = self._new_media(kind, {"filename": filename, "bytes": len(data)})
+        if kind == "thumb" and not data.startswith(b"\xff\xd8\xff"):
+            raise ApiError(40005)  # thumbnails are JPEG only
+        media_id = self._new_media(kind, {"filename": filename, "bytes": len(data), "data": data})
         key = "thumb_media_id" if kind == "thumb" else "media_id"
         return {"type": kind, key: media_id, "created_at": self.media[media_id]["created_at"]}
 

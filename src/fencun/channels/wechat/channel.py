@@ -83,7 +83,10 @@ class OfficialAccount:
         if found:
             return found
         # One cover serves every variant's article.
-        thumb = memo.get("thumb") or self.client.upload_media("thumb", "cover.png", covers.plain_png()).media_id
+        thumb = (
+            memo.get("thumb")
+            or self.client.upload_media("thumb", "cover.jpg", content.cover or covers.plain_cover()).media_id
+        )
         memo.put("thumb", thumb)
         body = content.body or content.title
         media_id = self.client.upload_news(

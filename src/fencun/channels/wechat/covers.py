@@ -1,29 +1,37 @@
-"""The cover image of a news article when the merchant gave none.
+"""The cover (thumbnail) of a news article: the merchant's, or a plain one.
 
-WeChat refuses an article without a thumbnail; a small plain PNG in the brand colour
-(written with the standard library, far below the 64 KB thumb limit) lets the article
-go out instead of failing the campaign.
+WeChat refuses an article without a thumbnail, and takes thumbnails as JPEG of at most
+64 KB (``thumb`` in the temporary-media upload). A merchant's cover is checked against
+that when the campaign is saved; without one, a small plain JPEG in the brand colour
+(``data/cover.jpg``, 540 bytes) lets the article go out instead of failing the campaign.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+from functools import cache
+from importlib import resources
 
-BRAND_RGB = (0x2E, 0x6B, 0x4F)
+#: https://developers.weixin.qq.com/doc/offiaccount/Asset_Management/New_temporary_materials.html
+#: 缩略图（thumb）：64KB，支持 JPG 格式
+THUMB_MAX_BYTES = 64 * 1024
+_JPEG_START = b"\xff\xd8\xff"
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+class CoverError(ValueError):
+    """A cover WeChat would refuse; the message says why (Chinese first)."""
 
 
-def plain_png(width: int = 64, height: int = 64, rgb: tuple[int, int, int] = BRAND_RGB) -> bytes:
-    """A valid 8-bit RGB PNG of one colour, ``width`` × ``height`` pixels."""
-    row = b"\x00" + bytes(rgb) * width  # filter byte 0 (none), then the pixels
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(row * height, 9))
-        + _chunk(b"IEND", b"")
-    )
+def check_cover(data: bytes) -> None:
+    """Raise :class:`CoverError` unless ``data`` is a JPEG WeChat takes as a thumbnail."""
+    if not data.startswith(_JPEG_START):
+        raise CoverError("封面须为 JPG 图片（the cover must be a JPEG）")
+    if len(data) > THUMB_MAX_BYTES:
+        raise CoverError(
+            f"封面 {len(data) // 1024} KB，微信缩略图最大 64 KB（the cover is over WeChat's 64 KB）"
+        )
+
+
+@cache
+def plain_cover() -> bytes:
+    """The plain JPEG used when the merchant gave no cover."""
+    return resources.files("fencun.channels.wechat").joinpath("data/cover.jpg").read_bytes()

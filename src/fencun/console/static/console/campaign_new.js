@@ -9,6 +9,7 @@
     data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     data.append("title", (form.querySelector("[name=title]") || {}).value || "");
     data.append("body", (form.querySelector("[name=body]") || {}).value || "");
+    data.append("message_type", (form.querySelector("[name=message_type]") || {}).value || "text");
     var mine = ++seq;
     fetch(form.dataset.lintUrl, {method: "POST", body: data, credentials: "same-origin"})
       .then(function (r) { return r.json(); })
@@ -42,6 +43,9 @@
           : d.matched + " " + audience.dataset.of + " " + d.subscribed + " " + audience.dataset.followers;
       });
   }
+  form.addEventListener("change", function (e) {
+    if (e.target.name === "message_type") { clearTimeout(timer); timer = setTimeout(check, 100); }
+  });
   form.addEventListener("input", function (e) {
     if (e.target.name === "segment" && audience) {
       clearTimeout(countTimer);
