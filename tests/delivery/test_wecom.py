@@ -218,3 +218,21 @@ def test_the_default_client_factory_builds_a_wecom_client(world):
     corp = people.campaign_corp(account)
     client = delivery.default_clients(corp)
     assert type(client) is type(wecom_client(corp))
+
+
+def test_a_wecom_segment_by_corp_tag_plans_exactly_the_customers_with_it(world):
+    from fencun.channels.models import ExternalContact, WecomTag
+
+    account, box, wbox, _ = world
+    corp = people.campaign_corp(account)
+    keys = people.person_keys(corp)
+    high = WecomTag.objects.get(corp=corp, name="高意向").tag_id
+    tagged = {keys[c.external_userid] for c in ExternalContact.objects.filter(corp=corp) if high in c.tags}
+    assert 0 < len(tagged) < 30
+    category = Category.objects.get(account=account, key="sofa")
+    campaign = services.create_campaign(account, name="高意向客户", category=category, title="高意向客户专享",
+                                        body="到店有礼。", channel="wecom", segment="wecom_tag:高意向")
+    services.lint_campaign(campaign, acknowledge_warnings=True)
+    plan = planning.dry_run(campaign, policy="blast")
+    assert set(plan.recipients) == tagged
+    assert plan.held_back == {R.NOT_A_CONTACT: 40 - SHARED, R.SEGMENT: 30 - len(tagged)}

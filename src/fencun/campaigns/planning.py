@@ -72,7 +72,9 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
     corp = people.campaign_corp(account)
     if corp is not None:
-        state.set_wecom_contacts(people.person_keys(corp).values())
+        keys = people.person_keys(corp)
+        state.set_wecom_contacts(keys.values())
+        state.set_wecom_tags(people.tag_members(corp, keys))
     # Followers known only from the user list (synced, no subscribe event) still count,
     # with the subscription time and scene the user API reported.
     rows = list(

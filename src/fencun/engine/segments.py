@@ -22,6 +22,7 @@ Predicates:
 
 ========================  ===========================================================
 ``tag:NAME``              has the WeChat tag NAME
+``wecom_tag:NAME``        a WeCom customer with the corp tag NAME (any follow user's)
 ``scene:NAME``            subscribed through scene NAME: an alias (qrcode, search, card,
                           link, item, paid, ad, reprint, livestream, channels,
                           migration, other) or a raw ``ADD_SCENE_*`` value
@@ -172,7 +173,7 @@ class Predicate(Node):
     value_pos: int = 0
 
 
-_LABELLED = {"tag", "scene", "interest", "active_within", "pushed_within", "has", "openid"}
+_LABELLED = {"tag", "wecom_tag", "scene", "interest", "active_within", "pushed_within", "has", "openid"}
 _NUMERIC = {"distance", "subscribed_days", "pushes_7d", "orders"}
 _FLAGS = {"subscribed", "all"}
 _KEYWORDS = {"and", "or", "not"}
@@ -438,6 +439,8 @@ def compile_segment(node: Node, state: FollowerState, now: float) -> np.ndarray:
             return state.subscribed.copy()
         if p.name == "tag":
             return state.tag_mask(p.label or "")
+        if p.name == "wecom_tag":
+            return state.wecom_tag_mask(p.label or "")
         if p.name == "openid":
             mask = np.zeros(n, dtype=np.bool_)
             row = state.index.get(p.label or "")

@@ -195,6 +195,7 @@ class FollowerState:
         self.index: dict[str, int] = {}
         self.scenes: list[str] = []
         self.tag_names: list[str] = []  # bit position -> tag name
+        self.wecom_tag_rows: dict[str, np.ndarray] = {}  # WeCom corp tag name -> rows
         self.campaign_category: dict[str, int] = {}
         self.product_category: dict[str, int] = {}
         self.received: dict[str, np.ndarray] = {}  # campaign id -> bool per row
@@ -327,6 +328,22 @@ class FollowerState:
         pos = self.tag_names.index(tag)
         word = self._tag_bits[: self.n, pos // 64]
         return (word >> np.uint64(pos % 64)) & np.uint64(1) == np.uint64(1)
+
+    def set_wecom_tags(self, members: Mapping[str, Iterable[str]]) -> None:
+        """Replace the WeCom corp tags: tag name -> person keys of the customers with it.
+        Kept apart from the WeChat tags: a corp may have thousands of tags."""
+        self.wecom_tag_rows = {
+            name: np.unique(np.fromiter((self.row(k) for k in keys), dtype=np.int64))
+            for name, keys in members.items()
+        }
+
+    def wecom_tag_mask(self, tag: str) -> np.ndarray:
+        """Boolean per row: a customer with the WeCom corp tag ``tag``."""
+        mask = np.zeros(self.n, dtype=np.bool_)
+        rows = self.wecom_tag_rows.get(tag)
+        if rows is not None:
+            mask[rows] = True
+        return mask
 
     # ----- derived columns at a time ---------------------------------------------------
     def evidence_at(self, now: float) -> np.ndarray:

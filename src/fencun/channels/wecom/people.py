@@ -40,6 +40,24 @@ def person_keys(corp: WecomCorp) -> dict[str, str]:
     }
 
 
+def tag_members(corp: WecomCorp, keys: dict[str, str]) -> dict[str, list[str]]:
+    """WeCom corp tag name -> person keys of the active customers with it (``keys``:
+    external_userid -> person key, as :func:`person_keys` gives). Tags are by name, as
+    merchants write them in a segment; tag ids the corp no longer has are left out."""
+    from fencun.channels.models import WecomTag
+
+    names = dict(WecomTag.objects.filter(corp=corp).values_list("tag_id", "name"))
+    members: dict[str, list[str]] = {}
+    for ext, tags in ExternalContact.objects.filter(corp=corp, active=True).values_list(
+        "external_userid", "tags"
+    ).iterator():
+        for tag_id in tags or ():
+            name = names.get(str(tag_id))
+            if name and ext in keys:
+                members.setdefault(name, []).append(keys[ext])
+    return members
+
+
 def external_userids(corp: WecomCorp, keys: Iterable[str]) -> dict[str, str]:
     """person key -> external_userid, for the keys that are active contacts of ``corp``
     (bounded IN lists: a batch holds up to 10,000 keys)."""
