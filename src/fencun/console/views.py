@@ -332,10 +332,10 @@ class NewCampaignForm(forms.Form):
     segment = forms.CharField(label=_("Audience (segment language)"), required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
     channel = forms.ChoiceField(label=_("Channel"), choices=(), initial="mass", required=False)
+    message_type = forms.ChoiceField(label=_("Message type"), required=False, initial="text",
+                                     choices=[("text", _("Text message")), ("news", _("News article"))])
     title = forms.CharField(label=_("Title"), max_length=64)
     body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 5}))
-    message_type = forms.ChoiceField(label=_("Message type"), required=False, initial="text",
-                                     choices=[("text", _("Text")), ("news", _("News article"))])
     cover = forms.FileField(label=_("Cover of a news article (JPEG, at most 64 KB; optional)"), required=False)
     title_variants = forms.CharField(
         label=_("A/B test: other titles (one per line, optional)"), required=False,
