@@ -117,7 +117,9 @@ def test_a_wecom_campaign_reaches_every_customer_once_and_shares_the_budget(worl
     wbox.confirm_mass(msgid)
     rest = delivery.collect_wecom_results(client_factory=_clients(box, wbox))
     assert 0 < first < 30 and first + rest == 30
+    calls = wbox.platform.calls["/cgi-bin/externalcontact/get_groupmsg_task"]
     assert delivery.collect_wecom_results(client_factory=_clients(box, wbox)) == 0  # nothing new
+    assert wbox.platform.calls["/cgi-bin/externalcontact/get_groupmsg_task"] == calls  # finished: not read again
     outbox.sync()
     rollups.run(lag=0)
     assert campaign_report(campaign).delivered == 30

@@ -277,7 +277,9 @@ def collect_wecom_results(client_factory=None, days: float = WECOM_RESULTS_DAYS)
     the event log (who got it, who was past WeCom's daily cap, who is no longer a
     contact), where the reports count them as receipts. Returns results newly recorded.
     A task that cannot be read now is tried again on the next pass."""
-    from fencun.channels.wecom.tasks import record_mass_results
+    from fencun.audience.models import Event
+    from fencun.audience.services import NewEvent, record_events
+    from fencun.channels.wecom.tasks import MASS_FINISHED, record_mass_results
 
     rows = (
         OutboxItem.objects.filter(
@@ -290,13 +292,22 @@ def collect_wecom_results(client_factory=None, days: float = WECOM_RESULTS_DAYS)
     )
     recorded = 0
     for item in rows:
-        corp = people.campaign_corp(item.campaign.account)
+        account = item.campaign.account
+        corp = people.campaign_corp(account)
         if corp is None:
             continue
+        finished_key = f"wecom:mass-finished:{corp.corp_id}:{item.task_id}"[:200]
+        if Event.objects.filter(account=account, dedup_key=finished_key).exists():
+            continue  # every member has sent it: nothing more will change
         try:
-            recorded += record_mass_results(corp, (client_factory or default_clients)(corp), item.task_id).recorded
+            results = record_mass_results(corp, (client_factory or default_clients)(corp), item.task_id)
         except E.ChannelError as exc:
             log.warning("WeCom results of task %s: %s", item.task_id, type(exc).__name__)
+            continue
+        recorded += results.recorded
+        if results.finished:
+            record_events(account, [NewEvent(MASS_FINISHED, "", clock.now(), {"msgid": item.task_id},
+                                             "wecom", finished_key)])
     return recorded
 
 

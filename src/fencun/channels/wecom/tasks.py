@@ -19,6 +19,8 @@ from fencun.channels.wecom.client import MomentTaskResult, WeComClient
 
 MASS_RESULT = "wecom_mass_result"
 MOMENT_RESULT = "wecom_moment_result"
+#: Every member has sent the mass task: its results are final.
+MASS_FINISHED = "wecom_mass_finished"
 #: ``get_groupmsg_send_result`` statuses.
 MASS_STATUS = {0: "pending", 1: "sent", 2: "not_a_contact", 3: "over_daily_cap"}
 
