@@ -6,6 +6,7 @@ import typer
 
 from fencun.bench import delivery as delivery_bench
 from fencun.bench import gateway, planner
+from fencun.bench import ingest as ingest_bench
 from fencun.bench import insights as insights_bench
 from fencun.bench import sync as sync_bench
 
@@ -15,3 +16,4 @@ app.command("gateway")(gateway.command)
 app.command("insights")(insights_bench.command)
 app.command("sync")(sync_bench.command)
 app.command("delivery")(delivery_bench.command)
+app.command("ingest")(ingest_bench.command)
