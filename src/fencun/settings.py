@@ -149,13 +149,17 @@ WECOM = {
     "API_BASE": os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
 }
 
-# The Weibo account the broadcast channel posts as (see channels/broadcast/). PUBLIC_URL is
-# where the product is reachable (tracked links); its host must be the app's safe domain.
+# Where the product is reachable from the internet, e.g. https://shop.example.com: links
+# in pushes and posts become tracked links under it (/r/<token>); unset, links go as written.
+PUBLIC_URL = os.environ.get("FENCUN_PUBLIC_URL", "")
+
+# The Weibo account the broadcast channel posts as (see channels/broadcast/). Its posts'
+# tracked links are under PUBLIC_URL, whose host must be the app's safe domain.
 WEIBO = {
     "ACCESS_TOKEN": os.environ.get("WEIBO_ACCESS_TOKEN", ""),
     "API_BASE": os.environ.get("WEIBO_API_BASE", "https://api.weibo.com"),
     "SAFE_DOMAIN": os.environ.get("WEIBO_SAFE_DOMAIN", ""),
-    "PUBLIC_URL": os.environ.get("FENCUN_PUBLIC_URL", ""),
+    "PUBLIC_URL": PUBLIC_URL,
 }
 
 QUEUE_URL = os.environ.get("FENCUN_QUEUE_URL", "")

@@ -123,8 +123,12 @@ def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, reason: str = 
 
 
 # ----- sending --------------------------------------------------------------------------
-def _content(campaign: Campaign, variant: str) -> Content:
-    """What a row of ``variant`` says: an A/B campaign's title is the variant's."""
+def _content(campaign: Campaign, item: OutboxItem) -> Content:
+    """What ``item`` says: an A/B campaign's title is the row's variant's; with
+    ``FENCUN_PUBLIC_URL`` set, its links are tracked links. A customer-service message
+    goes to one follower, so its links name them; a mass send (and a news article, which
+    every row of a variant shares) carries one link for everyone."""
+    variant = item.variant
     ab = variants.is_ab(campaign)
     title = variants.title_of(campaign, variant) if ab else campaign.title
     if campaign.message_type == Campaign.MessageType.TEXT:
@@ -134,9 +138,33 @@ def _content(campaign: Campaign, variant: str) -> Content:
         body = campaign.body
     # A stored article carries one title; an A/B test uploads one per variant.
     media_id = "" if ab and campaign.message_type == Campaign.MessageType.NEWS else campaign.media_id
+    per_person = campaign.channel == Campaign.Channel.CUSTOMER_SERVICE and campaign.message_type == "text"
+    openid = item.openids[0] if per_person else ""
+    body, link = _tracked(campaign, body, openid)
     return Content(
-        title, body, campaign.message_type, media_id, variants.letter_of(variant), bytes(campaign.cover or b"")
+        title, body, campaign.message_type, media_id, variants.letter_of(variant), bytes(campaign.cover or b""), link
     )
+
+
+def _tracked(campaign: Campaign, body: str, openid: str) -> tuple[str, str]:
+    """``body`` with its links tracked, and the tracked link of the campaign's first
+    product with a page (a news article's 阅读原文), when ``FENCUN_PUBLIC_URL`` is set."""
+    from django.conf import settings
+
+    from fencun.insights.links import track_text, tracked_url
+
+    product = campaign.products.exclude(link_url="").order_by("pk").first()
+    base = settings.PUBLIC_URL
+    if not base:
+        return body, product.link_url if product else ""
+    account = campaign.account
+    body = track_text(body, account=account, campaign_id=campaign.pk, openid=openid, base_url=base)
+    link = (
+        tracked_url(campaign.pk, openid, product.sku, product.link_url, account=account, base_url=base)
+        if product
+        else ""
+    )
+    return body, link
 
 
 class RowMemo:
@@ -206,7 +234,7 @@ def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
         item.key,
         tuple(item.openids),
         item.clientmsgid,
-        _content(campaign, item.variant),
+        _content(campaign, item),
         attempt=item.attempts,
         context=context,
     )

@@ -53,6 +53,7 @@ class Content:
     media_id: str = ""
     variant: str = "A"  # the A/B letter whose title this is
     cover: bytes = b""  # a news article's cover image (JPEG); empty: the channel's plain one
+    link: str = ""  # where a news article's 阅读原文 leads (a tracked link where possible)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from fencun.audience import kinds
 from fencun.audience.services import record_event
 from fencun.channels.models import Account
+from fencun.content.urls import URL
 
 _SALT = "fencun.insights.link"
 SOURCE = "link"
@@ -87,6 +88,16 @@ def tracked_url(
             raise LinkError("no account")
     token = make_token(account.pk, campaign_id, openid, product_id, target, article=article)
     return base_url.rstrip("/") + reverse("insights-link", args=[token])
+
+
+def track_text(
+    text: str, *, account: Account, campaign_id: int | None, openid: str = "", base_url: str
+) -> str:
+    """``text`` with every http(s) link replaced by its tracked link (``openid`` empty:
+    one link for everyone, as a mass send or a public post carries)."""
+    return URL.sub(
+        lambda m: tracked_url(campaign_id, openid, None, m.group(0), account=account, base_url=base_url), text
+    )
 
 
 def parse_token(token: str) -> Link:

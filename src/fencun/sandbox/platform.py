@@ -175,7 +175,7 @@ class Delivery:
     at: float
     key: str = ""  # clientmsgid / client_msg_id
     msgtype: str = ""
-    title: str = ""
+    title: str = ""  # a news title, or a text message's text
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -659,7 +659,7 @@ class Platform:
             if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
                 raise ApiError(45002)
             self._screen(text)
-            title = text[:32]
+            title = text  # a text message's whole text, so tests can read what was sent
         elif msgtype == "mpnews":
             media = self.media.get(str(content.get("media_id", "")))
             if media is None or media["type"] != "news":

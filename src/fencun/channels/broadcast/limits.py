@@ -12,7 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-URL = re.compile(r"https?://[^\s<>\"'，。！？、；）]+", re.IGNORECASE)
+from fencun.content.urls import URL  # noqa: F401 - the client checks posts' links with it
+
 TOPIC = re.compile(r"#[^#\s]+#")
 
 

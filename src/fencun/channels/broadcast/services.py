@@ -39,7 +39,6 @@ from fencun.channels.broadcast.errors import (
     TransportError,
 )
 from fencun.channels.broadcast.limits import (
-    URL,
     limits_table,
     load_limits,
     weibo_length,
@@ -247,15 +246,13 @@ def schedule(post: BroadcastPost, at: datetime) -> BroadcastPost:
 
 def tracked_text(post: BroadcastPost, public_url: str) -> str:
     """The post's text with each link, and the link target, replaced by a tracked link."""
-    from fencun.insights.links import tracked_url
-
-    def track(url: str) -> str:
-        return tracked_url(None, "", None, url, account=post.account, base_url=public_url)
+    from fencun.insights.links import track_text
 
     if not public_url:
         return _full_text(post.text, post.link_target)
-    text = URL.sub(lambda m: track(m.group(0)), post.text)
-    return _full_text(text, track(post.link_target) if post.link_target else "")
+    return track_text(
+        _full_text(post.text, post.link_target), account=post.account, campaign_id=None, base_url=public_url
+    )
 
 
 def _claim(post_id: int, now: datetime, public_url: str) -> BroadcastPost | None:

@@ -96,6 +96,7 @@ class OfficialAccount:
                     "title": content.title,
                     "content": "".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
                     "digest": " ".join(body.split())[:54],
+                    "content_source_url": content.link,
                     "show_cover_pic": 0,
                 }
             ]
