@@ -60,7 +60,7 @@ def broadcast(request):
     )
     from fencun.channels.models import BroadcastPost
 
-    account = _account()
+    account = _account(request)
     form = BroadcastPostForm(request.POST or None, account=account)
     findings: list[tuple[str, str]] = []
     if account is not None and request.method == "POST" and form.is_valid():

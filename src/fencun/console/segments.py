@@ -14,7 +14,7 @@ from fencun.console.views import _account
 
 @login_required
 def segments(request):
-    account = _account()
+    account = _account(request)
     rows = []
     error = ""
     form = {"name": "", "text": ""}
@@ -40,7 +40,7 @@ def segments(request):
 @login_required
 @require_POST
 def segment_delete(request, pk: int):
-    segment = get_object_or_404(Segment, pk=pk, account=_account())
+    segment = get_object_or_404(Segment, pk=pk, account=_account(request))
     segment.delete()
     return redirect("console-segments")
 
@@ -49,7 +49,7 @@ def segment_delete(request, pk: int):
 @require_GET
 def segment_count(request):
     """``?text=…`` → ``{"matched": n, "subscribed": m}`` or ``{"error": "…"}`` (400)."""
-    account = _account()
+    account = _account(request)
     if account is None:
         return JsonResponse({"error": "no account"}, status=404)
     try:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),
     path("campaigns/<int:pk>/report/", views.campaign_report, name="console-campaign-report"),
     path("rules/", views.rules, name="console-rules"),
+    path("account/", views.account_switch, name="console-account"),
     path("products/", views.products, name="console-products"),
     path("products/new/", views.product_edit, name="console-product-new"),
     path("products/<int:pk>/", views.product_edit, name="console-product-edit"),

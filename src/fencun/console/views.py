@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -17,14 +18,44 @@ from fencun.audience.models import Event, Follower, Store
 from fencun.channels.models import Account
 from fencun.engine import geo
 
+SESSION_ACCOUNT = "fencun_account_id"
 
-def _account() -> Account | None:
+
+def _account(request) -> Account | None:
+    """The account the console shows: the one chosen in this session, else the first."""
+    chosen = request.session.get(SESSION_ACCOUNT)
+    if chosen is not None:
+        account = Account.objects.filter(pk=chosen).first()
+        if account is not None:
+            return account
     return Account.objects.order_by("id").first()
+
+
+def accounts_context(request) -> dict:
+    """For the header: the accounts to choose among (only when there are several)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    accounts = list(Account.objects.order_by("id").only("id", "name", "app_id")[:200])
+    if len(accounts) < 2:
+        return {}
+    return {"console_accounts": accounts, "console_account": _account(request)}
+
+
+@login_required
+@require_POST
+def account_switch(request):
+    """Show another account: its id is checked, the choice kept in the session."""
+    account = get_object_or_404(Account, pk=request.POST.get("account") or 0)
+    request.session[SESSION_ACCOUNT] = account.pk
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return redirect(target)
 
 
 @login_required
 def overview(request):
-    account = _account()
+    account = _account(request)
     data = None
     chart = None
     if account is not None:
@@ -47,7 +78,7 @@ def overview(request):
 
 @login_required
 def followers(request):
-    account = _account()
+    account = _account(request)
     q = request.GET.get("q", "").strip()
     # WeCom customers who do not follow the account have events under their person key
     # (``wecom:<external_userid>``), but are not followers.
@@ -103,7 +134,7 @@ def _timeline(events: list[Event]) -> list[tuple[object, str, str]]:
 
 @login_required
 def follower(request, pk: int):
-    f = get_object_or_404(Follower, pk=pk)
+    f = get_object_or_404(Follower, pk=pk, account=_account(request))
     events = _timeline(list(Event.objects.filter(follower=f).order_by("-occurred_at")[:100]))
     stores = list(Store.objects.filter(account=f.account)) or list(Store.objects.filter(account=None))
     distance = None
@@ -137,14 +168,14 @@ class StoreForm(forms.ModelForm):
 
 @login_required
 def stores(request):
-    account = _account()
+    account = _account(request)
     rows = Store.objects.filter(account=account).order_by("name") if account else Store.objects.none()
     return render(request, "console/stores.html", {"stores": rows, "nav": "stores"})
 
 
 @login_required
 def store_edit(request, pk: int | None = None):
-    account = _account()
+    account = _account(request)
     store = get_object_or_404(Store, pk=pk, account=account) if pk else None
     form = StoreForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
@@ -158,7 +189,7 @@ def store_edit(request, pk: int | None = None):
 @login_required
 @require_POST
 def store_delete(request, pk: int):
-    get_object_or_404(Store, pk=pk, account=_account()).delete()
+    get_object_or_404(Store, pk=pk, account=_account(request)).delete()
     return redirect("console-stores")
 
 
@@ -166,7 +197,7 @@ def store_delete(request, pk: int):
 def campaigns(request):
     from fencun.campaigns.services import campaigns_of
 
-    account = _account()
+    account = _account(request)
     rows = campaigns_of(account)[:200] if account else []
     return render(request, "console/campaigns.html", {"campaigns": rows, "nav": "campaigns"})
 
@@ -176,7 +207,7 @@ def campaign_report(request, pk: int):
     from fencun.campaigns.models import Campaign
     from fencun.insights.services import campaign_report as report_of
 
-    campaign = get_object_or_404(Campaign, pk=pk, account=_account())
+    campaign = get_object_or_404(Campaign, pk=pk, account=_account(request))
     return render(request, "console/campaign_report.html", {
         "campaign": campaign, "r": report_of(campaign), "nav": "campaigns",
     })
@@ -206,7 +237,7 @@ def rules(request):
     from fencun.channels.wechat.channel import OfficialAccount
     from fencun.channels.wecom.channel import CustomerContact
 
-    account = _account()
+    account = _account(request)
     if account is None:
         return render(request, "console/rules.html", {"account": None, "nav": "rules"})
     form = RulesForm(request.POST or None, instance=rules_for(account))
@@ -274,7 +305,7 @@ def campaign(request, pk: int):
     from fencun.campaigns.models import Campaign
     from fencun.campaigns.services import CampaignError, lint_campaign
 
-    c = get_object_or_404(Campaign, pk=pk, account=_account())
+    c = get_object_or_404(Campaign, pk=pk, account=_account(request))
     findings, error = [], ""
     if request.method == "POST":
         step = request.POST.get("step")
@@ -311,7 +342,7 @@ def campaign_lint(request):
 
     from fencun.campaigns.services import lint_text
 
-    account = _account()
+    account = _account(request)
     if account is None:
         return JsonResponse({"error": "no account"}, status=404)
     zh = (get_language() or "zh-hans").startswith("zh")
@@ -367,7 +398,7 @@ def campaign_new(request):
     from fencun.campaigns.services import CampaignError, create_campaign
     from fencun.channels.wechat.covers import THUMB_MAX_BYTES
 
-    account = _account()
+    account = _account(request)
     form = NewCampaignForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -414,7 +445,7 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
 
     @login_required
     def listing(request):
-        rows = model().objects.filter(account=_account()).order_by("-pk")[:500]
+        rows = model().objects.filter(account=_account(request)).order_by("-pk")[:500]
         return render(request, "console/crud_list.html", {
             "rows": [(r.pk, [getattr(r, f) for f in list_fields]) for r in rows],
             "headers": [model()._meta.get_field(f).verbose_name for f in list_fields],
@@ -423,7 +454,7 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
 
     @login_required
     def edit(request, pk: int | None = None):
-        account = _account()
+        account = _account(request)
         obj = get_object_or_404(model(), pk=pk, account=account) if pk else None
         form = form_class(account)(request.POST or None, instance=obj)
         if request.method == "POST" and form.is_valid():
@@ -441,7 +472,7 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
     @login_required
     @require_POST
     def delete(request, pk: int):
-        account = _account()
+        account = _account(request)
         obj = get_object_or_404(model(), pk=pk, account=account)
         reason = in_use(obj) if in_use else ""
         if reason:
