@@ -238,3 +238,26 @@ def test_a_wecom_segment_by_corp_tag_plans_exactly_the_customers_with_it(world):
     plan = planning.dry_run(campaign, policy="blast")
     assert set(plan.recipients) == tagged
     assert plan.held_back == {R.NOT_A_CONTACT: 40 - SHARED, R.SEGMENT: 30 - len(tagged)}
+
+
+def test_a_wecom_news_campaign_carries_its_products_tracked_page_as_a_link_card(world, settings):
+    from fencun.catalog.models import Product
+    from fencun.insights.links import parse_token
+
+    settings.PUBLIC_URL = "https://shop.example.com"
+    account, box, wbox, _ = world
+    sofa = Category.objects.get(account=account, key="sofa")
+    product = Product.objects.create(account=account, category=sofa, sku="S42", name="三人沙发", price=4299,
+                                     link_url="https://shop.example.com/p/s42")
+    campaign = services.create_campaign(account, name="企微图文", category=sofa, title="三人沙发到店",
+                                        body="布艺三人沙发，欢迎到店看样。", channel="wecom", message_type="news",
+                                        products=[product])
+    services.lint_campaign(campaign, acknowledge_warnings=True)
+    planning.dry_run(campaign, policy="blast")
+    planning.approve(campaign, by="店长", scheduled_for=timezone.now())
+    _drain(box, wbox)
+    (task,) = wbox.platform.mass.values()
+    assert task.text["content"].startswith("三人沙发到店")
+    (card,) = task.attachments
+    token = card["link"]["url"].rstrip("/").rsplit("/", 1)[-1]
+    assert (parse_token(token).campaign_id, parse_token(token).product_id) == (campaign.pk, "S42")

@@ -475,6 +475,12 @@ class WeComPlatform:
             raise ApiError(44004)
         if len(attachments) > self.limits["mass_attachments_max"]:
             raise ApiError(40058, "attachments")
+        for attachment in attachments:
+            kind = attachment.get("msgtype") if isinstance(attachment, dict) else None
+            if kind not in ("image", "link", "miniprogram", "video", "file"):
+                raise ApiError(40058, "attachments.msgtype")
+            if kind == "link" and not all((attachment.get("link") or {}).get(k) for k in ("title", "url")):
+                raise ApiError(40058, "attachments.link")
         sender = payload.get("sender")
         if sender is not None:
             self._member(sender)

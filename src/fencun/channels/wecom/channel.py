@@ -37,6 +37,15 @@ def message_text(content: Content) -> str:
     return "\n\n".join(p for p in (content.title, content.body) if p)
 
 
+def attachments(content: Content) -> list[dict[str, Any]]:
+    """A news campaign with a page to read (its first product's, tracked) carries it as a
+    link card, WeCom's nearest thing to an article."""
+    if content.message_type != "news" or not content.link:
+        return []
+    desc = " ".join(content.body.split())[:60]
+    return [{"msgtype": "link", "link": {"title": content.title[:64], "url": content.link, "desc": desc}}]
+
+
 class CustomerContact:
     name = "wecom"
     capabilities = frozenset({Capability.MASS_TO_SET, Capability.MOMENTS})
@@ -73,7 +82,7 @@ class CustomerContact:
                 self.client.ledger.record("mass", found, ids, platform_day())
                 return Sent(found, refused=gone)
         memo.put("task", f"{STARTED}{int(clock.time())}")
-        task = self.client.add_msg_template(ids, text)
+        task = self.client.add_msg_template(ids, text, attachments=attachments(batch.content))
         memo.put("task", task.msgid)
         return Sent(task.msgid, refused=gone + tuple(task.fail_list))
 
