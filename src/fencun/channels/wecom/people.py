@@ -72,7 +72,7 @@ def external_userids(corp: WecomCorp, keys: Iterable[str]) -> dict[str, str]:
         for ext in contacts.filter(external_userid__in=list(direct)).values_list("external_userid", flat=True):
             out[direct[ext]] = ext
         unionid_to_openid = dict(
-            Follower.objects.filter(account=corp.account, openid__in=[k for k in chunk if k not in direct.values()])
+            Follower.objects.filter(account=corp.account, openid__in=[k for k in chunk if not k.startswith(PREFIX)])
             .exclude(unionid="")
             .values_list("unionid", "openid")
         )
