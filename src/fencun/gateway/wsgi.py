@@ -94,4 +94,4 @@ def callback_application(
     headers = [("Content-Type", result.content_type), ("Content-Length", str(len(result.body)))]
     headers.extend(result.headers)
     start_response(f"{result.status} {_REASONS.get(result.status, '')}".rstrip(), headers)
-    return [result.body]
+    return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [result.body]
