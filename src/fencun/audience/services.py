@@ -7,6 +7,7 @@ in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -112,12 +113,18 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
     return str(value)
 
 
+@functools.cache
+def _quoted(vendor: str, name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 class _Adapt:
     """Python values to the driver's, per column type, for the connection in use."""
 
     def __init__(self) -> None:
         ops = connection.ops
-        self.qn = ops.quote_name
+        vendor = connection.vendor
+        self.qn: Callable[[str], str] = lambda name: _quoted(vendor, name)
         self.sqlite = connection.vendor == "sqlite"
         self.datetime: Callable[[datetime | None], Any] = ops.adapt_datetimefield_value
         if self.sqlite and connection.timezone_name == "UTC":
@@ -196,19 +203,16 @@ def _insert_followers(adapt: _Adapt, account_id: int, openids: list[str], now: d
         and not getattr(f, "auto_now_add", False)
     }
     stamp = adapt.datetime(now)
+    template = [account_id if f.name == "account" else constant.get(f.name, stamp) for f in fields]
+    at = [f.name for f in fields].index("openid")
     created: dict[str, int] = {}
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for chunk in _chunks(openids):
             params: list[Any] = []
             for openid in chunk:
-                for f in fields:
-                    if f.name == "account":
-                        params.append(account_id)
-                    elif f.name == "openid":
-                        params.append(openid)
-                    else:
-                        params.append(constant.get(f.name, stamp))
+                template[at] = openid
+                params += template
             cursor.execute(
                 f"INSERT INTO {adapt.qn(Follower._meta.db_table)} ({', '.join(adapt.qn(f.column) for f in fields)}) "  # noqa: S608
                 f"VALUES {', '.join([row] * len(chunk))} "
