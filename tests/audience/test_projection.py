@@ -149,3 +149,78 @@ def test_location_and_view_do_not_open_the_service_window(make_account):
         dedup_key="c",
     )
     assert Follower.objects.get(openid="o1").last_interaction_at == T0
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(event_strategy, min_size=1, max_size=30),
+    st.randoms(use_true_random=False),
+    st.integers(min_value=1, max_value=8),
+)
+def test_batched_appends_in_any_order_equal_replay(make_account, events, rnd, batch):
+    """The callback's batch writer: several kinds and followers per statement, same state."""
+    from fencun.audience.services import NewEvent, append_events
+
+    Event.objects.all().delete()
+    Follower.objects.all().delete()
+    from fencun.channels.models import Account
+
+    account = Account.objects.first() or make_account()
+    shuffled = list(enumerate(events))
+    rnd.shuffle(shuffled)
+    new = [
+        NewEvent(kind, openid, T0 + timedelta(minutes=minute), _payload(kind, variant, minute), "test", f"k{index}")
+        for index, (kind, minute, openid, variant) in shuffled
+    ]
+    for start in range(0, len(new), batch):
+        append_events(account.pk, new[start : start + batch])
+    live = _state(account)
+    rebuild_followers(account)
+    assert _state(account) == live
+
+
+@pytest.mark.django_db
+def test_a_batch_leaves_other_followers_fields_exactly_as_stored(make_account):
+    """A batch writes the union of the fields it changed; a follower that changed only one
+    of them keeps the others to the last bit (no rounding on the way through)."""
+    from fencun.audience.services import NewEvent, append_events
+
+    account = make_account()
+    lat, lng = 23.123456789012345, 114.98765432109877
+    append_events(account.pk, [NewEvent(kinds.LOCATION, "o_a", T0, {"lat": lat, "lng": lng}, "test", "a1")])
+    later = T0 + timedelta(minutes=5)
+    append_events(
+        account.pk,
+        [
+            NewEvent(kinds.TEXT, "o_a", later, {"content": "hi"}, "test", "a2"),
+            NewEvent(kinds.LOCATION, "o_b", later, {"lat": 22.5, "lng": 114.1}, "test", "b1"),
+        ],
+    )
+    a = Follower.objects.get(openid="o_a")
+    assert (a.lat, a.lng, a.location_at, a.last_interaction_at) == (lat, lng, T0, later)
+    assert Follower.objects.get(openid="o_b").location == {"lat": 22.5, "lng": 114.1}
+
+
+@pytest.mark.parametrize(
+    "kind", sorted(kinds.INTERACTION_KINDS | {kinds.SUBSCRIBE, kinds.UNSUBSCRIBE, kinds.PROFILE, kinds.LOCATION,
+                                              kinds.VIEW, kinds.READ, kinds.ORDER, "unknown_event"})
+)
+@pytest.mark.parametrize("variant", [0, 1, 2])
+def test_fields_of_names_every_field_apply_touches(kind, variant):
+    """The batch writer reads only ``fields_of(kind)``: apply must need no other field."""
+    from fencun.audience import projection
+
+    allowed = projection.fields_of(kind)
+
+    class Slotted:
+        __slots__ = tuple(allowed)
+
+    follower = Slotted()
+    for name in allowed:
+        setattr(follower, name, [] if name == "tags" else "" if name in ("unionid", "language", "remark",
+                "subscribe_scene", "subscribe_scene_value") else False if name == "subscribed" else None)
+    changed = projection.apply(follower, kind, T0, _payload(kind, variant, 7))
+    assert changed <= allowed

@@ -13,6 +13,37 @@ from typing import Any
 from fencun.audience import kinds
 from fencun.audience.models import Follower
 
+_SUBSCRIPTION_FIELDS = frozenset(
+    {
+        "subscribed",
+        "subscribed_at",
+        "unsubscribed_at",
+        "subscription_changed_at",
+        "subscribe_scene",
+        "subscribe_scene_value",
+    }
+)
+_PROFILE_FIELDS = frozenset({"profile_at", "unionid", "language", "remark", "tags"})
+_LOCATION_FIELDS = frozenset({"lat", "lng", "location_at"})
+
+
+def fields_of(kind: str) -> frozenset[str]:
+    """The follower fields :func:`apply` may read or change for an event of ``kind``.
+
+    Batch writers read only these (keep them in step with :func:`apply`; a field missing
+    here makes ``apply`` fail loudly on the writer's slotted state, never silently).
+    """
+    fields: frozenset[str] = frozenset()
+    if kind in kinds.INTERACTION_KINDS:
+        fields |= {"last_interaction_at"}
+    if kind in (kinds.SUBSCRIBE, kinds.UNSUBSCRIBE, kinds.PROFILE):
+        fields |= _SUBSCRIPTION_FIELDS
+    if kind == kinds.PROFILE:
+        fields |= _PROFILE_FIELDS
+    if kind == kinds.LOCATION:
+        fields |= _LOCATION_FIELDS
+    return fields
+
 
 def _later(current: datetime | None, candidate: datetime) -> bool:
     return current is None or candidate >= current
@@ -21,7 +52,11 @@ def _later(current: datetime | None, candidate: datetime) -> bool:
 def apply(
     follower: Follower, kind: str, occurred_at: datetime, payload: dict[str, Any]
 ) -> set[str]:
-    """Fold one event into ``follower``; return the names of the fields it changed."""
+    """Fold one event into ``follower``; return the names of the fields it changed.
+
+    ``follower`` may be any object with the fields :func:`fields_of` names for ``kind``
+    (the batch writer passes a lighter one than the model).
+    """
     changed: set[str] = set()
 
     def put(field: str, value: Any) -> None:

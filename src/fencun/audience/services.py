@@ -7,12 +7,15 @@ in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from fencun.audience import projection
 from fencun.audience.models import Event, Follower
@@ -39,57 +42,318 @@ class NewEvent:
     dedup_key: str
 
 
+# Every statement below is written out by hand: at callback rates, building queries and
+# model instances through the ORM cost more than the database's own work. Identifiers
+# come from the models' metadata; every value is a parameter.
+
+# A statement holds at most this many rows (SQLite allows 32,766 parameters per
+# statement, PostgreSQL 65,535; a follower row has 12 and an event row 9).
+_ROWS_PER_STATEMENT = 500
+
 _EVENT_COLUMNS = ("account", "follower", "openid", "kind", "occurred_at", "received_at", "payload", "source",
                   "dedup_key")
+#: The follower fields the projection reads and writes (see projection.py).
+_PROJECTED = (
+    "subscribed",
+    "subscribed_at",
+    "unsubscribed_at",
+    "subscription_changed_at",
+    "subscribe_scene",
+    "subscribe_scene_value",
+    "tags",
+    "profile_at",
+    "unionid",
+    "language",
+    "remark",
+    "lat",
+    "lng",
+    "location_at",
+    "last_interaction_at",
+)
 
 
-def _insert_new_events(events: list[Event]) -> dict[str, int]:
+class _FollowerState:
+    """The projected fields of one follower row, read under the batch's lock.
+
+    :func:`projection.apply` folds events into it exactly as into a :class:`Follower`
+    (it only reads and sets these attributes), without building a model instance. Only
+    the fields the batch's kinds of event can touch are read (``projection.fields_of``);
+    a stored follower's other slots stay empty, and reading one would raise.
+    """
+
+    __slots__ = ("pk", *_PROJECTED)
+
+    @classmethod
+    def new(cls, pk: int) -> _FollowerState:
+        state = cls()
+        state.pk = pk
+        for field, value in _NEW_FOLLOWER.items():
+            setattr(state, field, list(value) if isinstance(value, list) else value)
+        return state
+
+
+# What a follower row created by the log holds before its first event is projected.
+_NEW_FOLLOWER: dict[str, Any] = {
+    f: (Follower._meta.get_field(f).get_default() if not Follower._meta.get_field(f).null else None)
+    for f in _PROJECTED
+}
+
+
+def _chunks(items: list, size: int = _ROWS_PER_STATEMENT) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    # What Django's SQLite backend stores for an aware datetime with USE_TZ: naive UTC text.
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
+
+
+@functools.cache
+def _quoted(vendor: str, name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+class _Adapt:
+    """Python values to the driver's, per column type, for the connection in use."""
+
+    def __init__(self) -> None:
+        ops = connection.ops
+        vendor = connection.vendor
+        self.qn: Callable[[str], str] = lambda name: _quoted(vendor, name)
+        self.sqlite = connection.vendor == "sqlite"
+        self.datetime: Callable[[datetime | None], Any] = ops.adapt_datetimefield_value
+        if self.sqlite and connection.timezone_name == "UTC":
+            self.datetime = _sqlite_utc_text
+        self.json = lambda value: ops.adapt_json_value(value, None)
+
+    def placeholder(self, name: str) -> str:
+        """A parameter in a VALUES list, typed where PostgreSQL cannot infer it (NULLs)."""
+        if self.sqlite:
+            return "%s"
+        return f"CAST(%s AS {Follower._meta.get_field(name).db_type(connection)})"
+
+    def read_datetime(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        # SQLite stores naive UTC (Django's converter parses it, or it comes as text).
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def for_field(self, name: str) -> Callable[[Any], Any]:
+        field = Follower._meta.get_field(name)
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            return self.datetime
+        if kind == "JSONField":
+            return self.json
+        return lambda value: value
+
+    def reader(self, name: str) -> Callable[[Any], Any]:
+        kind = Follower._meta.get_field(name).get_internal_type()
+        if kind == "DateTimeField":
+            return self.read_datetime
+        if kind == "JSONField":
+            return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
+        if kind == "BooleanField":
+            return bool
+        return lambda value: value
+
+
+def _select_followers(
+    adapt: _Adapt, account_id: int, openids: list[str], fields: Sequence[str]
+) -> dict[str, _FollowerState]:
+    """Read (and on PostgreSQL lock, in openid order) the followers' ``fields``.
+
+    On SQLite the batch's IMMEDIATE transaction already holds the only write lock.
+    """
+    columns = [Follower._meta.get_field(f).column for f in fields]
+    readers = [adapt.reader(f) for f in fields]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    found: dict[str, _FollowerState] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(openids):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {', '.join(adapt.qn(c) for c in ['id', 'openid', *columns])} "  # noqa: S608
+                f"FROM {adapt.qn(Follower._meta.db_table)} WHERE {adapt.qn('account_id')} = %s AND {adapt.qn('openid')} IN ({marks}) "
+                f"ORDER BY {adapt.qn('openid')}{lock}",
+                [account_id, *chunk],
+            )
+            for pk, openid, *values in cursor.fetchall():
+                state = _FollowerState()
+                state.pk = pk
+                for field, read, value in zip(fields, readers, values, strict=True):
+                    setattr(state, field, read(value))
+                found[openid] = state
+    return found
+
+
+def _insert_followers(adapt: _Adapt, account_id: int, openids: list[str], now: datetime) -> dict[str, int]:
+    """INSERT followers not stored yet; return {openid: id} of those this statement created."""
+    fields = [f for f in Follower._meta.concrete_fields if not f.primary_key and not f.null]
+    constant = {
+        f.name: f.get_db_prep_save(f.get_default(), connection)
+        for f in fields
+        if f.name not in ("account", "openid") and not getattr(f, "auto_now", False)
+        and not getattr(f, "auto_now_add", False)
+    }
+    stamp = adapt.datetime(now)
+    template = [account_id if f.name == "account" else constant.get(f.name, stamp) for f in fields]
+    at = [f.name for f in fields].index("openid")
+    created: dict[str, int] = {}
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for chunk in _chunks(openids):
+            params: list[Any] = []
+            for openid in chunk:
+                template[at] = openid
+                params += template
+            cursor.execute(
+                f"INSERT INTO {adapt.qn(Follower._meta.db_table)} ({', '.join(adapt.qn(f.column) for f in fields)}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))} "
+                f"ON CONFLICT ({adapt.qn('account_id')}, {adapt.qn('openid')}) DO NOTHING RETURNING {adapt.qn('id')}, {adapt.qn('openid')}",
+                params,
+            )
+            created.update((openid, pk) for pk, openid in cursor.fetchall())
+    return created
+
+
+def _followers(
+    adapt: _Adapt, account_id: int, openids: list[str], fields: Sequence[str], now: datetime
+) -> dict[str, _FollowerState]:
+    """The followers of ``openids`` with ``fields`` read, created when missing, locked for
+    the transaction."""
+    found = _select_followers(adapt, account_id, openids, fields)
+    missing = [o for o in openids if o not in found]
+    if missing:
+        created = _insert_followers(adapt, account_id, missing, now)
+        found.update((openid, _FollowerState.new(pk)) for openid, pk in created.items())
+        raced = [o for o in missing if o not in created]  # created meanwhile by another process
+        if raced:
+            found.update(_select_followers(adapt, account_id, raced, fields))
+    return found
+
+
+def _insert_new_events(
+    adapt: _Adapt, account_id: int, events: list[NewEvent], follower_ids: dict[str, int], now: datetime
+) -> dict[str, int]:
     """INSERT the rows, skipping stored de-duplication keys; return {dedup_key: id} of the new ones.
 
     ``ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite >= 3.35) tells exactly which
     rows this statement created, even when another process stores the same key at the
     same moment: the projection must be applied once, by the writer that created the row.
+    Rows go in de-duplication key order, so concurrent batches wait for each other's
+    keys in one order and cannot deadlock.
     """
-    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
-    qn = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    table, columns = qn(Event._meta.db_table), ", ".join(qn(f.column) for f in fields)
-    values = ", ".join([row] * len(events))
-    # Identifiers come from the model's metadata; every value is a parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({qn('account_id')}, {qn('dedup_key')}) DO NOTHING RETURNING {qn('id')}, {qn('dedup_key')}"  # noqa: S608
-    params: list[Any] = []
-    for event in events:
-        params.extend(f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields)
+    columns = ", ".join(adapt.qn(Event._meta.get_field(name).column) for name in _EVENT_COLUMNS)
+    row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    received = adapt.datetime(now)
+    created: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {key: pk for pk, key in cursor.fetchall()}
+        for chunk in _chunks(sorted(events, key=lambda e: e.dedup_key)):
+            params: list[Any] = []
+            for e in chunk:
+                params += (account_id, follower_ids.get(e.openid) if e.openid else None, e.openid, e.kind,
+                           adapt.datetime(e.occurred_at), received, adapt.json(e.payload), e.source, e.dedup_key)
+            cursor.execute(
+                f"INSERT INTO {adapt.qn(Event._meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT ({adapt.qn('account_id')}, {adapt.qn('dedup_key')}) DO NOTHING RETURNING {adapt.qn('id')}, {adapt.qn('dedup_key')}",
+                params,
+            )
+            created.update((key, pk) for pk, key in cursor.fetchall())
+    return created
 
 
-def _update_followers(changes: list[tuple[Follower, set[str]]]) -> None:
-    """Save the changed fields: one prepared UPDATE per set of fields, run for all its rows.
+def _update_followers(adapt: _Adapt, states: list[_FollowerState], fields: list[str], now: datetime) -> None:
+    """Write ``fields`` of every follower in ``states``: one UPDATE ... FROM (VALUES ...).
 
-    (``Model.save`` builds its query anew for each follower; at callback rates that was
-    most of the cost of a batch.)
+    The rows were read under the batch's lock, so writing back a field this batch did not
+    change writes the value it already holds.
     """
-    groups: dict[tuple[str, ...], list[Follower]] = {}
-    for follower, fields in changes:
-        groups.setdefault(tuple(sorted(fields)) + ("updated_at",), []).append(follower)
-    qn = connection.ops.quote_name
-    for names, members in groups.items():
-        fields = [Follower._meta.get_field(name) for name in names]
-        assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-        sql = f"UPDATE {qn(Follower._meta.db_table)} SET {assignments} WHERE {qn('id')} = %s"  # noqa: S608 - identifiers from the model
-        rows = [
-            [*(f.get_db_prep_save(f.pre_save(follower, add=False), connection) for f in fields), follower.pk]
-            for follower in members
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+    qn = adapt.qn
+    names = ["id", *fields]
+    writers = [adapt.for_field(name) for name in fields]
+    marks = "(" + ", ".join(adapt.placeholder(name) for name in names) + ")"
+    columns = ", ".join(f"c{i}" for i in range(len(names)))
+    table = qn(Follower._meta.db_table)
+    assignments = ", ".join(
+        f"{qn(Follower._meta.get_field(name).column)} = v.c{i}" for i, name in enumerate(names) if i
+    )
+    stamp = adapt.datetime(now)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(states):
+            params: list[Any] = []
+            for state in chunk:
+                params.append(state.pk)
+                params += [write(getattr(state, name)) for name, write in zip(fields, writers, strict=True)]
+            cursor.execute(
+                f"WITH v({columns}) AS (VALUES {', '.join([marks] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET {assignments}, {qn('updated_at')} = %s FROM v WHERE {table}.{qn('id')} = v.c0",
+                [*params, stamp],
+            )
 
 
-def _lock_followers(account: Account, openids: list[str]) -> dict[str, Follower]:
-    rows = Follower.objects.select_for_update().filter(account=account, openid__in=openids).order_by("openid")
-    return {f.openid: f for f in rows}
+@dataclass(frozen=True)
+class _Appended:
+    first: dict[str, NewEvent]  # the first event of each key in the batch: the candidate
+    created_ids: dict[str, int]  # {dedup_key: id} of the rows this batch created
+    follower_ids: dict[str, int]
+    received_at: datetime
+
+
+def _append(account_id: int, new: Sequence[NewEvent]) -> _Appended:
+    now = timezone.now()
+    adapt = _Adapt()
+    # The callers' atomic blocks (savepoints) make it all or nothing.
+    with transaction.atomic(savepoint=False):
+        first: dict[str, NewEvent] = {}
+        for e in new:
+            first.setdefault(e.dedup_key, e)
+        openids = sorted({e.openid for e in first.values() if e.openid})
+        # Only the fields this batch's kinds of event can touch are read.
+        read: set[str] = set()
+        for kind in {e.kind for e in first.values() if e.openid}:
+            read |= projection.fields_of(kind)
+        followers = _followers(adapt, account_id, openids, sorted(read), now) if openids else {}
+        follower_ids = {openid: state.pk for openid, state in followers.items()}
+        created_ids = _insert_new_events(adapt, account_id, list(first.values()), follower_ids, now)
+        changed: dict[str, _FollowerState] = {}
+        fields: set[str] = set()
+        for key, e in first.items():
+            if key in created_ids and e.openid:
+                state = followers[e.openid]
+                touched = projection.apply(state, e.kind, e.occurred_at, e.payload)
+                if touched:
+                    changed[e.openid] = state
+                    fields |= touched
+        if changed:
+            _update_followers(adapt, list(changed.values()), sorted(fields), now)
+    return _Appended(first, created_ids, follower_ids, now)
+
+
+def append_events(account_id: int, new: Sequence[NewEvent], *, savepoint: bool = True) -> list[bool]:
+    """Append events and project them, as :func:`record_events`; return, for each, whether
+    it was stored now (``False``: its key was stored before, or earlier in ``new``).
+
+    The lean form for the callback's group commit, which needs no model instances back.
+    ``savepoint=False`` inside a caller's transaction spares two statements, and a
+    failure then fails the caller's whole transaction.
+    """
+    if not new:
+        return []
+    with transaction.atomic(savepoint=savepoint):
+        created = _append(account_id, new).created_ids
+    seen: set[str] = set()
+    flags = []
+    for e in new:
+        flags.append(e.dedup_key in created and e.dedup_key not in seen)
+        seen.add(e.dedup_key)
+    return flags
 
 
 def record_events(account: Account, new: Sequence[NewEvent]) -> list[Recorded]:
@@ -97,61 +361,52 @@ def record_events(account: Account, new: Sequence[NewEvent]) -> list[Recorded]:
 
     One transaction and a handful of statements for the whole batch: followers created
     and locked in openid order (so concurrent batches cannot deadlock), one INSERT for
-    the events, one UPDATE per changed follower. Safe under concurrent duplicates: the
-    UNIQUE (account, dedup_key) constraint decides, and a duplicate -- within the batch
-    or already stored -- comes back as the stored row with ``created=False``.
+    the events, one UPDATE per set of changed fields. Safe under concurrent duplicates:
+    the UNIQUE (account, dedup_key) constraint decides, and a duplicate -- within the
+    batch or already stored -- comes back as the stored row with ``created=False``.
     """
     if not new:
         return []
     with transaction.atomic():
-        openids = sorted({e.openid for e in new if e.openid})
-        followers: dict[str, Follower] = {}
-        if openids:
-            followers = _lock_followers(account, openids)
-            missing = [o for o in openids if o not in followers]
-            if missing:
-                Follower.objects.bulk_create([Follower(account=account, openid=o) for o in missing],
-                                             ignore_conflicts=True)
-                followers = _lock_followers(account, openids)
-        first: dict[str, Event] = {}  # the first of each key in the batch is the candidate
-        for e in new:
-            if e.dedup_key not in first:
-                first[e.dedup_key] = Event(
-                    account=account,
-                    follower=followers.get(e.openid),
-                    openid=e.openid,
-                    kind=e.kind,
-                    occurred_at=e.occurred_at,
-                    payload=e.payload,
-                    source=e.source,
-                    dedup_key=e.dedup_key,
-                )
-        created_ids = _insert_new_events(list(first.values()))
-        changed: dict[str, set[str]] = {}
-        for key, event in first.items():
-            if key in created_ids:
-                event.pk = created_ids[key]
-                event._state.adding = False
-                if event.follower is not None:
-                    fields = projection.apply(event.follower, event.kind, event.occurred_at, event.payload)
-                    changed.setdefault(event.openid, set()).update(fields)
-        _update_followers([(followers[openid], fields) for openid, fields in changed.items() if fields])
-        not_created = [k for k in first if k not in created_ids]
+        appended = _append(account.pk, new)
+        not_created = [k for k in appended.first if k not in appended.created_ids]
         stored = (
             {e.dedup_key: e for e in Event.objects.filter(account=account, dedup_key__in=not_created)}
             if not_created
             else {}
         )
+    events: dict[str, Event] = {}
+    for key, pk in appended.created_ids.items():
+        e = appended.first[key]
+        event = Event(
+            pk=pk,
+            account=account,
+            follower_id=appended.follower_ids.get(e.openid) if e.openid else None,
+            openid=e.openid,
+            kind=e.kind,
+            occurred_at=e.occurred_at,
+            received_at=appended.received_at,
+            payload=e.payload,
+            source=e.source,
+            dedup_key=key,
+        )
+        event._state.adding = False
+        events[key] = event
     results: list[Recorded] = []
     seen: set[str] = set()
     for e in new:
         key = e.dedup_key
-        if key in created_ids and key not in seen:
-            results.append(Recorded(first[key], True))
+        if key in events and key not in seen:
+            results.append(Recorded(events[key], True))
         else:
-            results.append(Recorded(stored.get(key) or first[key], False))
+            results.append(Recorded(events.get(key) or stored.get(key) or _unsaved(account, appended.first[key]), False))
         seen.add(key)
     return results
+
+
+def _unsaved(account: Account, e: NewEvent) -> Event:
+    return Event(account=account, openid=e.openid, kind=e.kind, occurred_at=e.occurred_at, payload=e.payload,
+                 source=e.source, dedup_key=e.dedup_key)
 
 
 def record_event(
