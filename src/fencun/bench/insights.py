@@ -176,7 +176,19 @@ def _page_urls() -> list[tuple[str, str]]:
     return found
 
 
-def child(n_events: int, repeats: int, seed: int) -> dict[str, Any]:
+def _existing() -> dict[str, Any]:
+    """What an earlier run of this benchmark left in the configured database."""
+    from fencun.audience.models import Event, Follower
+    from fencun.channels.models import Account
+
+    account = Account.objects.filter(app_id=APP_ID).first()
+    if account is None:
+        raise RuntimeError("--existing: this database was not filled by `fencun bench insights`")
+    return {"account_id": account.pk, "followers": Follower.objects.filter(account=account).count(),
+            "events": Event.objects.filter(account=account).count(), "fill_seconds": None, "reused": True}
+
+
+def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dict[str, Any]:
     from fencun.datadir import setup_django
 
     setup_django()
@@ -185,8 +197,9 @@ def child(n_events: int, repeats: int, seed: int) -> dict[str, Any]:
     from fencun.channels.models import Account
     from fencun.insights import rollups, services
 
-    fill = _fill(n_events, seed)
+    fill = _existing() if existing else _fill(n_events, seed)
     t0 = time.perf_counter()
+    # Reusing a database, this only finishes a build an earlier run left unfinished.
     folded = rollups.run(batch_size=100_000, lag=0)
     rollup_seconds = time.perf_counter() - t0
     # The periodic task's steady state: a minute's worth of new events after a full build.
@@ -240,11 +253,24 @@ def _postgres_url(base: str) -> str:
     return f"{head}/{name}"
 
 
-def run_one(database: str, n_events: int, repeats: int, seed: int) -> dict[str, Any]:
+def run_one(database: str, n_events: int, repeats: int, seed: int, existing: str = "") -> dict[str, Any]:
     env = dict(os.environ)
+    env.pop("FENCUN_QUEUE_URL", None)
+    if existing:
+        # Time again what an earlier run filled: its data dir (SQLite) or database URL.
+        if existing.startswith("postgresql://"):
+            env["DATABASE_URL"] = existing
+            env["FENCUN_DATA_DIR"] = tempfile.mkdtemp(prefix="fencun-bench-insights-")
+        else:
+            env.pop("DATABASE_URL", None)
+            env["FENCUN_DATA_DIR"] = existing
+        out = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "fencun.bench.insights", str(n_events), str(repeats), str(seed), "existing"],
+            env=env, stdout=subprocess.PIPE, text=True, check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
     data_dir = tempfile.mkdtemp(prefix="fencun-bench-insights-")
     env["FENCUN_DATA_DIR"] = data_dir
-    env.pop("FENCUN_QUEUE_URL", None)
     if database == "postgresql":
         base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
         env["DATABASE_URL"] = _postgres_url(base)
@@ -262,6 +288,9 @@ def command(
     database: str = typer.Option("both", "--database", help="sqlite | postgresql | both"),
     repeats: int = typer.Option(200, "--repeats", help="Timed calls of each measured function."),
     seed: int = typer.Option(0, "--seed"),
+    existing: str = typer.Option(
+        "", "--existing", help="Time again a database an earlier run filled: its data dir, or a postgresql:// URL."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """p50/p99 of the overview and a campaign report on a large event log."""
@@ -269,16 +298,16 @@ def command(
         raise typer.BadParameter("sqlite, postgresql or both", param_hint="--database")
     if events < 1000:
         raise typer.BadParameter("at least 1000", param_hint="--events")
-    targets = ["sqlite", "postgresql"] if database == "both" else [database]
+    targets = ["existing"] if existing else ["sqlite", "postgresql"] if database == "both" else [database]
     result: dict[str, Any] = {
         "benchmark": "insights",
         "events": events,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "runs": [run_one(t, events, repeats, seed) for t in targets],
+        "runs": [run_one(t, events, repeats, seed, existing) for t in targets],
     }
     typer.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))
 
 
 if __name__ == "__main__":
     n, reps, s = (int(a) for a in sys.argv[1:4])
-    print(json.dumps(child(n, reps, s), default=str))
+    print(json.dumps(child(n, reps, s, existing=sys.argv[4:5] == ["existing"]), default=str))
