@@ -3,7 +3,6 @@ the test client and the URL conf from the Django view. Both must answer alike.""
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from fencun.gateway.models import AutoReply
 from fencun.protocol import xmlmsg
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.signatures import sign
+from fencun.testing.wsgi import call, environ
 from fencun.wsgi import application
 
 URL = "/wechat/callback"
@@ -24,26 +24,8 @@ URL = "/wechat/callback"
 
 def lean(method: str, query: dict | str, body: bytes = b"", path: str = URL, length: str | None = None):
     """Call the WSGI entry point as gunicorn does; return (status, headers, body)."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query if isinstance(query, str) else urlencode(query),
-        "CONTENT_LENGTH": str(len(body)) if length is None else length,
-        "CONTENT_TYPE": "text/xml",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-    }
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
-
-    content = b"".join(application(environ, start_response))
-    return seen["status"], seen["headers"], content
+    query_string = query if isinstance(query, str) else urlencode(query)
+    return call(application, environ(method, path, query_string, body, length))
 
 
 def django_view(client, method: str, query: dict, body: bytes = b""):

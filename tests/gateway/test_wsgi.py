@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from urllib.parse import urlencode
 
 import pytest
@@ -11,30 +10,12 @@ from hypothesis import strategies as st
 from tests.conftest import message
 
 from fencun.audience.models import Event
+from fencun.testing.wsgi import call, environ
 from fencun.wsgi import application
 
 
 def _call(path: str, query: dict | None = None, body: bytes = b"", method: str = "POST"):
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": urlencode(query or {}),
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "text/xml",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-    }
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
-
-    content = b"".join(application(environ, start_response))
-    return seen["status"], seen["headers"], content
+    return call(application, environ(method, path, urlencode(query or {}), body))
 
 
 @pytest.mark.django_db(transaction=True)

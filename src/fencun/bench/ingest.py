@@ -12,7 +12,6 @@ directory (``DATABASE_URL`` is ignored: a benchmark never writes to the configur
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -29,28 +28,12 @@ from fencun.bench.gateway import AES_KEY, APP_ID, TOKEN
 
 def _environ(raw: bytes) -> dict[str, Any]:
     """A WSGI environ for one raw HTTP/1.1 request of the load generator."""
+    from fencun.testing.wsgi import environ
+
     head, _, body = raw.partition(b"\r\n\r\n")
-    request_line = head.split(b"\r\n", 1)[0].decode()
-    method, target, _ = request_line.split(" ", 2)
+    method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
     url = urlsplit(target)
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": url.path,
-        "QUERY_STRING": url.query,
-        "CONTENT_TYPE": "text/xml",
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+    return environ(method, url.path, url.query, body)
 
 
 def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
