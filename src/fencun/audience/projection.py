@@ -25,6 +25,11 @@ _SUBSCRIPTION_FIELDS = frozenset(
 )
 _PROFILE_FIELDS = frozenset({"profile_at", "unionid", "language", "remark", "tags"})
 _LOCATION_FIELDS = frozenset({"lat", "lng", "location_at"})
+#: Every follower field :func:`apply` reads or writes, for any kind of event.
+PROJECTED_FIELDS: tuple[str, ...] = (
+    "last_interaction_at",
+    *sorted(_SUBSCRIPTION_FIELDS | _PROFILE_FIELDS | _LOCATION_FIELDS),
+)
 
 
 def fields_of(kind: str) -> frozenset[str]:

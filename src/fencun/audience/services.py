@@ -52,24 +52,7 @@ _ROWS_PER_STATEMENT = 500
 
 _EVENT_COLUMNS = ("account", "follower", "openid", "kind", "occurred_at", "received_at", "payload", "source",
                   "dedup_key")
-#: The follower fields the projection reads and writes (see projection.py).
-_PROJECTED = (
-    "subscribed",
-    "subscribed_at",
-    "unsubscribed_at",
-    "subscription_changed_at",
-    "subscribe_scene",
-    "subscribe_scene_value",
-    "tags",
-    "profile_at",
-    "unionid",
-    "language",
-    "remark",
-    "lat",
-    "lng",
-    "location_at",
-    "last_interaction_at",
-)
+_PROJECTED = projection.PROJECTED_FIELDS
 
 
 class _FollowerState:

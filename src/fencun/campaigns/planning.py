@@ -72,9 +72,9 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
     corp = people.campaign_corp(account)
     if corp is not None:
-        keys = people.person_keys(corp)
+        keys, tags = people.customers(corp)
         state.set_wecom_contacts(keys.values())
-        state.set_wecom_tags(people.tag_members(corp, keys))
+        state.set_wecom_tags(tags)
     # Followers known only from the user list (synced, no subscribe event) still count,
     # with the subscription time and scene the user API reported.
     rows = list(

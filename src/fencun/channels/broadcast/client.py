@@ -30,8 +30,9 @@ from fencun.channels.broadcast.errors import (
     TransportError,
     error_for,
 )
-from fencun.channels.broadcast.limits import TOPIC, URL, WeiboLimits, load_limits, weibo_length
+from fencun.channels.broadcast.limits import TOPIC, WeiboLimits, load_limits, weibo_length
 from fencun.channels.http import PlatformClient, Secret
+from fencun.content.urls import URL
 
 DEFAULT_API_BASE = "https://api.weibo.com"
 SHARE_PATH = "/2/statuses/share.json"

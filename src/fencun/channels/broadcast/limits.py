@@ -12,8 +12,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from fencun.content.urls import URL  # noqa: F401 - the client checks posts' links with it
-
 TOPIC = re.compile(r"#[^#\s]+#")
 
 

@@ -29,33 +29,32 @@ def _openid_by_unionid(account: Account) -> dict[str, str]:
     )
 
 
-def person_keys(corp: WecomCorp) -> dict[str, str]:
-    """external_userid -> person key, for the corp's active contacts."""
-    openid_of = _openid_by_unionid(corp.account)
-    return {
-        external_userid: openid_of.get(unionid) or PREFIX + external_userid
-        for external_userid, unionid in ExternalContact.objects.filter(corp=corp, active=True)
-        .values_list("external_userid", "unionid")
-        .iterator()
-    }
-
-
-def tag_members(corp: WecomCorp, keys: dict[str, str]) -> dict[str, list[str]]:
-    """WeCom corp tag name -> person keys of the active customers with it (``keys``:
-    external_userid -> person key, as :func:`person_keys` gives). Tags are by name, as
-    merchants write them in a segment; tag ids the corp no longer has are left out."""
+def customers(corp: WecomCorp) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The corp's active customers in one pass: external_userid -> person key, and corp
+    tag name -> person keys of the customers with it (tags by name, as merchants write
+    them in a segment; tag ids the corp no longer has are left out)."""
     from fencun.channels.models import WecomTag
 
+    openid_of = _openid_by_unionid(corp.account)
     names = dict(WecomTag.objects.filter(corp=corp).values_list("tag_id", "name"))
+    keys: dict[str, str] = {}
     members: dict[str, list[str]] = {}
-    for ext, tags in ExternalContact.objects.filter(corp=corp, active=True).values_list(
-        "external_userid", "tags"
-    ).iterator():
+    for ext, unionid, tags in (
+        ExternalContact.objects.filter(corp=corp, active=True)
+        .values_list("external_userid", "unionid", "tags")
+        .iterator()
+    ):
+        key = keys[ext] = openid_of.get(unionid) or PREFIX + ext
         for tag_id in tags or ():
             name = names.get(str(tag_id))
-            if name and ext in keys:
-                members.setdefault(name, []).append(keys[ext])
-    return members
+            if name:
+                members.setdefault(name, []).append(key)
+    return keys, members
+
+
+def person_keys(corp: WecomCorp) -> dict[str, str]:
+    """external_userid -> person key, for the corp's active customers."""
+    return customers(corp)[0]
 
 
 def external_userids(corp: WecomCorp, keys: Iterable[str]) -> dict[str, str]:
