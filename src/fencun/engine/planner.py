@@ -21,13 +21,17 @@ Order of work, all vectorised over followers:
    message to everyone it reaches, so it picks the single campaign worth most.
 
 Policies: ``fencun`` (all of the above), ``blast`` (every campaign to its whole segment
-within platform limits only), ``capped`` (blast plus the merchant's weekly cap).
+within platform limits only), ``capped`` (blast plus the merchant's weekly cap),
+``simple`` (followers who have shown interest in the campaign's category plus a random 10 %
+of those with no evidence yet, under the weekly cap) and ``oracle`` (a reference for
+backtests: the world's true expected gain against its true harm, under the same hard
+rules as ``fencun``, with no holdout or control group).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -41,11 +45,19 @@ from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import evaluate_segment
 from fencun.engine.state import FollowerState
 
-POLICIES = ("fencun", "blast", "capped")
+POLICIES = ("fencun", "blast", "capped", "simple", "oracle")
+#: Policies bound by all the merchant's rules (quiet hours, gaps, cooldowns, weekly cap).
+MERCHANT_POLICIES = ("fencun", "oracle")
+#: Policies bound by the weekly cap only, besides the platform's limits.
+CAPPED_POLICIES = ("capped", "simple")
+SIMPLE_EXPLORE = 0.1  # share of followers with no evidence yet that ``simple`` also sends
+#: ``truth(campaign, rows) -> (gain_yuan, harm_yuan)`` per state row: a world's true
+#: expected incremental revenue and harm of sending ``campaign`` now (policy ``oracle``).
+Truth = Callable[["Campaign", np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: ``mass`` and ``customer_service`` are the Official Account's; ``wecom`` is a WeCom
 #: mass message to external contacts (the member confirms it in WeCom).
 CHANNELS = ("mass", "customer_service", "wecom")
-_URGENT_BONUS = np.float32(1e12)
+_URGENT_BONUS = 1e12  # float64 scores: a float32 would round nets away beside it
 
 
 @dataclass(frozen=True)
@@ -193,19 +205,34 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def _hashed_below(state: FollowerState, salt_text: str, fraction: float) -> np.ndarray:
+    if fraction <= 0:
+        return np.zeros(state.n, dtype=np.bool_)
+    salt = int.from_bytes(
+        hashlib.blake2b(salt_text.encode("utf-8"), digest_size=8).digest(), "little"
+    )
+    with np.errstate(over="ignore"):
+        h = _splitmix64(state.openid_hash ^ np.uint64(salt))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53) < fraction
+
+
 def holdout_mask(state: FollowerState, campaign_id: str, fraction: float) -> np.ndarray:
     """Reproducible holdout membership per row: a hash of (campaign id, openid) below ``fraction``.
 
     Depends on nothing else, so it is stable under re-planning and across processes.
     """
-    if fraction <= 0:
-        return np.zeros(state.n, dtype=np.bool_)
-    salt = int.from_bytes(
-        hashlib.blake2b(campaign_id.encode("utf-8"), digest_size=8).digest(), "little"
-    )
-    with np.errstate(over="ignore"):
-        h = _splitmix64(state.openid_hash ^ np.uint64(salt))
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53) < fraction
+    return _hashed_below(state, campaign_id, fraction)
+
+
+#: The control group's salt: membership is a property of the follower alone.
+CONTROL_SALT = "fencun:control-group"
+
+
+def control_mask(state: FollowerState, fraction: float) -> np.ndarray:
+    """The account's long-run control group: followers whose openid hashes below ``fraction``.
+
+    Stable per follower for as long as the fraction stays; raising it only adds members."""
+    return _hashed_below(state, CONTROL_SALT, fraction)
 
 
 def _mark(codes: np.ndarray, mask: np.ndarray, reason: str) -> None:
@@ -260,13 +287,13 @@ def _hard_rules(
             state.cs_sent_since_message >= limits.customer_service_per_message,
             R.PLATFORM_LIMIT,
         )
-    if policy == "fencun" and rules.in_quiet_hours(now):
+    if policy in MERCHANT_POLICIES and rules.in_quiet_hours(now):
         _mark(codes, np.ones(n, dtype=np.bool_), R.QUIET_HOURS)
-    if policy in ("fencun", "capped"):
+    if policy in MERCHANT_POLICIES or policy in CAPPED_POLICIES:
         if "week" not in cache:
             cache["week"] = state.pushes_within(now, 7 * DAY)
         _mark(codes, cache["week"] >= rules.weekly_cap, R.WEEKLY_CAP)
-    if policy == "fencun":
+    if policy in MERCHANT_POLICIES:
         with np.errstate(invalid="ignore"):
             _mark(codes, now - state.last_push_at < rules.min_gap_hours * HOUR, R.MIN_GAP)
             c = state.category_index[campaign.category]
@@ -287,14 +314,17 @@ def plan(
     policy: str = "fencun",
     seed: int = 0,
     explore: bool = True,
+    truth: Truth | None = None,
 ) -> Plan:
     """Plan one send at ``now`` for competing ``campaigns``; pure (the state is not changed).
 
     ``seed`` makes the Thompson draws reproducible; ``explore=False`` decides on posterior
-    means (what a dry-run preview of the dial uses).
+    means. ``truth`` is the world's knowledge, for policy ``oracle`` only.
     """
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r}: one of {POLICIES}")
+    if policy == "oracle" and truth is None:
+        raise ValueError("policy 'oracle' needs the world's truth (its expected())")
     ts = to_epoch(now)
     rules = rules or MerchantRules()
     limits = load_platform_limits(account_type)
@@ -314,6 +344,10 @@ def plan(
     cache: dict[str, Any] = {}
     for j, c in enumerate(ordered):
         _hard_rules(state, c, ts, rules, limits, policy, codes[j], cache)
+    if policy == "fencun":
+        control = control_mask(state, rules.control_fraction)
+        for j in range(k):
+            _mark(codes[j], control, R.CONTROL_GROUP)
 
     rng = np.random.default_rng(seed)
     ctx = plan_context(state, ts, rules, rng)
@@ -329,7 +363,12 @@ def plan(
 
     if policy == "fencun":
         _decide(state, ordered, codes, estimates, rules, limits)
+    elif policy == "oracle":
+        assert truth is not None
+        _oracle(ordered, codes, truth, limits)
     else:
+        if policy == "simple":
+            _simple_interest(state, ordered, codes, ts, rng)
         _blast(state, ordered, codes, rules, limits, policy, cache, ts)
 
     summaries = [
@@ -357,7 +396,7 @@ def _decide(
     limits: PlatformLimits,
 ) -> None:
     k, n = codes.shape
-    score = np.full((k, n), -np.inf, dtype=np.float32)
+    score = np.full((k, n), -np.inf)
     for j, c in enumerate(campaigns):
         est = estimates[c.id]
         row = codes[j]
@@ -369,7 +408,52 @@ def _decide(
         row[low & (est.relevance != 0)] = R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]
         _mark(row, open_ & worth & holdout_mask(state, c.id, rules.holdout_fraction), R.HOLDOUT)
         candidate = row == 0
-        score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else np.float32(0))
+        score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else 0.0)
+    _assign(campaigns, codes, score, limits)
+
+
+def _oracle(
+    campaigns: tuple[Campaign, ...], codes: np.ndarray, truth: Truth, limits: PlatformLimits
+) -> None:
+    """Send where the world's true expected gain exceeds its true expected harm."""
+    k, n = codes.shape
+    score = np.full((k, n), -np.inf)
+    for j, c in enumerate(campaigns):
+        row = codes[j]
+        rows = np.flatnonzero(row == 0)
+        if rows.size == 0:
+            continue
+        gain, harm = truth(c, rows)
+        net = np.asarray(gain, dtype=np.float64) - np.asarray(harm, dtype=np.float64)
+        worth = net > 0
+        row[rows[~worth]] = R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]
+        score[j][rows[worth]] = net[worth] + (_URGENT_BONUS if c.urgent else 0.0)
+    _assign(campaigns, codes, score, limits)
+
+
+def _simple_interest(
+    state: FollowerState,
+    campaigns: tuple[Campaign, ...],
+    codes: np.ndarray,
+    now: float,
+    rng: np.random.Generator,
+) -> None:
+    """The five-line heuristic: followers with any evidence of interest in the category,
+    plus a random ``SIMPLE_EXPLORE`` of followers with no evidence at all yet."""
+    evidence = state.evidence_at(now)
+    none_yet = ~(evidence > 0).any(axis=1)
+    for j, c in enumerate(campaigns):
+        k = state.category_index[c.category]
+        chosen = (evidence[:, k] > 0) | (none_yet & (rng.random(state.n) < SIMPLE_EXPLORE))
+        _mark(codes[j], ~chosen, R.LOW_RELEVANCE)
+
+
+def _assign(
+    campaigns: tuple[Campaign, ...], codes: np.ndarray, score: np.ndarray, limits: PlatformLimits
+) -> None:
+    """At most one campaign per follower: the highest score wins (urgent ones carry a bonus);
+    a subscription account's one mass send a day goes to the campaign worth most in all."""
+    k = codes.shape[0]
     if k == 0:
         return
     one_per_day = limits.mass_sends_per_day_account is not None
@@ -421,7 +505,7 @@ def _blast(
                     cache.get("month", state.month_count_at(now)) + extra >= per_month,
                     R.PLATFORM_LIMIT,
                 )
-        if policy == "capped":
+        if policy in CAPPED_POLICIES:
             _mark(
                 row,
                 cache.get("week", state.pushes_within(now, 7 * DAY)) + extra >= rules.weekly_cap,

@@ -23,8 +23,9 @@ WEEKLY_CAP: Final = "weekly_cap"  # follower already got the merchant's weekly m
 MIN_GAP: Final = "min_gap"  # too soon after the follower's previous push
 CATEGORY_COOLDOWN: Final = "category_cooldown"  # same category pushed too recently
 # The decision.
+CONTROL_GROUP: Final = "control_group"  # in the account's long-run control group: no marketing
 HOLDOUT: Final = "holdout"  # in the campaign's random holdout, kept to measure lift
-LOW_RELEVANCE: Final = "low_relevance"  # no sign of interest: expected value below harm
+LOW_RELEVANCE: Final = "low_relevance"  # expected value below harm, and no sign of interest (why it is low)
 HARM_EXCEEDS_VALUE: Final = (
     "harm_exceeds_value"  # interested, but the push costs more than it earns
 )
@@ -47,6 +48,7 @@ CODES: Final[tuple[str, ...]] = (
     HARM_EXCEEDS_VALUE,
     LOST_TO_OTHER_CAMPAIGN,
     NOT_A_CONTACT,
+    CONTROL_GROUP,
 )
 CODE_INDEX: Final[dict[str, int]] = {code: i for i, code in enumerate(CODES)}
 
@@ -77,6 +79,7 @@ DESCRIPTIONS_ZH: Final[dict[str, str]] = {
     WEEKLY_CAP: "已达每周推送上限",
     MIN_GAP: "距上次推送间隔太短",
     CATEGORY_COOLDOWN: "同类目推送冷却中",
+    CONTROL_GROUP: "长期对照组（不接收营销推送，用于衡量长期效果）",
     HOLDOUT: "对照组（用于衡量增量效果）",
     LOW_RELEVANCE: "未显示对该类目的兴趣",
     HARM_EXCEEDS_VALUE: "预计打扰代价高于收益",

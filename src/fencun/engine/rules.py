@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from fencun.engine.clock import local_minute_of_day
 
 
+MAX_CONTROL_FRACTION = 0.2
+
+
 def _minutes(hhmm: str) -> int:
     hours, _, minutes = hhmm.partition(":")
     value = int(hours) * 60 + int(minutes or 0)
@@ -31,7 +34,8 @@ class MerchantRules:
     weekly_cap: int = 3  # pushes per follower per rolling 7 days
     category_cooldown_days: float = 3.0  # no second push of one category within this
     min_gap_hours: float = 20.0  # between any two pushes to one follower
-    holdout_fraction: float = 0.05
+    holdout_fraction: float = 0.05  # of each campaign's chosen recipients, kept back to measure it
+    control_fraction: float = 0.05  # of all followers, never sent marketing: the long-run lift
     follower_value_yuan: float | None = None
     value_horizon_days: float = 180.0  # at least this many days of a follower's revenue
     max_value_horizon_days: float = 730.0  # at most this many (the learned lifetime is capped)
@@ -44,6 +48,8 @@ class MerchantRules:
         _minutes(self.quiet_end)
         if not 0.0 <= self.holdout_fraction < 1.0:
             raise ValueError("holdout_fraction must be in [0, 1)")
+        if not 0.0 <= self.control_fraction <= MAX_CONTROL_FRACTION:
+            raise ValueError(f"control_fraction must be in [0, {MAX_CONTROL_FRACTION}]")
         if self.weekly_cap < 0 or self.min_gap_hours < 0 or self.category_cooldown_days < 0:
             raise ValueError("caps, gaps and cooldowns must not be negative")
         if self.follower_value_yuan is not None and self.follower_value_yuan < 0:
