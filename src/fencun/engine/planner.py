@@ -108,10 +108,16 @@ class Campaign:
 
 @dataclass
 class Prediction:
+    """What sending to ``reach`` followers is expected to add, against not sending: uplift
+    estimates learned from randomized contrasts, each with a 90 % interval."""
+
     reach: int = 0
-    orders: float = 0.0
-    revenue: float = 0.0  # yuan
+    orders: float = 0.0  # incremental orders
+    revenue: float = 0.0  # incremental revenue, yuan
     unfollows: float = 0.0  # caused by the push (incremental)
+    orders_ci: tuple[float, float] = (0.0, 0.0)
+    revenue_ci: tuple[float, float] = (0.0, 0.0)
+    unfollows_ci: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -155,8 +161,32 @@ class Plan:
 
     def holdout_openids(self, campaign_id: str) -> list[str]:
         """Followers kept back as the campaign's holdout (sent otherwise)."""
-        rows = np.flatnonzero(self.codes[self._j(campaign_id)] == R.CODES.index(R.HOLDOUT))
+        rows = np.flatnonzero(self.codes[self._j(campaign_id)] == R.CODE_INDEX[R.HOLDOUT])
         return [self.openids[i] for i in rows]
+
+    def control_rows(self, campaign_id: str) -> np.ndarray:
+        """State rows that are this campaign's randomized controls: its holdout and the
+        members of the account's control group who passed every hard rule. The engine
+        learns uplift by comparing what they do with what the recipients do."""
+        row = self.codes[self._j(campaign_id)]
+        return np.flatnonzero(
+            (row == R.CODE_INDEX[R.HOLDOUT]) | (row == R.CODE_INDEX[R.CONTROL_GROUP])
+        )
+
+    def control_openids(self, campaign_id: str) -> list[str]:
+        """Openids of :meth:`control_rows`: what production stores beside the recipients."""
+        return [self.openids[i] for i in self.control_rows(campaign_id).tolist()]
+
+    def controls(self) -> list[dict[str, Any]]:
+        """Control observations to fold with :meth:`FollowerState.record_deliveries` once
+        the plan is sent: delivery dicts marked ``"control": True`` (nothing is sent)."""
+        at = iso(self.at)
+        return [
+            {"openid": self.openids[i], "campaign": c.id, "at": at, "category": c.category,
+             "channel": c.channel, "control": True}
+            for c in self.campaigns
+            for i in self.control_rows(c.id).tolist()
+        ]
 
     def reason(self, campaign_id: str, openid: str) -> str:
         """``sent`` or the reason the follower was held back."""
@@ -588,8 +618,12 @@ def dial_effect(
     *,
     account_type: str = "subscription",
     rules: MerchantRules | None = None,
+    seed: int = 0,
+    explore: bool = True,
 ) -> list[dict[str, Any]]:
-    """What the plan would do at each value of the dial (yuan per kept follower), on posterior means."""
+    """What the plan would do at each value of the dial (yuan per kept follower): the same
+    plan (same seed, same draws) with only the dial changed, so the row at the merchant's
+    setting is the plan itself and reach can only fall as the value rises."""
     rules = rules or MerchantRules()
     out: list[dict[str, Any]] = []
     for v in values_yuan:
@@ -599,7 +633,8 @@ def dial_effect(
             now,
             account_type=account_type,
             rules=_with_value(rules, v),
-            explore=False,
+            seed=seed,
+            explore=explore,
         )
         out.append(
             {
