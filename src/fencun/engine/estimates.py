@@ -1,48 +1,46 @@
-"""Learned estimates: probability of an order and of an unfollow per (follower, campaign).
+"""Learned estimates: what a push adds (its uplift) and what it costs (its harm).
 
-Method: **empirical-Bayes Beta-Bernoulli with Thompson sampling.** Orders and unfollows
-after a push are rare binary outcomes, and most followers have received a handful of
-pushes at most, so per-follower rates alone are noise. We therefore pool:
+**Uplift, from randomized contrasts.** Every push opens a 7-day outcome window for the
+follower in the campaign's category; so does every *control*: a follower kept back by
+chance (the campaign's holdout, or the account's control group) who would otherwise have
+been eligible. Orders of the category inside a window count for its arm (treated or
+control), in the follower's *cell* as it was when the window opened
+(:data:`~fencun.engine.state.CELL_SHAPE`: interest evidence in the category, pushes of it
+left unanswered, orders ever, distance to a store, recency). The uplift of a cell is
+``treated mean - control mean``: a follower who would have bought anyway buys in both arms
+and earns the push nothing; a push that lowers buying ("sleeping dogs") shows as a negative
+uplift. Last-touch attribution is never used.
 
-* conversion (an order attributed to the campaign within 7 days of the push) is pooled
-  in three levels: relevance bucket (all categories) -> category x relevance ->
-  category x relevance x distance bucket. Each level's posterior mean is the prior of
-  the next (prior strengths ``S_*``), so a thin cell borrows from its parent and a rich
-  one speaks for itself. Relevance buckets come from the follower's decayed interest
-  evidence in the category (reads, clicks, keyword texts, orders); distance buckets
-  let the engine learn, rather than be told, that large items sell only near a store.
-  The follower's own record (pushes of the category, orders from them) updates the
-  cell as a last Beta level.
-* unfollows within 48 h of a push are pooled by attention pressure (decayed pushes,
-  including this one) x relevant/irrelevant. The base hazard (unfollows with no push
-  before them, per follower-day) is subtracted: harm counts only what a push adds.
-* a push also keeps the follower's pressure raised for weeks, so the **lasting** harm is
-  learned too: unfollows per follower-day by pressure level (exposure counted as time
-  passes, never falling with pressure), integrated over the push's decaying pressure.
-  The larger of the 48-hour and the lasting estimate is used, weighed for irrelevant
-  versus relevant pushes by their 48-hour rates.
-* **attention**: read-through of interesting pushes by the pressure they arrived at
-  gives the share of a later push's response one more push now takes away; times the
-  push revenue per follower-day, that is the second part of the harm (yuan).
-* the follower's value (the dial, when the merchant leaves it unset) is observed
-  revenue per follower-day times the follower's expected remaining days (one over the
-  rested daily unfollow rate, kept within the rules' horizon bounds).
+Revenue is learned in units of each category's price scale, so that categories pool:
+the means are estimated top-down along the cell's dimensions -- relevance (all categories)
+-> category x relevance -> ... x unanswered -> x orders ever -> x distance -> x recency --
+each level a Gaussian mean shrunk toward its parent (``S_LEVEL`` pseudo-observations), so a
+thin cell borrows from the cells like it and a rich one speaks for itself. Controls are
+scarcer and baselines smoother, so the control arm borrows more (``CONTROL_BORROW``). The
+same is done with order counts, for the dry-run's predicted orders.
 
-Why this and not a fitted logistic model: the counts update in O(1) per event in the
-same fold production runs, the posteriors are honest about thin data (a new follower
-simply gets the pooled rate of followers like them), and a Beta posterior gives
-exploration for free. **Exploration** is Thompson sampling: each plan draws the
-conversion rates of cells and followers from their posteriors (seeded, so a plan is
-reproducible) and decides on the draw, so uncertain cells and followers are sometimes
-tried and their interest discovered, and certain ones are not. Both levels are drawn
-from their actual Beta posteriors: for rare outcomes these are skewed, so a few
-followers are tried boldly rather than half of them timidly (a symmetric normal
-approximation sent to half of all uninterested followers on every plan). Harm uses
-posterior means: the engine explores upside, not the follower's patience.
+**Value of information: Thompson sampling.** A plan decides on a draw of each follower's
+uplift from its posterior (mean plus its standard deviation times a standard normal draw,
+seeded): a cell the engine knows little about is sometimes tried -- more often the more it
+might be worth -- and the trial is what teaches; as contrasts accumulate the posterior
+narrows and exploration fades by itself. Harm uses posterior means: the engine explores
+upside, never the follower's patience. With no contrast yet the priors say a push adds
+``PRIOR_UPLIFT`` orders per push by relevance (0.3-2 %), so the first campaign of a new
+account is tried on a large share of its followers, not held back.
 
-The priors are deliberately modest (a push converts 0.2-4 % of followers depending on
-evidence; an unfollow follows 0.2-3 % of pushes depending on pressure) and are
-overwhelmed by a few thousand deliveries.
+**Harm.** Unfollows within 48 h of a push are pooled by attention pressure (decayed
+pushes, this one included) x relevant/irrelevant, less the base hazard of rested
+followers; the *lasting* harm (a push keeps pressure raised for weeks) comes from the daily
+unfollow hazard by pressure level, integrated over the push's decaying pressure. Times the
+follower's value, that is the first part of the harm. The second is **attention**:
+read-through by the pressure a push arrived at gives the share of a later push's response
+that one more push now takes away, times the incremental push revenue per follower-day.
+
+**The follower's value** (the dial, when the merchant leaves it unset): revenue of
+subscribed followers per follower-day while observed -- orders imported from before the
+log began, or from people who never followed, do not count -- times the expected remaining
+days (one over the rested daily unfollow rate, between the rules' bounds), weighted per
+follower by engagement (0.5-3x).
 """
 
 from __future__ import annotations
@@ -53,34 +51,46 @@ import numpy as np
 
 from fencun.engine.rules import MerchantRules
 from fencun.engine.state import (
+    CELL_SHAPE,
+    CONTROL,
     HAZARD_EDGES,
-    N_DIST,
-    N_REL,
+    N_CELLS,
     PRESSURE_EDGES,
     PRESSURE_HALF_LIFE_DAYS,
     RELEVANCE_EDGES,
+    TREATED,
     FollowerState,
     bucket,
 )
 
-PRIOR_CONVERSION = np.array([0.002, 0.006, 0.015, 0.04])  # by relevance bucket
-S_RELEVANCE = 400.0  # pseudo-deliveries behind the relevance-level prior
-S_CATEGORY = 200.0
-S_CELL = 100.0
-S_FOLLOWER = 30.0
+#: Incremental orders per push by relevance bucket, before any contrast is seen.
+PRIOR_UPLIFT = np.array([0.003, 0.006, 0.01, 0.02])
+PRIOR_BASE = 0.002  # orders of the category per follower-week without a push, a priori
+S_ROOT = 300.0  # pseudo-observations behind each relevance bucket's prior
+S_LEVEL = 150.0  # pseudo-observations a cell borrows from its parent, per level
+CONTROL_BORROW = 3.0  # the control arm's levels borrow this many times as much
 PRIOR_UNFOLLOW = np.array(  # (pressure bucket, relevant?) per push, within 48 h
     [[0.002, 0.001], [0.004, 0.002], [0.008, 0.004], [0.015, 0.008], [0.03, 0.015]]
 )
 S_UNFOLLOW = 300.0
 PRIOR_BASE_HAZARD = 0.0005  # unfollows per follower-day with no push
 S_BASE_DAYS = 2000.0
-S_AMOUNT = 5.0  # pseudo-orders at the campaign's list price
 HORIZON_DAYS_FLOOR = 30.0
 S_HAZARD_DAYS = 3000.0  # pseudo follower-days behind each pressure level's daily hazard
 PRIOR_READ = 0.1  # read-through of a push, before any reads are seen
 S_READ = 200.0
 AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
 PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
+Z90 = 1.6449  # two-sided 90 % normal interval
+
+
+@dataclass
+class Uplift:
+    """Posterior of the uplift per (category, cell), one quantity (revenue or orders)."""
+
+    mean: np.ndarray  # (C, N_CELLS) treated mean - control mean, per observation
+    var: np.ndarray  # (C, N_CELLS) its posterior variance
+    control: np.ndarray  # (C, N_CELLS) the control arm's mean (what happens without a push)
 
 
 @dataclass
@@ -88,13 +98,14 @@ class PlanContext:
     """Per-plan quantities shared by all campaigns (computed once per plan)."""
 
     evidence: np.ndarray  # (n, C) float32, decayed to now
-    distance: np.ndarray  # (n,) int8 bucket
-    pressure_bucket: np.ndarray  # (n,) int8 bucket of pressure after one more push
+    now: float
     follower_value: np.ndarray  # (n,) yuan
     follower_value_yuan: float  # the account-level dial (given or learned)
     p_unfollow: np.ndarray  # (n, 2) incremental unfollow probability, irrelevant/relevant push
     rng: np.random.Generator
     exploration: float
+    revenue: Uplift  # yuan per push
+    orders: Uplift  # orders per push
     attention_cost: np.ndarray | None = None  # (n,) yuan of later push revenue one more push costs
 
 
@@ -113,8 +124,7 @@ def daily_hazard(state: FollowerState) -> np.ndarray:
 def lasting_unfollow_curve(state: FollowerState) -> np.ndarray:
     """Extra unfollow probability one more push causes over the following weeks, tabulated
     on ``PRESSURE_GRID`` (the follower's pressure now): the push lifts the pressure by one,
-    that lift decays, and the daily hazard at the lifted pressure is learned above. This is
-    what makes harm grow with pressure as fast as the data says it does."""
+    that lift decays, and the daily hazard at the lifted pressure is learned above."""
     h = daily_hazard(state)
     decay = _decay_steps()
     before = PRESSURE_GRID[:, None] * decay[None, :]
@@ -140,19 +150,88 @@ def attention_curve(state: FollowerState) -> np.ndarray:
 
 
 def learned_follower_value(state: FollowerState, rules: MerchantRules) -> float:
-    """The dial, or when unset: observed revenue per follower-day x the follower's expected
+    """The dial, or when unset: revenue per observed follower-day x the follower's expected
     remaining days (1 / base unfollow rate, between the rules' horizon bounds), in yuan."""
     if rules.follower_value_yuan is not None:
         return float(rules.follower_value_yuan)
     s = state.stats
     if s.follower_days <= 0:
         return rules.min_follower_value_yuan
-    per_day = s.revenue / s.follower_days
-    # Expected remaining days as a follower: one over the base daily unfollow rate.
+    # A few days of a small account say little: the first weeks borrow from the floor.
+    per_day = s.revenue / (s.follower_days + S_BASE_DAYS)
     base = float(daily_hazard(state)[0])  # rested followers' daily unfollow rate
     lo = max(rules.value_horizon_days, HORIZON_DAYS_FLOOR)
     horizon = min(max(1.0 / max(base, 1e-9), lo), max(rules.max_value_horizon_days, lo))
     return max(rules.min_follower_value_yuan, per_day * horizon)
+
+
+def _arm_posterior(
+    n: np.ndarray, y: np.ndarray, prior: np.ndarray, sigma2: np.ndarray, borrow: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-down shrinkage along ``CELL_SHAPE`` for one arm: ``n``, ``y`` (C, N_CELLS)
+    observations and sums; ``prior`` (N_REL,) the relevance buckets' prior means; ``sigma2``
+    (N_REL,) the variance of one observation. Returns posterior mean and variance."""
+    c = n.shape[0]
+    shape = (c, *CELL_SHAPE)
+    n6, y6 = n.reshape(shape), y.reshape(shape)
+    depth = len(CELL_SHAPE)
+    # Level 1: relevance, pooled over categories.
+    n1 = n6.sum(axis=(0, *range(2, depth + 1)))
+    y1 = y6.sum(axis=(0, *range(2, depth + 1)))
+    mean = (y1 + S_ROOT * prior) / (n1 + S_ROOT)
+    var = sigma2 / (n1 + S_ROOT)
+    mean = np.broadcast_to(mean, (c, CELL_SHAPE[0]))
+    var = np.broadcast_to(var, (c, CELL_SHAPE[0]))
+    s2 = np.broadcast_to(sigma2[None, :], (c, CELL_SHAPE[0]))
+    strength = S_LEVEL * borrow
+    # Levels 2..: category x relevance, then one more dimension at a time.
+    for level in range(1, depth + 1):
+        axes = tuple(range(level + 1, depth + 1))
+        n_l = n6.sum(axis=axes) if axes else n6
+        y_l = y6.sum(axis=axes) if axes else y6
+        if level > 1:
+            mean, var, s2 = mean[..., None], var[..., None], s2[..., None]
+        w = strength / (n_l + strength)
+        mean = (y_l + strength * mean) / (n_l + strength)
+        var = s2 / (n_l + strength) + w * w * var
+        s2 = np.broadcast_to(s2, n_l.shape)
+    return mean.reshape(c, N_CELLS), var.reshape(c, N_CELLS)
+
+
+def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
+    """Posterior uplift per (category, cell): revenue in yuan per push (``"revenue"``) or
+    orders per push (``"orders"``), from the randomized contrasts in ``state.stats``."""
+    s = state.stats
+    if quantity == "revenue":
+        scale = state.category_prices()[None, :, None]
+        y, y2 = s.up_y / scale, s.up_y2 / (scale * scale)
+    elif quantity == "orders":
+        scale = np.ones((1, s.up_n.shape[1], 1))
+        y, y2 = s.up_o, s.up_o  # counts: y^2 ~ y for rare single orders
+    else:
+        raise ValueError(f"quantity {quantity!r}: revenue or orders")
+    control_prior = np.full(CELL_SHAPE[0], PRIOR_BASE)
+    treated_prior = control_prior + PRIOR_UPLIFT
+    out = []
+    for arm, prior, borrow in ((TREATED, treated_prior, 1.0), (CONTROL, control_prior, CONTROL_BORROW)):
+        # Variance of one observation per relevance bucket: the data's second moment
+        # shrunk toward a Bernoulli at the prior rate (in price units, y^2 ~ y).
+        n_r = s.up_n[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+        y_r = y[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+        y2_r = y2[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+        m = (y_r + S_ROOT * prior) / (n_r + S_ROOT)
+        m2 = (y2_r + S_ROOT * prior) / (n_r + S_ROOT)
+        sigma2 = np.maximum(m2 - m * m, 1e-6)
+        out.append(_arm_posterior(s.up_n[arm], y[arm], prior, sigma2, borrow))
+    (mt, vt), (mc, vc) = out
+    unit = scale[0]
+    return Uplift(mean=(mt - mc) * unit, var=(vt + vc) * unit * unit, control=mc * unit)
+
+
+def incremental_push_revenue(state: FollowerState, revenue: Uplift) -> float:
+    """Yuan that pushes have added so far (treated observations x their cells' uplift)."""
+    n_t = state.stats.up_n[TREATED]
+    return float((n_t * np.maximum(revenue.mean, 0.0)).sum())
 
 
 def plan_context(
@@ -184,92 +263,74 @@ def plan_context(
     engagement = evidence.sum(axis=1) + np.float32(5.0) * state.orders
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
-    # Attention: revenue that pushes earn per follower-day, and the share of it one more
-    # push now takes from later pushes (fatigued followers read and buy less).
-    push_revenue_per_day = float(s.amount_sum.sum()) / max(s.follower_days, 1.0)
+    # Attention: incremental revenue pushes earn per follower-day, and the share of it one
+    # more push now takes from later pushes (fatigued followers read and buy less).
+    revenue = uplift(state, "revenue")
+    per_day = incremental_push_revenue(state, revenue) / max(s.follower_days, 1.0)
     attention = np.interp(now_pressure, PRESSURE_GRID, attention_curve(state)).astype(np.float32)
-    attention_cost = attention * weight * np.float32(push_revenue_per_day)
     return PlanContext(
         evidence=evidence,
-        distance=state.distance_bucket(),
-        pressure_bucket=pb,
+        now=now,
         follower_value=weight * np.float32(v),
         follower_value_yuan=v,
         p_unfollow=p_unf,
         rng=rng,
         exploration=rules.exploration,
-        attention_cost=attention_cost,
+        revenue=revenue,
+        orders=uplift(state, "orders"),
+        attention_cost=attention * weight * np.float32(per_day),
     )
-
-
-def conversion_cells(state: FollowerState, c: int) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior Beta parameters (alpha, beta) of the (relevance, distance) cells of category ``c``."""
-    s = state.stats
-    sent_r = s.conv_sent.sum(axis=(0, 2))
-    orders_r = s.conv_orders.sum(axis=(0, 2))
-    m_r = (orders_r + S_RELEVANCE * PRIOR_CONVERSION) / (sent_r + S_RELEVANCE)
-    m_r = np.maximum.accumulate(m_r)  # more evidence of interest never converts worse
-    sent_cr = s.conv_sent[c].sum(axis=1)
-    orders_cr = s.conv_orders[c].sum(axis=1)
-    m_cr = (orders_cr + S_CATEGORY * m_r) / (sent_cr + S_CATEGORY)
-    alpha = s.conv_orders[c] + S_CELL * m_cr[:, None]
-    beta = (s.conv_sent[c] - s.conv_orders[c]) + S_CELL * (1.0 - m_cr[:, None])
-    return alpha, np.maximum(beta, 1e-6)
 
 
 @dataclass
 class CampaignEstimate:
     relevance: np.ndarray  # (n,) int8 bucket
-    p_order: np.ndarray  # (n,) float32 posterior mean
-    p_order_draw: np.ndarray  # (n,) float32 Thompson draw (the decision uses it)
-    order_value: float  # yuan per attributed order
+    cells: np.ndarray  # (n,) int16 uplift cell
+    uplift: np.ndarray  # (n,) float32 yuan: posterior mean incremental revenue of the push
+    uplift_sd: np.ndarray  # (n,) float32 its posterior standard deviation
+    uplift_draw: np.ndarray  # (n,) float32 the Thompson draw the decision uses
+    orders: np.ndarray  # (n,) float32 posterior mean incremental orders
     p_unfollow: np.ndarray  # (n,) float32 incremental
     harm: np.ndarray  # (n,) float32 yuan: lost follower value plus lost attention
+    category: int = 0
+
+    def interval(
+        self, mask: np.ndarray, ctx_uplift: Uplift, quantity_mean: np.ndarray
+    ) -> tuple[float, tuple[float, float]]:
+        """Sum of ``quantity_mean`` over ``mask`` with a 90 % interval: followers of one
+        cell share its uncertainty, cells are independent."""
+        total = float(quantity_mean[mask].sum(dtype=np.float64))
+        counts = np.bincount(self.cells[mask], minlength=N_CELLS).astype(np.float64)
+        sd = float(np.sqrt((counts * counts * ctx_uplift.var[self.category]).sum()))
+        return total, (total - Z90 * sd, total + Z90 * sd)
 
 
 def estimate_campaign(
-    state: FollowerState, ctx: PlanContext, c: int, list_price: float, draw: bool = True
+    state: FollowerState, ctx: PlanContext, c: int, draw: bool = True
 ) -> CampaignEstimate:
-    """Estimates for pushing a campaign of category ``c`` (mean product price ``list_price``)."""
-    s = state.stats
-    ev = ctx.evidence[:, c]
-    rel = bucket(ev, RELEVANCE_EDGES)
-    orders_fc = state.cat_orders[:, c]
-    rel[orders_fc > 0] = N_REL - 1
-    alpha, beta = conversion_cells(state, c)
-    mean_cells = (alpha / (alpha + beta)).astype(np.float32)
+    """Estimates for pushing a campaign of category ``c`` to every row now."""
+    cells = state.uplift_cells(c, ctx.now)
+    rel = bucket(ctx.evidence[:, c], RELEVANCE_EDGES)
+    mean = ctx.revenue.mean[c][cells].astype(np.float32)
+    sd = np.sqrt(ctx.revenue.var[c][cells]).astype(np.float32)
     if draw and ctx.exploration > 0:
-        drawn = ctx.rng.beta(alpha, beta).astype(np.float32)
-        draw_cells = mean_cells + np.float32(ctx.exploration) * (drawn - mean_cells)
+        z = ctx.rng.standard_normal(state.n, dtype=np.float32)
+        drawn = mean + np.float32(ctx.exploration) * sd * z
     else:
-        draw_cells = mean_cells
-    flat = rel.astype(np.intp) * N_DIST + ctx.distance
-    cell_mean = mean_cells.reshape(-1)[flat]
-    pushes_fc = state.cat_pushes[:, c]
-    strength = np.float32(S_FOLLOWER) + pushes_fc
-    # Follower-level Beta: the cell as prior, the follower's own pushes and orders as data.
-    p_mean = (np.float32(S_FOLLOWER) * cell_mean + orders_fc) / strength
-    if draw and ctx.exploration > 0:
-        cell_draw = draw_cells.reshape(-1)[flat]
-        centre = (np.float32(S_FOLLOWER) * cell_draw + orders_fc) / strength
-        # The follower's own Beta posterior, drawn as it is: for rare outcomes it is very
-        # skewed (most draws near zero, a few large), so exploration tries a few followers
-        # boldly rather than half of them timidly, as a symmetric approximation would.
-        a = np.maximum(centre * strength, 1e-6)
-        b = np.maximum((1 - centre) * strength, 1e-6)
-        drawn_f = ctx.rng.beta(a, b).astype(np.float32)
-        p_draw = np.clip(centre + np.float32(ctx.exploration) * (drawn_f - centre), 0.0, 1.0)
-    else:
-        p_draw = p_mean
-    amount = (s.amount_sum[c] + S_AMOUNT * list_price) / (s.amount_n[c] + S_AMOUNT)
+        drawn = mean
     relevant = rel >= 2
     p_unf = np.where(relevant, ctx.p_unfollow[:, 1], ctx.p_unfollow[:, 0])
+    harm = p_unf * ctx.follower_value
+    if ctx.attention_cost is not None:
+        harm = harm + ctx.attention_cost
     return CampaignEstimate(
         relevance=rel,
-        p_order=p_mean.astype(np.float32),
-        p_order_draw=p_draw.astype(np.float32),
-        order_value=float(amount),
-        p_unfollow=p_unf,
-        harm=p_unf * ctx.follower_value
-        + (ctx.attention_cost if ctx.attention_cost is not None else np.float32(0.0)),
+        cells=cells,
+        uplift=mean,
+        uplift_sd=sd,
+        uplift_draw=drawn,
+        orders=ctx.orders.mean[c][cells].astype(np.float32),
+        p_unfollow=p_unf.astype(np.float32),
+        harm=harm.astype(np.float32),
+        category=c,
     )

@@ -10,13 +10,17 @@ Order of work, all vectorised over followers:
 1. hard rules per campaign, first failing rule wins the reason: consent, already sent,
    segment, platform limits (account type), the 48 h window for customer-service
    messages, quiet hours, weekly cap, minimum gap, category cooldown;
-2. estimates and the decision (``fencun`` policy only): expected value (Thompson draw of
-   the order probability x order value) against expected harm (incremental unfollow
-   probability x the follower's value); not worth it -> ``low_relevance`` (no sign of
-   interest) or ``harm_exceeds_value``;
-3. holdout: followers the decision would send, but who fall in the campaign's
+2. the account's control group (``fencun`` only): no marketing push, ``control_group``;
+3. estimates and the one economic decision (``fencun`` only): the push's incremental
+   revenue, drawn from its posterior (Thompson sampling: the mean plus the value of what
+   trying teaches), against its expected harm (incremental unfollow probability x the
+   follower's value, plus the attention taken from later pushes). Not worth it: the reason
+   says why the estimate is low -- ``low_relevance`` (no sign of interest), ``no_lift``
+   (interested, but pushes add nothing: they would buy anyway, or buy less when pushed)
+   or ``harm_exceeds_value``;
+4. holdout: followers the decision would send, but who fall in the campaign's
    reproducible random holdout (hash of campaign id and openid), are kept back;
-4. assignment: at most one campaign per follower per run, urgent campaigns first, then
+5. assignment: at most one campaign per follower per run, urgent campaigns first, then
    the highest net value; a subscription account makes one mass send a day, the same
    message to everyone it reaches, so it picks the single campaign worth most.
 
@@ -39,7 +43,13 @@ import numpy as np
 
 from fencun.engine import reasons as R
 from fencun.engine.clock import DAY, HOUR, iso, local_day_number, to_epoch
-from fencun.engine.estimates import CampaignEstimate, estimate_campaign, plan_context
+from fencun.engine.estimates import (
+    Z90,
+    CampaignEstimate,
+    PlanContext,
+    estimate_campaign,
+    plan_context,
+)
 from fencun.engine.limits import PlatformLimits, load_platform_limits, load_wecom_limits
 from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import evaluate_segment
@@ -384,11 +394,7 @@ def plan(
     estimates: dict[str, CampaignEstimate] = {}
     for c in ordered:
         estimates[c.id] = estimate_campaign(
-            state,
-            ctx,
-            state.category_index[c.category],
-            c.list_price,
-            draw=explore and policy == "fencun",
+            state, ctx, state.category_index[c.category], draw=explore and policy == "fencun"
         )
 
     if policy == "fencun":
@@ -402,7 +408,7 @@ def plan(
         _blast(state, ordered, codes, rules, limits, policy, cache, ts)
 
     summaries = [
-        _summary(state, c, codes[j], estimates[c.id], limits, ts) for j, c in enumerate(ordered)
+        _summary(state, c, codes[j], estimates[c.id], ctx, limits, ts) for j, c in enumerate(ordered)
     ]
     return Plan(
         at=ts,
@@ -431,11 +437,14 @@ def _decide(
         est = estimates[c.id]
         row = codes[j]
         open_ = row == 0
-        net = est.p_order_draw * np.float32(est.order_value) - est.harm
+        # One economic decision: the drawn uplift (its mean plus what trying would teach)
+        # against the expected harm. The reason only explains why the estimate is low.
+        net = est.uplift_draw - est.harm
         worth = net > 0
         low = open_ & ~worth
         row[low & (est.relevance == 0)] = R.CODE_INDEX[R.LOW_RELEVANCE]
-        row[low & (est.relevance != 0)] = R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]
+        row[low & (est.relevance != 0) & (est.uplift <= 0)] = R.CODE_INDEX[R.NO_LIFT]
+        _mark(row, low, R.HARM_EXCEEDS_VALUE)
         _mark(row, open_ & worth & holdout_mask(state, c.id, rules.holdout_fraction), R.HOLDOUT)
         candidate = row == 0
         score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else 0.0)
@@ -568,6 +577,7 @@ def _summary(
     c: Campaign,
     row: np.ndarray,
     est: CampaignEstimate,
+    ctx: PlanContext,
     limits: PlatformLimits,
     now: float,
 ) -> CampaignSummary:
@@ -578,14 +588,22 @@ def _summary(
     everyone = reachable & ~state.received_mask(c.id)
     if c.segment is not None:
         everyone &= evaluate_segment(c.segment, state, now)
-    value = np.float32(est.order_value)
 
     def predict(mask: np.ndarray) -> Prediction:
+        orders, orders_ci = est.interval(mask, ctx.orders, est.orders)
+        revenue, revenue_ci = est.interval(mask, ctx.revenue, est.uplift)
+        unfollows = float(est.p_unfollow[mask].sum(dtype=np.float64))
+        # Unfollows: Poisson noise plus the uncertainty of the pooled rates behind them.
+        seen = float(state.stats.unf_after.sum() + state.stats.haz_unf.sum())
+        sd = np.sqrt(unfollows) + unfollows / np.sqrt(1.0 + seen)
         return Prediction(
             reach=int(mask.sum()),
-            orders=round(float(est.p_order[mask].sum(dtype=np.float64)), 2),
-            revenue=round(float(est.p_order[mask].sum(dtype=np.float64) * value), 2),
-            unfollows=round(float(est.p_unfollow[mask].sum(dtype=np.float64)), 2),
+            orders=round(orders, 2),
+            revenue=round(revenue, 2),
+            unfollows=round(unfollows, 2),
+            orders_ci=(round(orders_ci[0], 2), round(orders_ci[1], 2)),
+            revenue_ci=(round(revenue_ci[0], 2), round(revenue_ci[1], 2)),
+            unfollows_ci=(round(max(unfollows - Z90 * sd, 0.0), 2), round(unfollows + Z90 * sd, 2)),
         )
 
     if c.channel == "customer_service":

@@ -26,6 +26,7 @@ CATEGORY_COOLDOWN: Final = "category_cooldown"  # same category pushed too recen
 CONTROL_GROUP: Final = "control_group"  # in the account's long-run control group: no marketing
 HOLDOUT: Final = "holdout"  # in the campaign's random holdout, kept to measure lift
 LOW_RELEVANCE: Final = "low_relevance"  # expected value below harm, and no sign of interest (why it is low)
+NO_LIFT: Final = "no_lift"  # interested, but a push adds no orders (buys anyway, or less)
 HARM_EXCEEDS_VALUE: Final = (
     "harm_exceeds_value"  # interested, but the push costs more than it earns
 )
@@ -49,6 +50,7 @@ CODES: Final[tuple[str, ...]] = (
     LOST_TO_OTHER_CAMPAIGN,
     NOT_A_CONTACT,
     CONTROL_GROUP,
+    NO_LIFT,
 )
 CODE_INDEX: Final[dict[str, int]] = {code: i for i, code in enumerate(CODES)}
 
@@ -82,6 +84,7 @@ DESCRIPTIONS_ZH: Final[dict[str, str]] = {
     CONTROL_GROUP: "长期对照组（不接收营销推送，用于衡量长期效果）",
     HOLDOUT: "对照组（用于衡量增量效果）",
     LOW_RELEVANCE: "未显示对该类目的兴趣",
+    NO_LIFT: "推送不会带来额外购买（不推也会买，或推送反而少买）",
     HARM_EXCEEDS_VALUE: "预计打扰代价高于收益",
     LOST_TO_OTHER_CAMPAIGN: "让位于更合适的活动",
 }

@@ -55,9 +55,18 @@ ORDER_ATTRIBUTION_DAYS = 7.0
 # Buckets that pool followers for the estimates (see estimates.py).
 RELEVANCE_EDGES = (0.25, 1.5, 4.0)  # evidence -> 0 none, 1 weak, 2 some, 3 strong
 DISTANCE_EDGES = (10.0, 40.0)  # km -> 1 near, 2 mid, 3 far; 0 = unknown
+UNANSWERED_EDGES = (0.5, 1.5)  # pushes of the category since the last sign of interest -> 0, 1, 2+
+HISTORY_EDGES = (0.5, 1.5)  # orders ever (imported history included) -> 0, 1, 2+
+RECENCY_EDGES = (14.0, 60.0)  # days since the last interaction -> 0 recent, 1, 2 long ago/never
 PRESSURE_EDGES = (1.5, 2.5, 3.5, 5.0)  # decayed pushes after this one -> 0..4
 HAZARD_EDGES = (0.5, 1.5, 2.5, 3.5, 5.0, 7.0)  # decayed pushes now -> 0..6 (daily hazard)
 N_REL, N_DIST, N_PRESSURE, N_HAZARD = 4, 4, 5, 7
+N_UNANSWERED, N_HISTORY, N_RECENCY = 3, 3, 3
+#: The uplift cells of one category, coarse to fine: what the estimates pool over, in the
+#: order they back off (relevance first, recency last). See estimates.py.
+CELL_SHAPE = (N_REL, N_UNANSWERED, N_HISTORY, N_DIST, N_RECENCY)
+N_CELLS = int(np.prod(CELL_SHAPE))
+TREATED, CONTROL = 0, 1  # arms of the randomized contrasts
 EXPOSURE_STEP_SECONDS = 3600.0  # follower-days by pressure are summed at most hourly
 
 # WeChat subscribe scenes (user/info ``subscribe_scene``) and the short names segments use.
@@ -102,8 +111,13 @@ class PooledStats:
     """Counts pooled over followers; the estimates' evidence. Shapes in the comments."""
 
     n_categories: int
-    conv_sent: np.ndarray = field(init=False)  # (C, N_REL, N_DIST) deliveries
-    conv_orders: np.ndarray = field(init=False)  # (C, N_REL, N_DIST) attributed orders
+    # Randomized contrasts by arm (TREATED, CONTROL) x category x cell: observations
+    # (a push, or a control kept back from one), and what followed within the window:
+    # revenue of the category's orders (and its square, for the variance) and orders.
+    up_n: np.ndarray = field(init=False)  # (2, C, N_CELLS)
+    up_y: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan
+    up_y2: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan^2
+    up_o: np.ndarray = field(init=False)  # (2, C, N_CELLS) orders
     amount_sum: np.ndarray = field(init=False)  # (C,) yuan of attributed orders
     amount_n: np.ndarray = field(init=False)  # (C,)
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
@@ -113,13 +127,15 @@ class PooledStats:
     haz_unf: np.ndarray = field(init=False)  # (N_HAZARD,) unfollows by pressure at the time
     base_unfollows: float = 0.0  # unfollows with no push in the 48 h before
     follower_days: float = 0.0  # subscribed follower-days observed
-    revenue: float = 0.0  # all orders, yuan
+    revenue: float = 0.0  # orders of subscribed followers while observed, yuan (the value)
     orders: int = 0
 
     def __post_init__(self) -> None:
         c = self.n_categories
-        self.conv_sent = np.zeros((c, N_REL, N_DIST))
-        self.conv_orders = np.zeros((c, N_REL, N_DIST))
+        self.up_n = np.zeros((2, c, N_CELLS))
+        self.up_y = np.zeros((2, c, N_CELLS))
+        self.up_y2 = np.zeros((2, c, N_CELLS))
+        self.up_o = np.zeros((2, c, N_CELLS))
         self.amount_sum = np.zeros(c)
         self.amount_n = np.zeros(c)
         self.unf_sent = np.zeros((N_PRESSURE, 2))
@@ -156,8 +172,11 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     "evidence_at": (np.float64, (), 0.0),
     "cat_last_push": (np.float64, ("C",), np.nan),
     "cat_pushes": (np.float32, ("C",), 0.0),
-    "cat_orders": (np.float32, ("C",), 0.0),
-    "cat_push_rel": (np.int8, ("C",), 0),
+    "unanswered": (np.float32, ("C",), 0.0),  # pushes of the category since it last showed interest
+    # The open outcome window per category: when it opened, the arm and the cell then.
+    "win_at": (np.float64, ("C",), np.nan),
+    "win_arm": (np.int8, ("C",), -1),
+    "win_cell": (np.int16, ("C",), 0),
     "reads": (np.float32, (), 0.0),
     "orders": (np.float32, (), 0.0),
     "revenue": (np.float64, (), 0.0),
@@ -198,11 +217,13 @@ class FollowerState:
         self.wecom_tag_rows: dict[str, np.ndarray] = {}  # WeCom corp tag name -> rows
         self.campaign_category: dict[str, int] = {}
         self.product_category: dict[str, int] = {}
+        self.product_price: dict[str, float] = {}  # yuan, from the campaigns registered
         self.received: dict[str, np.ndarray] = {}  # campaign id -> bool per row
         self.received_at: dict[str, np.ndarray] = {}
         self.mass_sends_by_day: dict[int, set[str]] = {}  # local day -> campaign ids sent by mass
         self.stats = PooledStats(len(self.categories))
         self.clock = np.nan  # the latest ``now`` observed
+        self.observed_from = np.nan  # follower-days (and the value's revenue) count from here
         self.exposure_at = np.nan  # follower-days by pressure are counted up to here
         self.ignored_events = 0
         self._capacity = 0
@@ -354,6 +375,28 @@ class FollowerState:
         age = np.maximum(now - self.__dict__["_evidence_at"][: self.n], 0.0)
         return np.exp2(-age / (EVIDENCE_HALF_LIFE_DAYS * DAY)).astype(np.float32)
 
+    def uplift_cells(self, c: int, now: float, rows: np.ndarray | None = None) -> np.ndarray:
+        """The uplift cell (a flat index into ``CELL_SHAPE``) of each row for a push of
+        category ``c`` at ``now``: what the follower looks like to the estimates, computed
+        the same way when a push or a control is recorded and when a plan is made."""
+        sel = slice(None) if rows is None else rows
+        ev = self._evidence[: self.n, c][sel] * np.exp2(
+            -np.maximum(now - self._evidence_at[: self.n][sel], 0.0)
+            / (EVIDENCE_HALF_LIFE_DAYS * DAY)
+        ).astype(np.float32)
+        rel = bucket(ev, RELEVANCE_EDGES)
+        unanswered = bucket(self._unanswered[: self.n, c][sel], UNANSWERED_EDGES)
+        history = bucket(self._orders[: self.n][sel], HISTORY_EDGES)
+        d = self._distance_km[: self.n][sel]
+        dist = (1 + bucket(d, DISTANCE_EDGES)).astype(np.int8)
+        dist[np.isnan(d)] = 0
+        with np.errstate(invalid="ignore"):
+            days = (now - self._last_interaction_at[: self.n][sel]) / DAY
+        recency = bucket(np.where(np.isnan(days), np.inf, days), RECENCY_EDGES)
+        return np.ravel_multi_index(
+            (rel, unanswered, history, dist, recency), CELL_SHAPE
+        ).astype(np.int16)
+
     def interest(self, now: float) -> np.ndarray:
         """Interest score in [0, 1) per (row, category): ``1 - exp(-evidence / 2)``."""
         return -np.expm1(-self.evidence_at(now) / 2.0)
@@ -460,6 +503,8 @@ class FollowerState:
             self.stats.follower_days += float(self.subscribed.sum()) * (now - self.clock) / DAY
         if np.isnan(self.clock) or now > self.clock:
             self.clock = now
+        if np.isnan(self.observed_from):
+            self.observed_from = now
         if np.isnan(self.exposure_at):
             self.exposure_at = now
         elif now - self.exposure_at >= EXPOSURE_STEP_SECONDS:
@@ -487,6 +532,7 @@ class FollowerState:
             self._evidence_at[i] = ts
         for c in cats:
             self._evidence[i, c] += np.float32(weight)
+            self._unanswered[i, c] = 0.0
 
     def _ev_subscribe(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
         i = self.row(openid)
@@ -617,12 +663,18 @@ class FollowerState:
             return False
         if not np.isfinite(amount) or amount < 0:
             return False
-        i = self._ensure_follower(openid, ts)
+        # Orders come from the shop's records, not from WeChat: an unknown openid is a
+        # customer, not a follower, and is never marked subscribed by an order.
+        i = self.row(openid)
         self._touch(i, ts)
         self._orders[i] += 1
         self._revenue[i] += amount
-        self.stats.revenue += amount
-        self.stats.orders += 1
+        s = self.stats
+        s.orders += 1
+        # The follower value learns only from orders of followers, while follower-days are
+        # counted: imported history from before the log began must not inflate it.
+        if self._subscribed[i] and ts >= self.observed_from:
+            s.revenue += amount
         cats = self._campaign_cats(ev)
         self._add_evidence(i, ts, cats, EVIDENCE_WEIGHTS["order"])
         campaign = ev.get("campaign")
@@ -630,11 +682,17 @@ class FollowerState:
             sent_at = self.received_at[campaign][i]
             if not np.isnan(sent_at) and 0 <= ts - sent_at <= ORDER_ATTRIBUTION_DAYS * DAY:
                 c = self.campaign_category[campaign]
-                d = self._distance_bucket_row(i)
-                self.stats.conv_orders[c, self._cat_push_rel[i, c], d] += 1
-                self.stats.amount_sum[c] += amount
-                self.stats.amount_n[c] += 1
-                self._cat_orders[i, c] += 1
+                s.amount_sum[c] += amount
+                s.amount_n[c] += 1
+        # The randomized contrasts: the order counts in the open window of its category,
+        # pushed or kept back alike (an order of an unknown product, in every category's).
+        for c in cats or range(len(self.categories)):
+            arm = int(self._win_arm[i, c])
+            if arm >= 0 and 0.0 <= ts - self._win_at[i, c] <= ORDER_ATTRIBUTION_DAYS * DAY:
+                cell = int(self._win_cell[i, c])
+                s.up_y[arm, c, cell] += amount
+                s.up_y2[arm, c, cell] += amount * amount
+                s.up_o[arm, c, cell] += 1
         return True
 
     def _ev_tags(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
@@ -643,12 +701,6 @@ class FollowerState:
             return False
         self.set_tags(openid, tags)
         return True
-
-    def _distance_bucket_row(self, i: int) -> int:
-        d = float(self._distance_km[i])
-        if np.isnan(d):
-            return 0
-        return 1 + int(np.searchsorted(DISTANCE_EDGES, d, side="right"))
 
     def distance_bucket(self) -> np.ndarray:
         """0 unknown, 1 near (< 10 km), 2 mid (< 40 km), 3 far; int8 per row."""
@@ -670,10 +722,28 @@ class FollowerState:
             pid = product.get("id")
             if pid is not None:
                 self.product_category.setdefault(str(pid), c)
+                try:
+                    price = float(product.get("price") or 0.0)
+                except (TypeError, ValueError):
+                    continue
+                if np.isfinite(price) and price > 0:
+                    self.product_price[str(pid)] = price
         if campaign_id not in self.received:
             self.received[campaign_id] = np.zeros(self._capacity, dtype=np.bool_)
             self.received_at[campaign_id] = np.full(self._capacity, np.nan)
         return c
+
+    def category_prices(self) -> np.ndarray:
+        """A price scale per category (yuan): the median price of its known products; the
+        estimates learn revenue in units of it, so categories of any price pool together."""
+        by_cat: dict[int, list[float]] = {}
+        for pid, price in self.product_price.items():
+            by_cat.setdefault(self.product_category[pid], []).append(price)
+        known = [p for prices in by_cat.values() for p in prices]
+        fallback = float(np.median(known)) if known else 100.0
+        return np.array(
+            [float(np.median(by_cat[c])) if c in by_cat else fallback for c in range(len(self.categories))]
+        )
 
     def record_deliveries(self, deliveries: Iterable[Mapping[str, Any]]) -> None:
         """Fold sent messages into the state: caps, cooldowns, pressure, pooled exposure.
@@ -681,11 +751,12 @@ class FollowerState:
         A delivery on another channel (``channel`` in :data:`OTHER_CHANNELS`) without a
         campaign, e.g. a WeCom mass message a member sent by hand, spends only the
         attention budget."""
-        # (time, campaign or "" for a push elsewhere, channel) -> rows, folded in time order.
+        # (time, campaign or "" for a push elsewhere, channel) -> rows, folded in time order;
+        # a control observation is grouped under channel "control".
         groups: dict[tuple[float, str, str], list[int]] = {}
         for dv in deliveries:
             ts = to_epoch(dv["at"])
-            channel = str(dv.get("channel") or "mass")
+            channel = "control" if dv.get("control") else str(dv.get("channel") or "mass")
             if channel in OTHER_CHANNELS and not dv.get("campaign"):
                 groups.setdefault((ts, "", channel), []).append(self.row(str(dv["openid"])))
                 continue
@@ -694,7 +765,9 @@ class FollowerState:
                 self.register_campaign(cid, str(dv["category"]), dv.get("products") or ())
             groups.setdefault((ts, cid, channel), []).append(self.row(str(dv["openid"])))
         for (ts, cid, channel), rows in sorted(groups.items(), key=lambda g: g[0][0]):
-            if cid:
+            if channel == "control":
+                self._record_controls(np.unique(np.asarray(rows, dtype=np.int64)), ts, cid)
+            elif cid:
                 self._record_group(np.asarray(rows, dtype=np.int64), ts, cid, channel)
             else:
                 self._record_attention(np.unique(np.asarray(rows, dtype=np.int64)), ts, channel)
@@ -720,22 +793,37 @@ class FollowerState:
             raise ValueError(f"register campaign {campaign_id!r} first")
         self._record_group(np.asarray(rows, dtype=np.int64), float(at), campaign_id, channel)
 
+    def _open_windows(self, rows: np.ndarray, c: int, ts: float, arm: int) -> np.ndarray:
+        """Start the outcome window of ``rows`` for category ``c``: one observation of
+        ``arm`` in each row's cell as the follower was at ``ts``. Returns the cells."""
+        cells = self.uplift_cells(c, ts, rows)
+        np.add.at(self.stats.up_n[arm, c], cells, 1.0)
+        self._win_at[rows, c] = ts
+        self._win_arm[rows, c] = arm
+        self._win_cell[rows, c] = cells
+        return cells
+
+    def record_controls(self, rows: np.ndarray, campaign_id: str, at: float) -> None:
+        """Vectorised control observations: ``rows`` were kept back from ``campaign_id`` at
+        ``at`` by chance (its holdout, the control group). Nothing was sent."""
+        if campaign_id not in self.campaign_category:
+            raise ValueError(f"register campaign {campaign_id!r} first")
+        self._record_controls(np.unique(np.asarray(rows, dtype=np.int64)), float(at), campaign_id)
+
+    def _record_controls(self, rows: np.ndarray, ts: float, cid: str) -> None:
+        if rows.size:
+            self._open_windows(rows, self.campaign_category[cid], ts, CONTROL)
+
     def _record_group(self, rows: np.ndarray, ts: float, cid: str, channel: str) -> None:
         if rows.size == 0:
             return
         rows = np.unique(rows)
         c = self.campaign_category[cid]
         s = self.stats
-        # Pooled exposure, bucketed as the follower was when the push arrived.
-        ev = self._evidence[rows, c] * np.exp2(
-            -np.maximum(ts - self._evidence_at[rows], 0.0) / (EVIDENCE_HALF_LIFE_DAYS * DAY)
-        ).astype(np.float32)
-        rel = bucket(ev, RELEVANCE_EDGES)
-        rel[self._cat_orders[rows, c] > 0] = N_REL - 1
-        dist_all = self._distance_km[rows]
-        dist = (1 + bucket(dist_all, DISTANCE_EDGES)).astype(np.int8)
-        dist[np.isnan(dist_all)] = 0
-        np.add.at(s.conv_sent[c], (rel, dist), 1.0)
+        cells = self._open_windows(rows, c, ts, TREATED)
+        self._unanswered[rows, c] += 1.0
+        # Pooled exposure for the unfollow estimates, as the follower was when the push arrived.
+        rel = (np.asarray(cells) // int(np.prod(CELL_SHAPE[1:]))).astype(np.int8)
         age = np.maximum(ts - self._pressure_at[rows], 0.0)
         pressure = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
         pb = bucket(pressure.astype(np.float32), PRESSURE_EDGES)
@@ -747,7 +835,6 @@ class FollowerState:
         self._last_push_pressure[rows] = pb
         self._last_push_relevant[rows] = relevant
         self._last_push_read[rows] = False
-        self._cat_push_rel[rows, c] = rel
         self._push_times[rows, self._push_count[rows] % PUSH_RING] = ts
         self._push_count[rows] += 1
         self._last_push_at[rows] = np.fmax(self._last_push_at[rows], ts)
