@@ -84,3 +84,21 @@ class NoDay:
 
 def broken(scenario: dict) -> NoDay:
     return NoDay()
+
+
+class KnowingPlugWorld(PlugWorld):
+    """The plug-in world with its truth: a liked push sells a third of the time; a second
+    push within a week loses the follower (worth 1,000 yuan)."""
+
+    def expected(self, openid: str, delivery: dict) -> dict:
+        today = datetime.fromisoformat(delivery["at"]).astimezone(CST).date()
+        if openid in self.gone:
+            return {"gain_yuan": 0.0, "harm_yuan": 0.0, "p_unfollow": 0.0}
+        liked = delivery["category"] == self.likes(openid)
+        gain = delivery["products"][0]["price"] / 3 if liked else 0.0
+        p_unfollow = float(any((today - d).days < 7 for d in self.pushes.get(openid, [])))
+        return {"gain_yuan": gain, "harm_yuan": 1000.0 * p_unfollow, "p_unfollow": p_unfollow}
+
+
+def knowing(scenario: dict) -> KnowingPlugWorld:
+    return KnowingPlugWorld(scenario)

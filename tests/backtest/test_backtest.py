@@ -18,6 +18,7 @@ from fencun.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUG = "tests.backtest.plugin_world:world"
+KNOWING = "tests.backtest.plugin_world:knowing"
 
 
 def write(tmp_path: Path, scenario: dict) -> str:
@@ -92,16 +93,82 @@ def test_the_world_gets_delivery_dicts_sent_at_the_send_moment_in_shanghai_time(
 
 def test_policies_differ_as_the_contract_says():
     scenario = small("service-90d.json", followers=60)
-    none = run_backtest(scenario, PLUG, "none", days=14)
-    blast = run_backtest(scenario, PLUG, "blast", days=14)
-    fencun = run_backtest(scenario, PLUG, "fencun", days=14)
-    assert none["sent"] == 0 and none["unfollows"] == 0
-    assert blast["sent"] > fencun["sent"] > 0
-    assert fencun["unfollows"] < blast["unfollows"]
+    out = {
+        policy: run_backtest(scenario, KNOWING, policy, days=14, references=False)
+        for policy in ("none", "blast", "capped", "simple", "fencun", "oracle")
+    }
+    assert out["none"]["sent"] == 0 and out["none"]["unfollows"] == 0
+    assert out["blast"]["sent"] > out["fencun"]["sent"] > 0
+    assert out["fencun"]["unfollows"] < out["blast"]["unfollows"]
+    # simple: only followers with evidence of interest (or a tenth of those with none).
+    assert 0 < out["simple"]["sent"] < out["capped"]["sent"]
+    # The oracle knows a second push within a week loses the follower: it never sends one,
+    # and it sells more than any policy that has to learn.
+    assert out["oracle"]["sent"] > 0 and out["oracle"]["unfollows"] == 0
+    assert all(out["oracle"]["revenue"] >= r["revenue"] for r in out.values())
+
+
+def test_the_oracle_refuses_a_world_without_expected(tmp_path):
+    with pytest.raises(BacktestError, match="no expected"):
+        run_backtest(small(followers=20), PLUG, "oracle", days=2)
+    result = invoke(
+        "--scenario",
+        write(tmp_path, small(followers=20)),
+        "--world",
+        PLUG,
+        "--policy",
+        "oracle",
+        "--days",
+        "2",
+        "--json",
+    )
+    assert result.exit_code == 2 and "expected()" in result.stderr
+
+
+def test_a_world_with_expected_adds_the_oracle_and_none_on_the_same_seed(tmp_path):
+    scenario = small("service-90d.json", followers=60)
+    out = run_backtest(scenario, KNOWING, "fencun", days=14, seed=3)
+    oracle = run_backtest(scenario, KNOWING, "oracle", days=14, seed=3)
+    none = run_backtest(scenario, KNOWING, "none", days=14, seed=3)
+    assert "references" not in oracle and "references" not in none
+    assert set(out["references"]) == {"oracle", "none"}
+    for ref, run in (("oracle", oracle), ("none", none)):
+        assert out["references"][ref] == {
+            key: run[key]
+            for key in (
+                "sent",
+                "orders",
+                "revenue",
+                "campaign_revenue",
+                "unfollows",
+                "followers_end",
+            )
+        }
+    assert out["vs_oracle"]["revenue_ratio"] == pytest.approx(
+        out["revenue"] / oracle["revenue"], abs=1e-4
+    )
+    # The oracle lost no follower to its pushes: the unfollow ratio has no denominator.
+    assert out["vs_oracle"]["push_unfollows_ratio"] is None
+    assert "references" not in run_backtest(scenario, PLUG, "fencun", days=14)
+    args = ["--scenario", write(tmp_path, scenario), "--world", KNOWING, "--days", "14"]
+    cli = json.loads(invoke(*args, "--json").stdout)
+    assert cli["references"]["oracle"]["revenue"] == oracle["revenue"]
+    assert "references" not in json.loads(invoke(*args, "--json", "--no-references").stdout)
+
+
+def test_push_caused_unfollows_are_counted_above_none():
+    from fencun.backtest.runner import vs_oracle
+
+    ratios = vs_oracle(
+        {"revenue": 90.0, "unfollows": 15},
+        {"revenue": 100.0, "unfollows": 14},
+        {"revenue": 40.0, "unfollows": 10},
+    )
+    assert ratios == {"revenue_ratio": 0.9, "push_unfollows_ratio": 1.25}
 
 
 @pytest.mark.parametrize("account", ["subscription-90d.json", "service-90d.json"])
-@pytest.mark.parametrize("policy", ["fencun", "blast", "capped"])
+@pytest.mark.parametrize("policy", ["fencun", "blast", "capped", "simple"])
 def test_no_rule_is_broken_in_a_backtest(account, policy):
     out = run_backtest(
         small(account, followers=300, days=14),
@@ -109,6 +176,7 @@ def test_no_rule_is_broken_in_a_backtest(account, policy):
         policy,
         days=14,
         seed=5,
+        references=False,
     )
     assert out["sent"] > 0
     assert out["violations"] == dict.fromkeys(out["violations"], 0)
@@ -120,6 +188,9 @@ def test_backtest_is_deterministic_for_a_seed():
     b = run_backtest(scenario, "fencun.worlds.brand:world", "fencun", days=12, seed=7)
     c = run_backtest(scenario, "fencun.worlds.brand:world", "fencun", days=12, seed=8)
     for r in (a, b, c):
+        for ref in r.get("references", {}).values():
+            ref.pop("seconds", None)
+    for r in (a, b, c):
         r.pop("seconds")
     assert a == b
     assert a != c
@@ -127,7 +198,12 @@ def test_backtest_is_deterministic_for_a_seed():
 
 def test_fencun_reports_reasons_and_holdout_lift():
     out = run_backtest(
-        small(followers=2000, days=9), "fencun.worlds.furniture:world", "fencun", days=9, seed=1
+        small(followers=2000, days=9),
+        "fencun.worlds.furniture:world",
+        "fencun",
+        days=9,
+        seed=1,
+        references=False,
     )
     assert "holdout" in out["held_back_final"]
     lifts = [c["lift"] for c in out["campaigns"] if c["lift"]]

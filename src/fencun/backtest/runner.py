@@ -13,12 +13,21 @@ Each simulated day ``d`` (local Asia/Shanghai dates from the scenario's ``start`
 3. the world answers with the day's events, which are folded in with
    :meth:`FollowerState.observe` -- the engine learns from nothing else.
 
-Policy ``none`` plans nothing; ``blast`` and ``capped`` are the planner's own baseline
-policies (``capped`` with the scenario's ``capped_weekly_cap``, default 2 a week).
+Policy ``none`` plans nothing; ``blast``, ``capped`` and ``simple`` are the planner's own
+baseline policies (``capped`` and ``simple`` with the scenario's ``capped_weekly_cap``,
+default 2 a week). ``oracle`` is the reference the engine is judged against: the planner
+deciding on the world's own ``expected()`` (its true expected gain and harm of each
+delivery), under the same hard rules as ``fencun``. After each ``fencun`` plan its
+randomized controls (holdout and control group) are folded into the state as control
+observations, as production stores them beside the recipients.
 
 The result also checks, independently of the planner, that no rule was broken in the
-delivery log (consent, platform limits, and for ``fencun`` the merchant's rules) and
-measures each campaign's lift against its holdout.
+delivery log (consent, platform limits, the weekly cap for ``capped`` and ``simple``, and
+for ``fencun`` and ``oracle`` all the merchant's rules) and measures each campaign's lift
+against its holdout. When the world offers ``expected()``, a run of any sending policy but
+``oracle`` also carries ``references``: the same seed's ``oracle`` and ``none`` runs, and
+``vs_oracle``, its revenue and push-caused unfollows (above ``none``'s) as ratios of the
+oracle's.
 """
 
 from __future__ import annotations
@@ -35,14 +44,19 @@ import numpy as np
 
 from fencun.engine import reasons as R
 from fencun.engine.catalog import categories_from_scenario
-from fencun.engine.clock import DAY, HOUR, local_midnight, to_epoch
+from fencun.engine.clock import DAY, HOUR, iso, local_midnight, to_epoch
 from fencun.engine.limits import ACCOUNT_TYPES, load_platform_limits
-from fencun.engine.planner import Campaign, plan
+from fencun.engine.planner import Campaign, Truth, plan
 from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import SegmentError, check_segment
 from fencun.engine.state import ORDER_ATTRIBUTION_DAYS, UNFOLLOW_ATTRIBUTION_HOURS, FollowerState
 
-POLICIES = ("fencun", "blast", "capped", "none")
+POLICIES = ("fencun", "blast", "capped", "simple", "oracle", "none")
+#: Policies the runner checks against every merchant rule, and against the weekly cap only.
+MERCHANT_POLICIES = ("fencun", "oracle")
+CAPPED_POLICIES = ("capped", "simple")
+#: Figures of a reference run carried in ``references``.
+REFERENCE_KEYS = ("sent", "orders", "revenue", "campaign_revenue", "unfollows", "followers_end")
 
 
 class BacktestError(ValueError):
@@ -199,6 +213,53 @@ class CampaignTally:
     converted_holdout: set[str] = field(default_factory=set)
 
 
+def has_expected(world: Any) -> bool:
+    """Whether a world offers its truth, ``expected(openid, delivery)``."""
+    return callable(getattr(world, "expected", None))
+
+
+def world_truth(world: Any, state: FollowerState) -> Callable[[float], Truth]:
+    """``truth_at(send_at)`` -> the planner's ``truth(campaign, rows)`` for that send moment,
+    asking the world's ``expected_many(openids, delivery)`` when it has one (one call per
+    campaign) and ``expected(openid, delivery)`` per row otherwise."""
+    many = getattr(world, "expected_many", None)
+
+    def truth_at(at: float) -> Truth:
+        def truth(c: Campaign, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            delivery = _delivery(c, at)
+            openids = [state.openids[i] for i in rows.tolist()]
+            if callable(many):
+                out = many(openids, delivery)
+                gain = np.asarray(out["gain_yuan"], dtype=np.float64)
+                harm = np.asarray(out["harm_yuan"], dtype=np.float64)
+            else:
+                gain, harm = np.zeros(rows.size), np.zeros(rows.size)
+                for j, openid in enumerate(openids):
+                    e = world.expected(openid, {**delivery, "openid": openid})
+                    gain[j], harm[j] = float(e["gain_yuan"]), float(e["harm_yuan"])
+            if gain.shape != rows.shape or harm.shape != rows.shape:
+                raise BacktestError(
+                    f"world: expected gave {gain.shape[0]} values for {rows.size} followers"
+                )
+            return gain, harm
+
+        return truth
+
+    return truth_at
+
+
+def _delivery(c: Campaign, at: float) -> dict[str, Any]:
+    """The delivery dict (without ``openid``) a send of ``c`` at ``at`` would be."""
+    return {
+        "campaign": c.id,
+        "at": iso(at),
+        "title": c.title,
+        "category": c.category,
+        "products": [{"id": p.id, "price": p.price} for p in c.products],
+        "channel": c.channel,
+    }
+
+
 def _check_events(events: Any, where: str) -> list[Mapping[str, Any]]:
     if not isinstance(events, list):
         raise BacktestError(
@@ -214,8 +275,12 @@ def run_backtest(
     days: int = 90,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    references: bool = True,
 ) -> dict[str, Any]:
-    """Run one backtest and return the JSON-ready result (see module docstring)."""
+    """Run one backtest and return the JSON-ready result (see module docstring).
+
+    ``references=False`` skips the ``oracle`` and ``none`` runs a world with ``expected()``
+    otherwise adds to the result."""
     if policy not in POLICIES:
         raise BacktestError(f"policy {policy!r}: one of {', '.join(POLICIES)}")
     if not isinstance(days, int) or days < 1:
@@ -226,9 +291,13 @@ def run_backtest(
     else:
         spec, factory = getattr(world_spec, "__qualname__", "world"), world_spec
     world = make_world(factory, sc, spec)
+    if policy == "oracle" and not has_expected(world):
+        raise BacktestError(
+            f"policy 'oracle' needs the world's truth: world {spec!r} has no expected() method"
+        )
     t_start = time.perf_counter()
     rules = sc.rules
-    if policy == "capped":
+    if policy in CAPPED_POLICIES:
         rules = replace(rules, weekly_cap=sc.capped_weekly_cap)
     limits = load_platform_limits(sc.account_type)
     state = FollowerState(sc.categories, sc.stores, datum=sc.datum)
@@ -239,6 +308,7 @@ def run_backtest(
             c.id, c.category, [{"id": p.id, "price": p.price} for p in c.products]
         )
     product_cat = dict(state.product_category)
+    truth_at = world_truth(world, state) if policy == "oracle" else None
     tallies = {item.campaign.id: CampaignTally() for item in sc.campaigns}
     by_category: dict[int, list[str]] = {}
     for item in sc.campaigns:
@@ -276,6 +346,7 @@ def run_backtest(
                 rules=rules,
                 policy=policy,
                 seed=seed * 100_003 + d,
+                truth=truth_at(send_at) if truth_at is not None else None,
             )
             deliveries = p.deliveries()
             unsubscribed = ~state.subscribed
@@ -298,6 +369,9 @@ def run_backtest(
                 t.held_back = {
                     code: int(counts[i]) for i, code in enumerate(R.CODES) if i and counts[i]
                 }
+            if policy == "fencun":
+                # The randomized controls, stored beside the recipients as production does.
+                state.record_deliveries(p.controls())
             for dv in deliveries:
                 sends_log.setdefault(dv["openid"], []).append(
                     (send_at, dv["campaign"], cat_index[dv["category"]])
@@ -374,7 +448,7 @@ def run_backtest(
     for t in tallies.values():
         for code, count in t.held_back.items():
             reasons[code] = reasons.get(code, 0) + count
-    return {
+    result = {
         "world": spec,
         "scenario": sc.raw.get("name"),
         "account_type": sc.account_type,
@@ -395,6 +469,35 @@ def run_backtest(
         "held_back_final": reasons,
         "campaigns": per_campaign,
         "seconds": round(time.perf_counter() - t_start, 2),
+    }
+    if references and policy not in ("oracle", "none") and has_expected(world):
+        refs = {
+            ref: run_backtest(scenario_raw, world_spec, ref, days, seed, references=False)
+            for ref in ("oracle", "none")
+        }
+        result["references"] = {
+            ref: {key: out[key] for key in REFERENCE_KEYS} for ref, out in refs.items()
+        }
+        result["vs_oracle"] = vs_oracle(result, refs["oracle"], refs["none"])
+    return result
+
+
+def vs_oracle(
+    run: Mapping[str, Any], oracle: Mapping[str, Any], none: Mapping[str, Any]
+) -> dict[str, float | None]:
+    """A run's revenue over the oracle's, and its push-caused unfollows (unfollows above the
+    same seed's ``none`` run) over the oracle's; a ratio is None when the oracle's figure is
+    not positive."""
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 4) if b > 0 else None
+
+    return {
+        "revenue_ratio": ratio(float(run["revenue"]), float(oracle["revenue"])),
+        "push_unfollows_ratio": ratio(
+            float(run["unfollows"] - none["unfollows"]),
+            float(oracle["unfollows"] - none["unfollows"]),
+        ),
     }
 
 
@@ -438,8 +541,8 @@ def _violations(
         out["platform_daily"] = sum(
             max(0, len(v) - limits.mass_sends_per_day_account) for v in mass_days.values()
         )
-    merchant = policy == "fencun"
-    weekly = policy in ("fencun", "capped")
+    merchant = policy in MERCHANT_POLICIES
+    weekly = merchant or policy in CAPPED_POLICIES
     for sends in sends_log.values():
         times = [s[0] for s in sends]
         if len({s[1] for s in sends}) != len(sends):

@@ -25,6 +25,11 @@ def backtest(
     days: int = typer.Option(90, "--days", min=1, help="Simulated days."),
     seed: int = typer.Option(0, "--seed", help="Seed of the world and of the planner's draws."),
     json_: bool = typer.Option(False, "--json", help="Print one JSON object only."),
+    no_references: bool = typer.Option(
+        False,
+        "--no-references",
+        help="Skip the oracle and none runs on the same seed (worlds with expected()).",
+    ),
 ) -> None:
     """按模拟日历逐日运行真实的规划器，对模拟粉丝群体回测一个策略。"""
     try:
@@ -42,7 +47,7 @@ def backtest(
         parse_scenario(raw)
         load_world_factory(world)
         if json_:
-            result = run_backtest(raw, world, policy, days, seed)
+            result = run_backtest(raw, world, policy, days, seed, references=not no_references)
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -60,6 +65,7 @@ def backtest(
                     days,
                     seed,
                     progress=lambda done, _total: bar.update(task, completed=done),
+                    references=not no_references,
                 )
     except BacktestError as exc:
         typer.echo(f"错误：{exc}", err=True)
@@ -72,3 +78,7 @@ def backtest(
         typer.echo(f"{key:>16}: {result[key]}")
     broken = {k: v for k, v in result["violations"].items() if v}
     typer.echo(f"{'violations':>16}: {broken or 'none'}")
+    if "vs_oracle" in result:
+        for ref, figures in result["references"].items():
+            typer.echo(f"{ref:>16}: revenue {figures['revenue']}, unfollows {figures['unfollows']}")
+        typer.echo(f"{'vs oracle':>16}: {result['vs_oracle']}")
