@@ -1,145 +1,196 @@
-"""Estimates are learned from observed events only, converge on a known truth, and the
-state a plan reads is never changed by planning."""
+"""Estimates are learned from observed events only: uplift from randomized contrasts,
+exploration that fades with evidence, a follower value imported history cannot inflate,
+and a state that planning never changes."""
 
 from __future__ import annotations
 
 import numpy as np
 from tests.engine.factories import CATEGORIES, NOW, campaign, make_state
 
+from fencun.engine import reasons as R
 from fencun.engine.clock import DAY, iso
-from fencun.engine.estimates import (
-    PRIOR_CONVERSION,
-    conversion_cells,
-    daily_hazard,
-    lasting_unfollow_curve,
-)
-from fencun.engine.planner import plan
-from fencun.engine.state import FollowerState
+from fencun.engine.estimates import daily_hazard, lasting_unfollow_curve, uplift
+from fencun.engine.planner import dial_effect, plan
+from fencun.engine.rules import MerchantRules
+from fencun.engine.state import CELL_SHAPE, FollowerState
 
 T0 = NOW - 30 * DAY
+PRICE = 2000.0
+PRODUCTS = [{"id": "sofa-1", "price": PRICE}]
 
 
-def _population(groups: dict[str, int]) -> tuple[FollowerState, list[dict]]:
-    """Followers who show no, some or strong interest in sofas, through events only."""
-    events: list[dict] = []
-    for group, n in groups.items():
-        for i in range(n):
-            openid = f"o{group}{i:07d}"
-            events.append({"kind": "subscribe", "openid": openid, "at": iso(T0), "scene": "qrcode"})
-            if group == "some":
-                for h in (1, 2):
-                    events.append(
-                        {
-                            "kind": "click",
-                            "openid": openid,
-                            "at": iso(T0 + h * 3600),
-                            "key": "MENU_sofa",
-                        }
-                    )
-            if group == "strong":
-                for h in (1, 2, 3):
-                    events.append(
-                        {
-                            "kind": "text",
-                            "openid": openid,
-                            "at": iso(T0 + h * 3600),
-                            "content": "沙发多少钱",
-                        }
-                    )
+def _followers(n: int, prefix: str = "o", at: float = T0) -> tuple[FollowerState, list[str]]:
+    openids = [f"{prefix}{i:07d}" for i in range(n)]
     state = FollowerState(CATEGORIES)
-    state.observe(events, now=T0 + DAY)
-    return state, events
-
-
-def test_a_new_state_plans_on_priors_and_moves_only_with_events():
-    state, _ = _population({"none": 200})
-    alpha, beta = conversion_cells(state, 0)
-    assert np.allclose((alpha / (alpha + beta))[:, 0], PRIOR_CONVERSION)
-    before = plan(state, [campaign("a")], T0 + 2 * DAY, explore=False).estimates["a"].p_order.copy()
-    # Deliveries alone (no outcome) lower the estimate; orders attributed to them raise it.
-    state.register_campaign("a", "sofa", [{"id": "sofa-1", "price": 2999.0}])
-    state.record_deliveries(
-        {"openid": o, "campaign": "a", "at": iso(T0 + 2 * DAY), "category": "sofa"}
-        for o in state.openids
+    state.observe(
+        [{"kind": "subscribe", "openid": o, "at": iso(at), "scene": "qrcode"} for o in openids],
+        now=at + 3600,
     )
-    after_push = plan(state, [campaign("b")], T0 + 3 * DAY, explore=False).estimates["b"].p_order
-    assert after_push.mean() < before.mean()
+    return state, openids
+
+
+def _experiment(
+    state: FollowerState,
+    openids: list[str],
+    rng: np.random.Generator,
+    *,
+    p_treated: np.ndarray | float,
+    p_control: np.ndarray | float,
+    at: float,
+    cid: str = "a",
+) -> None:
+    """Half the followers pushed ``cid`` at ``at``, half kept back as controls; each buys a
+    sofa within the week with the given probability."""
+    state.register_campaign(cid, "sofa", PRODUCTS)
+    n = len(openids)
+    treated = rng.random(n) < 0.5
+    p = np.where(treated, p_treated, p_control)
+    state.record_deliveries(
+        {"openid": o, "campaign": cid, "at": at, "category": "sofa", "control": not t}
+        for o, t in zip(openids, treated, strict=True)
+    )
+    buys = rng.random(n) < p
     state.observe(
         [
-            {
-                "kind": "order",
-                "openid": o,
-                "at": iso(T0 + 2.5 * DAY),
-                "amount": 2999.0,
-                "product": "sofa-1",
-                "campaign": "a",
-            }
-            for o in state.openids[:40]
-        ]
+            {"kind": "order", "openid": o, "at": iso(at + 2 * DAY), "amount": PRICE,
+             "product": "sofa-1", "campaign": cid if t else None}
+            for o, t, b in zip(openids, treated, buys, strict=True) if b
+        ],
+        now=at + 8 * DAY,
     )
-    after_orders = plan(state, [campaign("c")], T0 + 3 * DAY, explore=False).estimates["c"].p_order
-    assert after_orders[100:].mean() > after_push[100:].mean()
 
 
-def test_estimated_conversion_converges_on_the_true_rates():
-    truth = {"none": 0.002, "some": 0.01, "strong": 0.05}
-    state, _ = _population(dict.fromkeys(truth, 8000))
-    at = T0 + 2 * DAY
-    state.register_campaign("launch", "sofa", [{"id": "sofa-1", "price": 2999.0}])
-    state.record_plan_deliveries(np.arange(state.n), "launch", at)
+def _root_cell() -> int:
+    """The cell of a follower with no evidence, no pushes unanswered, no orders, no
+    location, interacting recently: where the synthetic followers start."""
+    return int(np.ravel_multi_index((0, 0, 0, 0, 0), CELL_SHAPE))
+
+
+def test_the_uplift_of_a_randomized_push_is_recovered_within_its_interval():
+    rng = np.random.default_rng(1)
+    state, openids = _followers(40_000)
+    _experiment(state, openids, rng, p_treated=0.03, p_control=0.01, at=T0 + DAY)
+    est = uplift(state, "orders")
+    cell = _root_cell()
+    mean, sd = est.mean[0, cell], np.sqrt(est.var[0, cell])
+    assert abs(mean - 0.02) < 2.6 * sd and sd < 0.004
+    revenue = uplift(state, "revenue")
+    assert abs(revenue.mean[0, cell] - 0.02 * PRICE) < 2.6 * np.sqrt(revenue.var[0, cell])
+    # What happens without the push is learned too: the control arm's rate.
+    assert abs(est.control[0, cell] - 0.01) < 0.003
+
+
+def test_buyers_who_buy_anyway_earn_no_credit_and_sleeping_dogs_are_learned():
+    rng = np.random.default_rng(2)
+    state, openids = _followers(40_000)
+    # The same orders with or without the push: last-touch credit, zero uplift.
+    _experiment(state, openids, rng, p_treated=0.04, p_control=0.04, at=T0 + DAY)
+    cell = _root_cell()
+    est = uplift(state, "orders")
+    assert abs(est.mean[0, cell]) < 2.6 * np.sqrt(est.var[0, cell])
+    # A push that makes them buy less shows as a negative uplift, and is not sent.
     rng = np.random.default_rng(3)
-    orders = []
-    for group, rate in truth.items():
-        members = [o for o in state.openids if o.startswith(f"o{group}")]
-        for o in np.array(members)[rng.random(len(members)) < rate]:
-            orders.append(
-                {
-                    "kind": "order",
-                    "openid": str(o),
-                    "at": iso(at + DAY),
-                    "amount": 2999.0,
-                    "product": "sofa-1",
-                    "campaign": "launch",
-                }
-            )
-    state.observe(orders, now=at + 7 * DAY)
-    alpha, beta = conversion_cells(state, 0)
-    mean = (alpha / (alpha + beta))[:, 0]  # unknown-distance column, by relevance bucket
-    assert abs(mean[0] - truth["none"]) / truth["none"] < 0.5
-    assert abs(mean[2] - truth["some"]) / truth["some"] < 0.3
-    assert abs(mean[3] - truth["strong"]) / truth["strong"] < 0.2
+    dogs, dog_ids = _followers(40_000, prefix="d")
+    _experiment(dogs, dog_ids, rng, p_treated=0.01, p_control=0.04, at=T0 + DAY)
+    est = uplift(dogs, "orders")
+    assert est.mean[0, cell] + 2.6 * np.sqrt(est.var[0, cell]) < 0
+    at = T0 + 10 * DAY
+    p = plan(dogs, [campaign("b", "sofa")], at, rules=MerchantRules(exploration=0.0))
+    learned = dogs.uplift_cells(0, at) == cell  # the untouched controls, still in that cell
+    reasons = np.array(p.reasons("b"))
+    assert learned.sum() > 10_000 and not (reasons[learned] == R.SENT).any()
+    assert (reasons[learned] == R.LOW_RELEVANCE).mean() > 0.8
+
+
+def test_cold_start_explores_and_exploration_shrinks_as_evidence_grows():
+    state, openids = _followers(20_000)
+    camps = [campaign("a", "sofa")]
+    first = plan(state, camps, T0 + 2 * DAY, seed=1).summaries[0]
+    # A new account tries the campaign on most of its followers, not a handful.
+    assert first.sent > 0.5 * first.audience
+    # Evidence that the push costs orders: the engine stops, but for a bounded share of
+    # followers it still tries (at most ``exploration_share`` of them).
+    rng = np.random.default_rng(4)
+    _experiment(state, openids, rng, p_treated=0.0005, p_control=0.003, at=T0 + 3 * DAY, cid="x")
+    later = plan(state, [campaign("b", "sofa")], T0 + 12 * DAY, seed=1).summaries[0]
+    assert later.sent <= MerchantRules().exploration_share * later.audience
+    assert later.sent < first.sent / 4
+
+
+def test_the_dial_is_monotone_and_its_table_is_the_plan():
+    state = make_state(6000, 21, unsubscribed=0.0, push_density=0.3)
+    camps = [campaign("a", "sofa")]
+    values = [10.0, 200.0, 2000.0, 20000.0, 200000.0]
+    rows = dial_effect(state, camps, NOW, values, account_type="service", seed=3)
+    sent = [r["sent"] for r in rows]
+    assert sent == sorted(sent, reverse=True) and sent[0] > sent[-1]
+    for v, row in zip(values, rows, strict=True):
+        p = plan(state, camps, NOW, account_type="service", seed=3,
+                 rules=MerchantRules(follower_value_yuan=v))
+        assert row["sent"] == p.summaries[0].sent
+
+
+def _imported(state: FollowerState, openids: list[str], rng: np.random.Generator) -> None:
+    """Two years of orders from before the follower log began, and orders of customers
+    who never followed."""
+    events = []
+    for o in openids[: len(openids) // 3]:
+        for _ in range(3):
+            at = T0 - rng.uniform(30, 730) * DAY
+            events.append({"kind": "order", "openid": o, "at": iso(at), "amount": 5000.0,
+                           "product": "sofa-1", "campaign": None})
+    for i in range(2000):
+        events.append({"kind": "order", "openid": f"shop{i:06d}", "at": iso(T0 - 100 * DAY),
+                       "amount": 5000.0, "product": "sofa-1", "campaign": None})
+    events.sort(key=lambda e: e["at"])
+    state.observe(events, now=T0 + 3600)
+
+
+def test_imported_order_history_does_not_move_the_follower_value_or_the_plan():
+    rng = np.random.default_rng(5)
+    plain, openids = _followers(6000)
+    history = FollowerState(CATEGORIES)
+    history.register_campaign("seed", "sofa", PRODUCTS)
+    plain.register_campaign("seed", "sofa", PRODUCTS)
+    _imported(history, openids, rng)
+    history.observe(
+        [{"kind": "subscribe", "openid": o, "at": iso(T0), "scene": "qrcode"} for o in openids],
+        now=T0 + 3600,
+    )
+    # The same 30 days of everyday orders in both.
+    days = []
+    for o in openids[:60]:
+        days.append({"kind": "order", "openid": o, "at": iso(T0 + rng.uniform(1, 29) * DAY),
+                     "amount": 800.0, "product": "sofa-1", "campaign": None})
+    days.sort(key=lambda e: e["at"])
+    for s in (plain, history):
+        s.observe(days, now=NOW)
+    camps = [campaign("a", "sofa")]
+    a = plan(plain, camps, NOW, seed=2)
+    b = plan(history, camps, NOW, seed=2)
+    assert b.follower_value_yuan == a.follower_value_yuan
+    # Nobody who never followed is planned for.
+    assert b.summaries[0].audience - b.summaries[0].held_back.get(R.UNSUBSCRIBED, 0) == len(openids)
+    assert abs(a.summaries[0].sent - b.summaries[0].sent) < 0.1 * len(openids)
 
 
 def test_the_unfollow_hazard_is_learned_by_pressure():
-    state = make_state(2000, 31, unsubscribed=0.0, push_density=0.0)
-    flat = lasting_unfollow_curve(state)
-    assert np.allclose(flat, 0.0)  # no data: a push is assumed to add nothing lasting
-    # Half the followers are pressed hard; they unfollow, the rested do not.
-    pressed = np.arange(1000)
-    state._pressure[pressed] = 8.0
-    state._pressure_at[: state.n] = NOW
-    state.clock = state.exposure_at = NOW
-    state.advance(NOW + 5 * DAY)
-    state.observe(
-        [
-            {"kind": "unsubscribe", "openid": state.openids[i], "at": iso(NOW + 5 * DAY + 60)}
-            for i in range(150)
-        ]
-    )
-    h = daily_hazard(state)
-    assert h[-1] > 5 * h[0]
+    state = make_state(3000, 31, unsubscribed=0.0, push_density=0.0)
+    flat = daily_hazard(state)
+    assert np.allclose(flat, flat[0])
+    assert np.allclose(lasting_unfollow_curve(state), 0.0)
+    # Followers under pressure unfollow more: the hazard and the lasting harm rise with it.
+    state.stats.haz_days[:] = 50_000.0
+    state.stats.haz_unf[:] = 50_000.0 * np.array([0.0002, 0.0004, 0.001, 0.002, 0.004, 0.008, 0.015])
+    hazard = daily_hazard(state)
+    assert (np.diff(hazard) >= 0).all() and hazard[-1] > 10 * hazard[0]
     curve = lasting_unfollow_curve(state)
-    assert curve.max() > 0.0
+    assert curve[-1] > curve[0] > 0
 
 
 def test_planning_does_not_change_the_state():
-    state = make_state(500, 32)
-    snapshot = {
-        name: getattr(state, name).copy()
-        for name in ("pressure", "push_times", "evidence", "last_push_at")
-    }
-    stats = state.stats.conv_sent.copy()
-    plan(state, [campaign("a"), campaign("b", "bed")], NOW, account_type="service", seed=1)
-    for name, before in snapshot.items():
-        assert np.array_equal(getattr(state, name), before, equal_nan=True)
-    assert np.array_equal(state.stats.conv_sent, stats)
+    state = make_state(2000, 41)
+    before = {k: getattr(state.stats, k).copy() for k in ("up_n", "up_y", "att_n", "unf_sent")}
+    plan(state, [campaign("a", "sofa"), campaign("b", "bed")], NOW, seed=1)
+    for k, v in before.items():
+        assert np.array_equal(getattr(state.stats, k), v)

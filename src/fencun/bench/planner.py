@@ -95,14 +95,20 @@ def synthetic_state(n: int, seed: int = 0) -> FollowerState:
                 rng.random((n, c)) < 0.2, now - rng.uniform(0, 20, (n, c)) * DAY, np.nan
             ),
             "cat_pushes": rng.poisson(1.0, (n, c)).astype(np.float32),
-            "cat_orders": (rng.random((n, c)) < 0.01).astype(np.float32),
+            "unanswered": rng.poisson(0.7, (n, c)).astype(np.float32),
             "orders": rng.poisson(0.05, n).astype(np.float32),
             "tag_bits": tag_bits,
         },
     )
     s = state.stats
-    s.conv_sent += rng.integers(2000, 20000, s.conv_sent.shape)
-    s.conv_orders += s.conv_sent * rng.uniform(0.001, 0.03, s.conv_sent.shape)
+    # Contrasts as a season of campaigns leaves them: pushes and controls in every cell.
+    s.up_n += rng.integers(20, 2000, s.up_n.shape)
+    s.up_n[1] *= 0.1
+    s.up_o += s.up_n * rng.uniform(0.001, 0.03, s.up_n.shape)
+    s.up_y += s.up_o * 2000.0
+    s.up_y2 += s.up_o * 2000.0**2
+    s.att_n += rng.integers(1000, 20000, s.att_n.shape)
+    s.att_read += s.att_n * rng.uniform(0.2, 0.4, s.att_n.shape)
     s.unf_sent += rng.integers(5000, 50000, s.unf_sent.shape)
     s.unf_after += s.unf_sent * rng.uniform(0.001, 0.02, s.unf_sent.shape)
     s.follower_days, s.base_unfollows, s.revenue = n * 90.0, n * 0.02, n * 30.0

@@ -49,12 +49,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fencun.engine.clock import DAY
 from fencun.engine.rules import MerchantRules
 from fencun.engine.state import (
     CELL_SHAPE,
     CONTROL,
     HAZARD_EDGES,
     N_CELLS,
+    ORDER_ATTRIBUTION_DAYS,
     PRESSURE_EDGES,
     PRESSURE_HALF_LIFE_DAYS,
     RELEVANCE_EDGES,
@@ -79,6 +81,8 @@ HORIZON_DAYS_FLOOR = 30.0
 S_HAZARD_DAYS = 3000.0  # pseudo follower-days behind each pressure level's daily hazard
 PRIOR_READ = 0.1  # read-through of a push, before any reads are seen
 S_READ = 200.0
+S_ATTENTION = 200.0  # pseudo next-pushes behind each arm's read-through
+ATTENTION_WINDOW_DAYS = 14.0  # the follower's recent push rate, over this many days
 AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
 PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
 Z90 = 1.6449  # two-sided 90 % normal interval
@@ -106,7 +110,9 @@ class PlanContext:
     exploration: float
     revenue: Uplift  # yuan per push
     orders: Uplift  # orders per push
-    attention_cost: np.ndarray | None = None  # (n,) yuan of later push revenue one more push costs
+    attention_loss: np.ndarray  # (N_REL,) share of the next push's response a push takes
+    future_value: np.ndarray  # (n,) yuan later pushes can still add to the follower
+    attention_level: np.ndarray  # (n,) yuan of it one more push costs at the follower's pressure
 
 
 def _decay_steps() -> np.ndarray:
@@ -133,11 +139,27 @@ def lasting_unfollow_curve(state: FollowerState) -> np.ndarray:
     return np.maximum(extra, 0.0).sum(axis=1)
 
 
+def attention_loss(state: FollowerState) -> np.ndarray:
+    """Share of the next push's read-through that a push of each relevance bucket takes
+    away: the next push after a push is read less often than the next push after a holdout
+    kept back from it (a randomized contrast), shrunk toward no loss while data are few."""
+    s = state.stats
+    n_t, r_t = s.att_n[TREATED], s.att_read[TREATED]
+    n_c, r_c = s.att_n[CONTROL], s.att_read[CONTROL]
+    pooled = (r_t.sum() + r_c.sum() + S_READ * PRIOR_READ) / (n_t.sum() + n_c.sum() + S_READ)
+    # Without the push, how the next one is read hardly depends on that push's relevance:
+    # the scarce holdouts pool across buckets.
+    control_all = (r_c.sum() + S_ATTENTION * pooled) / (n_c.sum() + S_ATTENTION)
+    rate_c = (r_c + S_ATTENTION * control_all) / (n_c + S_ATTENTION)
+    rate_t = (r_t + S_ATTENTION * rate_c) / (n_t + S_ATTENTION)
+    return np.clip(1.0 - rate_t / rate_c, 0.0, 1.0)
+
+
 def attention_curve(state: FollowerState) -> np.ndarray:
-    """Share of a later push's response lost to one more push now, summed over the following
-    days, tabulated on ``PRESSURE_GRID``. The response is read-through of interesting pushes
-    by the pressure they arrived at (reads are plentiful where orders are rare); with no
-    reads seen it is flat and the curve is zero."""
+    """Share of later pushes' response lost to one more push now, summed over the following
+    days, tabulated on ``PRESSURE_GRID``: read-through of interesting pushes by the
+    pressure they arrived at (reads are plentiful where orders are rare). This sees what a
+    contrast of one push cannot: that a follower pushed often reads less of everything."""
     s = state.stats
     rate = (s.read_after[:, 1] + S_READ * PRIOR_READ) / (s.unf_sent[:, 1] + S_READ)
     rate = np.minimum.accumulate(rate)  # more pressure never makes a push read better
@@ -147,6 +169,29 @@ def attention_curve(state: FollowerState) -> np.ndarray:
     after = before + decay[None, :]
     lost = g[bucket(before, PRESSURE_EDGES)] - g[bucket(after, PRESSURE_EDGES)]
     return np.maximum(lost, 0.0).sum(axis=1)
+
+
+def future_push_value(
+    state: FollowerState, revenue: Uplift, now: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: yuan a later push can still add (the uplift of the follower's best
+    category), and yuan the follower buys per day without pushes (the control arms)."""
+    best = np.zeros(state.n, dtype=np.float32)
+    base = np.zeros(state.n, dtype=np.float32)
+    for c in range(len(state.categories)):
+        cells = state.uplift_cells(c, now)
+        np.maximum(best, revenue.mean[c][cells].astype(np.float32), out=best)
+        base += revenue.control[c][cells].astype(np.float32)
+    return best, base / np.float32(ORDER_ATTRIBUTION_DAYS)
+
+
+def later_pushes(state: FollowerState, now: float) -> np.ndarray:
+    """How many later pushes one more push now dulls, per row: the follower's recent push
+    rate over the decay of a push's pressure (7-day half-life), at least the next one. The
+    more a follower is pushed, the more later pushes an irrelevant one spoils."""
+    rate = state.pushes_within(now, ATTENTION_WINDOW_DAYS * DAY) / np.float32(ATTENTION_WINDOW_DAYS)
+    horizon = PRESSURE_HALF_LIFE_DAYS / np.log(2.0)  # integral of the decay, in days
+    return np.maximum(rate * np.float32(horizon), np.float32(1.0))
 
 
 def learned_follower_value(state: FollowerState, rules: MerchantRules) -> float:
@@ -228,12 +273,6 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     return Uplift(mean=(mt - mc) * unit, var=(vt + vc) * unit * unit, control=mc * unit)
 
 
-def incremental_push_revenue(state: FollowerState, revenue: Uplift) -> float:
-    """Yuan that pushes have added so far (treated observations x their cells' uplift)."""
-    n_t = state.stats.up_n[TREATED]
-    return float((n_t * np.maximum(revenue.mean, 0.0)).sum())
-
-
 def plan_context(
     state: FollowerState, now: float, rules: MerchantRules, rng: np.random.Generator
 ) -> PlanContext:
@@ -263,11 +302,13 @@ def plan_context(
     engagement = evidence.sum(axis=1) + np.float32(5.0) * state.orders
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
-    # Attention: incremental revenue pushes earn per follower-day, and the share of it one
-    # more push now takes from later pushes (fatigued followers read and buy less).
     revenue = uplift(state, "revenue")
-    per_day = incremental_push_revenue(state, revenue) / max(s.follower_days, 1.0)
-    attention = np.interp(now_pressure, PRESSURE_GRID, attention_curve(state)).astype(np.float32)
+    best, organic = future_push_value(state, revenue, now)
+    later = later_pushes(state, now)
+    # Attention: the larger of the contrast (how much less the next pushes are read after
+    # one more) and the level (how much less followers under more pressure read).
+    rate = np.maximum(later / np.float32(PRESSURE_HALF_LIFE_DAYS / np.log(2.0)), np.float32(1 / 7))
+    level = np.interp(now_pressure, PRESSURE_GRID, attention_curve(state)).astype(np.float32)
     return PlanContext(
         evidence=evidence,
         now=now,
@@ -278,7 +319,9 @@ def plan_context(
         exploration=rules.exploration,
         revenue=revenue,
         orders=uplift(state, "orders"),
-        attention_cost=attention * weight * np.float32(per_day),
+        attention_loss=attention_loss(state).astype(np.float32),
+        future_value=best * later,
+        attention_level=level * (rate * best + np.maximum(organic, 0.0)),
     )
 
 
@@ -320,9 +363,11 @@ def estimate_campaign(
         drawn = mean
     relevant = rel >= 2
     p_unf = np.where(relevant, ctx.p_unfollow[:, 1], ctx.p_unfollow[:, 0])
-    harm = p_unf * ctx.follower_value
-    if ctx.attention_cost is not None:
-        harm = harm + ctx.attention_cost
+    # Harm: the follower's value times the unfollow the push risks, plus the attention it
+    # takes from later pushes (the learned loss of response times what they can add).
+    harm = p_unf * ctx.follower_value + np.maximum(
+        ctx.attention_loss[rel] * ctx.future_value, ctx.attention_level
+    )
     return CampaignEstimate(
         relevance=rel,
         cells=cells,

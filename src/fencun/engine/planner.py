@@ -398,7 +398,7 @@ def plan(
         )
 
     if policy == "fencun":
-        _decide(state, ordered, codes, estimates, rules, limits)
+        _decide(state, ordered, codes, estimates, ctx, rules, limits)
     elif policy == "oracle":
         assert truth is not None
         _oracle(ordered, codes, truth, limits)
@@ -428,6 +428,7 @@ def _decide(
     campaigns: tuple[Campaign, ...],
     codes: np.ndarray,
     estimates: dict[str, CampaignEstimate],
+    ctx: PlanContext,
     rules: MerchantRules,
     limits: PlatformLimits,
 ) -> None:
@@ -437,10 +438,22 @@ def _decide(
         est = estimates[c.id]
         row = codes[j]
         open_ = row == 0
+        harm = est.harm
         # One economic decision: the drawn uplift (its mean plus what trying would teach)
         # against the expected harm. The reason only explains why the estimate is low.
-        net = est.uplift_draw - est.harm
-        worth = net > 0
+        net = est.uplift_draw - harm
+        worth = (est.uplift - harm > 0) & (net > 0)
+        # Exploration at a bounded cost: followers whose expected net is not positive but
+        # whose draw is (the engine knows too little to rule them out) are tried, at most
+        # ``exploration_share`` of the open rows, those most likely to be worth it first.
+        maybe = open_ & ~worth & (net > 0)
+        budget = int(rules.exploration_share * int(open_.sum()))
+        if maybe.sum() > budget:
+            rows = np.flatnonzero(maybe)
+            keep = rows[np.argsort(-net[rows], kind="stable")[:budget]]
+            maybe[:] = False
+            maybe[keep] = True
+        worth |= maybe
         low = open_ & ~worth
         row[low & (est.relevance == 0)] = R.CODE_INDEX[R.LOW_RELEVANCE]
         row[low & (est.relevance != 0) & (est.uplift <= 0)] = R.CODE_INDEX[R.NO_LIFT]

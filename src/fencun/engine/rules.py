@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from fencun.engine.clock import local_minute_of_day
 
-
 MAX_CONTROL_FRACTION = 0.2
 
 
@@ -41,6 +40,7 @@ class MerchantRules:
     max_value_horizon_days: float = 730.0  # at most this many (the learned lifetime is capped)
     min_follower_value_yuan: float = 20.0  # floor for the learned value while data is thin
     exploration: float = 1.0  # scale of Thompson sampling noise; 0 = posterior means only
+    exploration_share: float = 0.1  # at most this share of a campaign's open followers sent only to learn
     max_campaigns_per_plan: int = 1  # per follower in one planning run
 
     def __post_init__(self) -> None:
@@ -48,6 +48,8 @@ class MerchantRules:
         _minutes(self.quiet_end)
         if not 0.0 <= self.holdout_fraction < 1.0:
             raise ValueError("holdout_fraction must be in [0, 1)")
+        if not 0.0 <= self.exploration_share <= 1.0:
+            raise ValueError("exploration_share must be in [0, 1]")
         if not 0.0 <= self.control_fraction <= MAX_CONTROL_FRACTION:
             raise ValueError(f"control_fraction must be in [0, {MAX_CONTROL_FRACTION}]")
         if self.weekly_cap < 0 or self.min_gap_hours < 0 or self.category_cooldown_days < 0:

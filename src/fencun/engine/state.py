@@ -51,6 +51,7 @@ PUSH_RING = 8  # push times kept per follower; enough for any weekly cap up to 8
 OTHER_CHANNELS = frozenset({"wecom"})
 UNFOLLOW_ATTRIBUTION_HOURS = 48.0
 ORDER_ATTRIBUTION_DAYS = 7.0
+ATTENTION_DAYS = 14.0  # a push's effect on how the next one is read is followed this long
 
 # Buckets that pool followers for the estimates (see estimates.py).
 RELEVANCE_EDGES = (0.25, 1.5, 4.0)  # evidence -> 0 none, 1 weak, 2 some, 3 strong
@@ -67,6 +68,7 @@ N_UNANSWERED, N_HISTORY, N_RECENCY = 3, 3, 3
 CELL_SHAPE = (N_REL, N_UNANSWERED, N_HISTORY, N_DIST, N_RECENCY)
 N_CELLS = int(np.prod(CELL_SHAPE))
 TREATED, CONTROL = 0, 1  # arms of the randomized contrasts
+_CELLS_PER_REL = N_CELLS // N_REL  # the relevance bucket is the cell's leading dimension
 EXPOSURE_STEP_SECONDS = 3600.0  # follower-days by pressure are summed at most hourly
 
 # WeChat subscribe scenes (user/info ``subscribe_scene``) and the short names segments use.
@@ -123,6 +125,11 @@ class PooledStats:
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
     unf_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) unfollows within 48 h of them
     read_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) of those deliveries read
+    # Attention, by randomized contrast: after a push (or a holdout kept back from one) of
+    # relevance bucket r, the follower's next push within ATTENTION_DAYS, by arm x r, and
+    # how many of those next pushes were read.
+    att_n: np.ndarray = field(init=False)  # (2, N_REL)
+    att_read: np.ndarray = field(init=False)  # (2, N_REL)
     haz_days: np.ndarray = field(init=False)  # (N_HAZARD,) subscribed follower-days by pressure
     haz_unf: np.ndarray = field(init=False)  # (N_HAZARD,) unfollows by pressure at the time
     base_unfollows: float = 0.0  # unfollows with no push in the 48 h before
@@ -141,6 +148,8 @@ class PooledStats:
         self.unf_sent = np.zeros((N_PRESSURE, 2))
         self.unf_after = np.zeros((N_PRESSURE, 2))
         self.read_after = np.zeros((N_PRESSURE, 2))
+        self.att_n = np.zeros((2, N_REL))
+        self.att_read = np.zeros((2, N_REL))
         self.haz_days = np.zeros(N_HAZARD)
         self.haz_unf = np.zeros(N_HAZARD)
 
@@ -164,6 +173,12 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     "last_push_pressure": (np.int8, (), 0),
     "last_push_relevant": (np.int8, (), 0),
     "last_push_read": (np.bool_, (), False),
+    # The attention contrast: the arm and relevance of the last push or holdout, and when;
+    # and the contrast cell (arm * N_REL + r) the latest push is counted in, until read.
+    "att_arm": (np.int8, (), -1),
+    "att_rel": (np.int8, (), 0),
+    "att_at": (np.float64, (), np.nan),
+    "att_wait": (np.int8, (), -1),
     "month_key": (np.int32, (), 0),
     "month_count": (np.int16, (), 0),
     "pressure": (np.float32, (), 0.0),
@@ -653,6 +668,10 @@ class FollowerState:
             # Read-through of the latest push, by the pressure it arrived at (attention).
             self._last_push_read[i] = True
             self.stats.read_after[self._last_push_pressure[i], self._last_push_relevant[i]] += 1
+            wait = int(self._att_wait[i])
+            if wait >= 0:
+                self.stats.att_read.reshape(-1)[wait] += 1
+                self._att_wait[i] = -1
         self._add_evidence(i, ts, self._campaign_cats(ev), EVIDENCE_WEIGHTS[str(ev["kind"])])
         return True
 
@@ -812,7 +831,26 @@ class FollowerState:
 
     def _record_controls(self, rows: np.ndarray, ts: float, cid: str) -> None:
         if rows.size:
-            self._open_windows(rows, self.campaign_category[cid], ts, CONTROL)
+            cells = self._open_windows(rows, self.campaign_category[cid], ts, CONTROL)
+            self._open_attention(rows, ts, CONTROL, cells)
+
+    def _open_attention(self, rows: np.ndarray, ts: float, arm: int, cells: np.ndarray) -> None:
+        """Follow how the next push after this one (or after this holdout) is read."""
+        self._att_arm[rows] = arm
+        self._att_rel[rows] = (np.asarray(cells) // _CELLS_PER_REL).astype(np.int8)
+        self._att_at[rows] = ts
+
+    def _count_attention(self, rows: np.ndarray, ts: float) -> None:
+        """A push arrives: if a push or holdout came within ATTENTION_DAYS before it, this
+        push is that one's "next push", counted by arm until it is read."""
+        arm = self._att_arm[rows]
+        with np.errstate(invalid="ignore"):
+            follow = (arm >= 0) & (ts - self._att_at[rows] <= ATTENTION_DAYS * DAY) & (
+                ts > self._att_at[rows]
+            )
+        flat = arm.astype(np.int64) * N_REL + self._att_rel[rows]
+        np.add.at(self.stats.att_n.reshape(-1), flat[follow], 1.0)
+        self._att_wait[rows] = np.where(follow, flat, -1).astype(np.int8)
 
     def _record_group(self, rows: np.ndarray, ts: float, cid: str, channel: str) -> None:
         if rows.size == 0:
@@ -822,8 +860,10 @@ class FollowerState:
         s = self.stats
         cells = self._open_windows(rows, c, ts, TREATED)
         self._unanswered[rows, c] += 1.0
+        self._count_attention(rows, ts)
+        self._open_attention(rows, ts, TREATED, cells)
         # Pooled exposure for the unfollow estimates, as the follower was when the push arrived.
-        rel = (np.asarray(cells) // int(np.prod(CELL_SHAPE[1:]))).astype(np.int8)
+        rel = (np.asarray(cells) // _CELLS_PER_REL).astype(np.int8)
         age = np.maximum(ts - self._pressure_at[rows], 0.0)
         pressure = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
         pb = bucket(pressure.astype(np.float32), PRESSURE_EDGES)
