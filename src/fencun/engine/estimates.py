@@ -32,9 +32,16 @@ account is tried on a large share of its followers, not held back.
 pushes, this one included) x relevant/irrelevant, less the base hazard of rested
 followers; the *lasting* harm (a push keeps pressure raised for weeks) comes from the daily
 unfollow hazard by pressure level, integrated over the push's decaying pressure. Times the
-follower's value, that is the first part of the harm. The second is **attention**:
-read-through by the pressure a push arrived at gives the share of a later push's response
-that one more push now takes away, times the incremental push revenue per follower-day.
+follower's value, that is the first part of the harm. The second is **attention**, the
+larger of two estimates: a contrast (the next push after a push is read less often than
+the next push after a holdout kept back from it, by the first push's relevance) times what
+the follower's later pushes can add (the uplift of their best category, times how many
+later pushes their recent push rate makes) -- and a level (followers under more pressure
+read less: read-through by pressure) times what they buy and what pushes add per day.
+
+**Exploration is bounded**: at most ``MerchantRules.exploration_share`` of a campaign's
+open followers are sent on a draw alone (expected net not positive), those most likely to
+be worth it first (planner.py).
 
 **The follower's value** (the dial, when the merchant leaves it unset): revenue of
 subscribed followers per follower-day while observed -- orders imported from before the
