@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fencun.channels.models import Account
+from fencun.engine.rules import MAX_CONTROL_FRACTION
 
 
 class Rules(models.Model):
@@ -36,6 +37,14 @@ class Rules(models.Model):
         default=0.05,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
     )
+    # The account's long-run control group: a stable share of followers who never get a
+    # marketing push, so insights can measure what marketing adds over months.
+    control_fraction = models.FloatField(
+        _("长期对照组比例"),
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(MAX_CONTROL_FRACTION)],
+        help_text=_("这部分粉丝（按粉丝固定抽取）从不接收营销推送，用来衡量长期效果；0 到 0.2，默认 0.05。"),
+    )
     follower_value_yuan = models.FloatField(
         _("每位粉丝的价值（元）"), null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -59,6 +68,7 @@ class Rules(models.Model):
             category_cooldown_days=self.category_cooldown_days,
             min_gap_hours=self.min_gap_hours,
             holdout_fraction=self.holdout_fraction,
+            control_fraction=self.control_fraction,
             follower_value_yuan=self.follower_value_yuan,
         )
 
@@ -174,6 +184,13 @@ class PlanSnapshot(models.Model):
     recipients = models.JSONField(default=list)
     # The campaign's random holdout: would have been sent, kept back to measure lift.
     holdout = models.JSONField(default=list)
+    # The campaign's randomized controls: its holdout and the account's control-group
+    # members who passed every hard rule. Once the campaign is sent the engine compares
+    # them with the recipients to learn what a push adds (see ``planning.build_state``).
+    controls = models.JSONField(default=list)
+    # Set when this snapshot was approved: its recipients are the outbox, its controls
+    # are what the engine learns against.
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         get_latest_by = "created_at"

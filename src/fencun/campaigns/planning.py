@@ -6,6 +6,7 @@ approved campaign always has all its work in the outbox and nothing else does.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -31,8 +32,9 @@ DIAL_VALUES_YUAN = (10.0, 50.0, 200.0, 1000.0)
 
 
 def build_state(account: Account, now: datetime | None = None) -> FollowerState:
-    """The engine's follower state of ``account`` from followers, the event log and the
-    deliveries already made (sent outbox rows)."""
+    """The engine's follower state of ``account`` from followers, the event log, the
+    deliveries already made (sent outbox rows) and the randomized controls of every
+    campaign sent (see :func:`_deliveries`)."""
     from fencun.catalog.models import Category
 
     categories = [
@@ -52,21 +54,7 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
         .values_list("kind", "openid", "occurred_at", "payload")
         .iterator()
     ]
-    deliveries = []
-    for item in (
-        OutboxItem.objects.filter(campaign__account=account, status=OutboxItem.Status.SENT)
-        .select_related("campaign", "campaign__category")
-        .iterator()
-    ):
-        if item.sent_at is None:
-            continue
-        # One dict per recipient sharing the row's values: the state groups them back.
-        at, cid = item.sent_at.timestamp(), item.campaign.engine_id
-        category, channel = item.campaign.category.key, item.campaign.channel
-        deliveries.extend(
-            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel}
-            for openid in item.openids
-        )
+    deliveries = _deliveries(account)
     deliveries.extend(_pushes_elsewhere(account, now or clock.now()))
     when = (now or clock.now()).isoformat()
     state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
@@ -90,6 +78,51 @@ def build_state(account: Account, now: datetime | None = None) -> FollowerState:
         if tags:
             state.set_tags(openid, [str(t) for t in tags])
     return state
+
+
+def _deliveries(account: Account) -> list[dict]:
+    """What the account's campaigns did, as the engine's delivery dicts: one per recipient
+    of every sent outbox row, at the row's time, and for every campaign that was sent, its
+    randomized controls (``"control": True``, nothing sent) at the time of its first send.
+
+    The controls are the approved plan's: its holdout and the control-group members who
+    passed every hard rule. The engine learns a push's uplift from the difference between
+    what the recipients and the controls did afterwards."""
+    deliveries: list[dict] = []
+    first_sent: dict[int, float] = {}
+    campaigns: dict[int, Campaign] = {}
+    for item in (
+        OutboxItem.objects.filter(campaign__account=account, status=OutboxItem.Status.SENT)
+        .select_related("campaign", "campaign__category")
+        .iterator()
+    ):
+        if item.sent_at is None:
+            continue
+        # One dict per recipient sharing the row's values: the state groups them back.
+        at, cid = item.sent_at.timestamp(), item.campaign.engine_id
+        category, channel = item.campaign.category.key, item.campaign.channel
+        deliveries.extend(
+            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel}
+            for openid in item.openids
+        )
+        campaigns[item.campaign_id] = item.campaign
+        first_sent[item.campaign_id] = min(at, first_sent.get(item.campaign_id, at))
+    if not campaigns:
+        return deliveries
+    plans = PlanSnapshot.objects.filter(campaign_id__in=list(campaigns), approved_at__isnull=False)
+    for campaign_id, controls, holdout in plans.order_by("approved_at", "pk").values_list(
+        "campaign_id", "controls", "holdout"
+    ):
+        c = campaigns[campaign_id]
+        at, cid, category, channel = first_sent[campaign_id], c.engine_id, c.category.key, c.channel
+        # Plans made before controls were stored kept only their holdout.
+        openids = dict.fromkeys(o for o in [*(controls or ()), *(holdout or ())] if isinstance(o, str))
+        deliveries.extend(
+            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel,
+             "control": True}
+            for openid in openids
+        )
+    return deliveries
 
 
 # Pushes elsewhere older than this no longer weigh on the budget (pressure halves weekly).
@@ -181,6 +214,9 @@ def dry_run(
     state = state or build_state(campaign.account, at)
     rules = rules_for(campaign.account).as_engine_rules()
     ec = engine_campaign(campaign)
+    # The dial table is this plan at other dial values: the same seed and the same draws,
+    # so its row at the merchant's value is the plan itself.
+    seed, explore = plan_seed(campaign, at), True
     try:
         result = planner.plan(
             state,
@@ -189,17 +225,25 @@ def dry_run(
             account_type=campaign.account.account_type,
             rules=rules,
             policy=policy,
+            seed=seed,
+            explore=explore,
         )
+        current = result.follower_value_yuan  # the rules' value, or the one learned
         dial = planner.dial_effect(
             state,
             [ec],
             at.timestamp(),
-            DIAL_VALUES_YUAN,
+            sorted({*DIAL_VALUES_YUAN, current}),
             account_type=campaign.account.account_type,
             rules=rules,
+            seed=seed,
+            explore=explore,
         )
     except ValueError as exc:  # SegmentError included: it points at the token
         raise CampaignError(str(exc)) from exc
+    for row in dial:
+        # The dial moves the engine's decision; a blast plan is not one of its rows.
+        row["current"] = policy == "fencun" and row["follower_value_yuan"] == current
     summary = result.summaries[0]
     with transaction.atomic():
         snapshot = PlanSnapshot.objects.create(
@@ -215,11 +259,19 @@ def dry_run(
             follower_value_yuan=result.follower_value_yuan,
             recipients=result.recipient_openids(ec.id),
             holdout=result.holdout_openids(ec.id),
+            controls=result.control_openids(ec.id),
         )
         from fencun.campaigns.services import transition
 
         transition(campaign, S.PLANNED)
     return snapshot
+
+
+def plan_seed(campaign: Campaign, at: datetime) -> int:
+    """The seed of the engine's draws for ``campaign`` planned for ``at``: a dry run
+    repeated for the same send time draws the same, another send time draws anew."""
+    key = f"{campaign.engine_id}@{at.timestamp():.0f}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
 
 
 def _batches(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str]]]:
@@ -308,5 +360,8 @@ def approve(
         current.approved_at = clock.now()
         current.scheduled_for = scheduled_for
         current.save()
+        # The plan the outbox was written from: its controls are what the engine learns
+        # this campaign's effect against once it is sent.
+        PlanSnapshot.objects.filter(pk=snapshot.pk).update(approved_at=current.approved_at)
     campaign.refresh_from_db()
     return len(rows)

@@ -18,7 +18,7 @@ from fencun.channels.models import Account, WecomCorp
 def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
     """An account with the sandbox's credentials and its subscribed followers in the
     database (or only ``openids``). Rules allow sending at any hour with no caps, so the
-    whole segment is planned (holdout 0)."""
+    whole segment is planned (no holdout, no control group)."""
     from fencun.catalog.models import Category
 
     cfg = sandbox.config
@@ -39,6 +39,7 @@ def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
         category_cooldown_days=0,
         min_gap_hours=0,
         holdout_fraction=0.0,
+        control_fraction=0.0,
         follower_value_yuan=0.0,
     )
     if openids is None:

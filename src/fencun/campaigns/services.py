@@ -7,9 +7,11 @@ changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from fencun import clock
@@ -41,6 +43,61 @@ class CampaignError(ValueError):
 def rules_for(account: Account) -> Rules:
     """The account's rules row, created with the defaults on first use."""
     rules, _ = Rules.objects.get_or_create(account=account)
+    return rules
+
+
+#: The rules a merchant (console) or an API client may change, with the model's validators.
+RULE_FIELDS = (
+    "quiet_start",
+    "quiet_end",
+    "weekly_cap",
+    "category_cooldown_days",
+    "min_gap_hours",
+    "holdout_fraction",
+    "control_fraction",
+    "follower_value_yuan",
+)
+
+
+HHMM = r"([01]\d|2[0-3]):[0-5]\d"  # a time of day for quiet hours
+
+
+class RulesError(CampaignError):
+    """Refused rules: ``errors`` maps each bad field to why; nothing was saved."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+
+
+def update_rules(account: Account, **changes: object) -> Rules:
+    """Change some of the account's rules (names in :data:`RULE_FIELDS`); all or nothing.
+
+    Each value is checked by the model's validators and the whole set by the engine
+    (``MerchantRules``); a refusal raises :class:`RulesError` naming every bad field.
+    """
+    unknown = sorted(set(changes) - set(RULE_FIELDS))
+    if unknown:
+        raise RulesError({name: ["not a rule"] for name in unknown})
+    with transaction.atomic():
+        rules = Rules.objects.select_for_update().get(pk=rules_for(account).pk)
+        for name, value in changes.items():
+            setattr(rules, name, value)
+        errors: dict[str, list[str]] = {}
+        try:
+            rules.full_clean(exclude=["account"])
+        except ValidationError as exc:
+            errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        for name in ("quiet_start", "quiet_end"):
+            if not re.fullmatch(HHMM, str(getattr(rules, name))):
+                errors.setdefault(name, []).append("use HH:MM (Asia/Shanghai), for example 22:00")
+        if errors:
+            raise RulesError(errors)
+        try:
+            rules.as_engine_rules()
+        except ValueError as exc:
+            raise RulesError({"__all__": [str(exc)]}) from None
+        rules.save()
     return rules
 
 
@@ -261,6 +318,7 @@ __all__ = [
     "recipients_of",
     "resume",
     "rules_for",
+    "update_rules",
     "schedule",
     "transition",
 ]
