@@ -9,6 +9,7 @@ lookups, never the event log in bulk.
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from fencun.channels.models import Account
@@ -118,6 +119,10 @@ class AccountSnapshot(models.Model):
     # Subscribed followers when computed: counting them per page view costs ~0.1 s per
     # 250,000 followers on PostgreSQL.
     followers = models.BigIntegerField(null=True)
+    # The long-run lift (``control_lift.ControlLift.as_dict()``) over the default period:
+    # it reads every follower and the period's orders, too much for each page view.
+    control_lift = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    control_lift_at = models.DateTimeField(null=True, blank=True)
 
 
 class AttributionCode(models.Model):

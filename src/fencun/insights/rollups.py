@@ -38,6 +38,7 @@ from fencun import clock
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
 from fencun.channels import receipts as channel_receipts
+from fencun.insights import control_lift
 from fencun.insights.models import (
     HOLDOUT,
     AccountSnapshot,
@@ -348,6 +349,7 @@ def run(*, batch_size: int = 50_000, lag: float = 5.0, max_batches: int | None =
             break
     for account_id in touched:
         refresh_pressure(account_id)
+        control_lift.refresh(account_id)
     return total
 
 

@@ -20,6 +20,7 @@ from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.channels.models import Account
 from fencun.insights import stats
+from fencun.insights.control_lift import control_lift
 from fencun.insights.links import tracked_url
 from fencun.insights.models import (
     HOLDOUT,
@@ -34,6 +35,7 @@ from fencun.insights.rollups import HOLDOUT_KIND, LOCAL, NAME, PRESSURE_BUCKETS
 
 __all__ = [
     "campaign_report",
+    "control_lift",
     "import_orders",
     "overview",
     "record_deliveries",
