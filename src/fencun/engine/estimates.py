@@ -311,6 +311,11 @@ def plan_context(
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
     revenue = uplift(state, "revenue")
     best, organic = future_push_value(state, revenue, now)
+    # Every follower likes something: one the engine knows nothing about yet is worth at
+    # least what later pushes add to the average follower, once their interest is found.
+    live = state.subscribed
+    if live.any():
+        np.maximum(best, np.float32(best[live].mean()), out=best)
     later = later_pushes(state, now)
     # Attention: the larger of the contrast (how much less the next pushes are read after
     # one more) and the level (how much less followers under more pressure read).
