@@ -133,3 +133,78 @@ def test_cli_refuses_blank_name(transactional_db):
     result = CliRunner().invoke(app, ["api-token", "create", "--name", "  "])
     assert result.exit_code != 0
     assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_rules_read_and_change_with_the_control_group(client, make_account, token):
+    from fencun.campaigns.services import rules_for
+
+    account = make_account()
+    body = client.get("/api/rules", **auth(token)).json()
+    assert body["control_fraction"] == 0.05 and body["holdout_fraction"] == 0.05
+    assert body["follower_value_yuan"] is None
+    r = client.patch("/api/rules", {"control_fraction": 0.1, "follower_value_yuan": 80},
+                     content_type="application/json", **auth(token))
+    assert r.status_code == 200, r.content
+    assert r.json()["control_fraction"] == 0.1 and r.json()["quiet_start"] == "22:00"
+    rules = rules_for(account)
+    assert (rules.control_fraction, rules.follower_value_yuan) == (0.1, 80)
+    assert rules.as_engine_rules().control_fraction == 0.1
+    r = client.patch("/api/rules", {"follower_value_yuan": None}, content_type="application/json", **auth(token))
+    assert r.status_code == 200 and r.json()["follower_value_yuan"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", [
+    {"control_fraction": 0.5},
+    {"control_fraction": -0.1},
+    {"control_fraction": "a tenth"},
+    {"control_fraction": None},
+    {"quiet_start": "25:00"},
+    {"holdout_fraction": 0.9},
+])
+def test_bad_rules_are_refused_with_the_field_and_change_nothing(client, make_account, token, bad):
+    from fencun.campaigns.models import Rules
+
+    make_account()
+    client.get("/api/rules", **auth(token))
+    before = list(Rules.objects.values())
+    r = client.patch("/api/rules", {"weekly_cap": 1, **bad}, content_type="application/json", **auth(token))
+    assert r.status_code in (400, 422), r.content
+    assert next(iter(bad)) in r.content.decode()
+    assert list(Rules.objects.values()) == before
+
+
+@pytest.mark.django_db
+def test_rules_need_a_token_and_an_account(client, token):
+    assert client.get("/api/rules").status_code == 401
+    assert client.get("/api/rules", **auth(token)).status_code == 404  # no account yet
+    assert client.get("/api/rules?account=wxnope", **auth(token)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_control_lift_is_the_insights_report(client, make_account, token):
+    from fencun.insights.control_lift import control_lift
+
+    account = make_account()
+    for n in range(60):
+        record_event(account, kind="subscribe", openid=f"o-cl-{n}", occurred_at=T0, payload={},
+                     source="test", dedup_key=f"cl{n}")
+    body = client.get("/api/insights/control-lift?days=30", **auth(token)).json()
+    expected = control_lift(account, 30)
+    assert body["days"] == 30 and body["control_fraction"] == 0.05
+    assert body["control"]["followers"] == expected.control.followers
+    assert body["control"]["followers"] + body["others"]["followers"] == 60
+    assert set(body) >= {"revenue_per_follower", "orders_per_follower", "unfollow_rate", "incremental_revenue"}
+    assert client.get("/api/insights/control-lift?days=0", **auth(token)).status_code == 422
+    assert client.get("/api/insights/control-lift").status_code == 401
+
+
+@pytest.mark.django_db
+def test_openapi_document_lists_rules_and_the_control_lift(client):
+    doc = client.get("/api/openapi.json").json()
+    assert {"get", "patch"} <= doc["paths"]["/api/rules"].keys()
+    assert "/api/insights/control-lift" in doc["paths"]
+    rules_in = doc["components"]["schemas"]["RulesIn"]["properties"]["control_fraction"]
+    number = next(s for s in rules_in["anyOf"] if s.get("type") == "number")
+    assert (number["minimum"], number["maximum"]) == (0.0, 0.2)

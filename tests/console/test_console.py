@@ -203,6 +203,10 @@ def test_store_form_creates_and_edits(client, staff, world):
     {"weekly_cap": "-1"},
     {"holdout_fraction": "0.9"},
     {"min_gap_hours": "soon"},
+    {"control_fraction": "0.5"},
+    {"control_fraction": "-0.01"},
+    {"control_fraction": "a tenth"},
+    {"control_fraction": ""},
 ])
 def test_rules_form_rejects_bad_input_and_changes_nothing(client, staff, world, bad):
     from fencun.campaigns.models import Rules
@@ -212,7 +216,8 @@ def test_rules_form_rejects_bad_input_and_changes_nothing(client, staff, world, 
     rules_for(account)
     before = list(Rules.objects.values())
     good = {"quiet_start": "22:00", "quiet_end": "08:00", "weekly_cap": "3", "category_cooldown_days": "3",
-            "min_gap_hours": "20", "holdout_fraction": "0.05", "follower_value_yuan": ""}
+            "min_gap_hours": "20", "holdout_fraction": "0.05", "control_fraction": "0.05",
+            "follower_value_yuan": ""}
     r = client.post("/rules/", {**good, **bad})
     assert r.status_code == 200 and "errorlist" in r.content.decode()
     assert list(Rules.objects.values()) == before
@@ -226,10 +231,26 @@ def test_rules_save_and_show_the_platform_limits_with_sources(client, staff, wor
     assert "平台限制" in html and "/doc/" in html
     r = client.post("/rules/", {"quiet_start": "21:30", "quiet_end": "09:00", "weekly_cap": "2",
                                 "category_cooldown_days": "5", "min_gap_hours": "24",
-                                "holdout_fraction": "0.1", "follower_value_yuan": "30"})
+                                "holdout_fraction": "0.1", "control_fraction": "0.2", "follower_value_yuan": "30"})
     assert r.status_code == 302
     rules = rules_for(account)
     assert (rules.quiet_start, rules.weekly_cap, rules.holdout_fraction) == ("21:30", 2, 0.1)
+    assert rules.control_fraction == 0.2 and rules.as_engine_rules().control_fraction == 0.2
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh-hans", ["分寸如何决定发不发", "本来就会购买的粉丝不算推送的功劳", "取消关注的概率", "长期对照组比例",
+                 "从不接收营销推送"]),
+    ("en", ["How fencun decides whether to send", "followers who would buy anyway earn the push no credit",
+            "the chance the push makes the follower unfollow", "Control group share",
+            "never get marketing pushes"]),
+])
+def test_the_rules_page_explains_the_decision_and_the_control_group(client, staff, world, lang, words):
+    client.cookies["django_language"] = lang
+    html = client.get("/rules/").content.decode()
+    for w in words:
+        assert w in html, w
+    assert 'name="control_fraction"' in html and 'value="0.05"' in html
 
 
 def test_campaign_steps_lint_dry_run_approve(client, staff, campaign):
@@ -283,3 +304,61 @@ def test_products_and_auto_replies_refuse_bad_input_and_save_good(client, staff,
     r = client.post("/auto-replies/new/", {"match": "nonsense", "keyword": "地址", "priority": "x",
                                            "reply_type": "text", "content": "a"})
     assert r.status_code == 200 and "errorlist" in r.content.decode() and AutoReply.objects.count() == 0
+
+
+@pytest.fixture
+def lift_world(make_account):
+    """200 followers for 200 days; of everyone outside the control group, every second one
+    ordered 1,500 yuan last month; the control group bought nothing; the rollup ran."""
+    from datetime import timedelta
+
+    import numpy as np
+    from django.utils import timezone
+
+    from fencun.audience.services import NewEvent, record_events
+    from fencun.campaigns.models import Rules
+    from fencun.campaigns.planning import build_state
+    from fencun.engine import planner
+    from fencun.insights import rollups
+    from fencun.insights.orders import import_orders
+
+    account = make_account()
+    Rules.objects.create(account=account, control_fraction=0.2)
+    now = timezone.now()
+    openids = [f"o-ov-{n:03d}" for n in range(200)]
+    record_events(account, [NewEvent("subscribe", o, now - timedelta(days=200), {}, "test", f"s:{o}")
+                            for o in openids])
+    state = build_state(account)
+    control = {state.openids[i] for i in np.flatnonzero(planner.control_mask(state, 0.2))}
+    others = [o for o in openids if o not in control]
+    import_orders(account, [{"order_id": f"ov{i}", "amount": "1500", "openid": o,
+                             "ordered_at": (now - timedelta(days=30)).isoformat()}
+                            for i, o in enumerate(others[::2])])
+    rollups.run(lag=0)
+    return account, control, others
+
+
+@pytest.mark.parametrize(("lang", "words", "money"), [
+    ("zh-hans", ["长期效果", "长期对照组", "其他粉丝", "人均订单", "营销大约多带来了", "差值（95% 区间）"], r"\d{1,3}(,\d{3})+ 元"),
+    ("en", ["Long-run lift", "Control group", "Everyone else", "Orders per follower", "Marketing added about",
+            "95 % interval"], r"¥\d{1,3}(,\d{3})+"),
+])
+def test_the_overview_shows_the_long_run_lift(client, staff, lift_world, lang, words, money):
+    account, control, others = lift_world
+    client.cookies["django_language"] = lang
+    html = client.get("/").content.decode()
+    for w in words:
+        assert w in html, w
+    assert re.search(money, html), money
+    assert "20%" in html  # the control group's share
+    assert f"<td>{len(control)}</td><td>{len(others)}</td>" in html
+    assert 'id="c-lift"' in html and "lift_revenue" in html
+
+
+def test_the_overview_says_when_there_is_no_control_group(client, staff, world):
+    from fencun.campaigns.models import Rules
+
+    Rules.objects.create(account=world[0], control_fraction=0.0)
+    client.cookies["django_language"] = "en"
+    html = client.get("/").content.decode()
+    assert "There is no control group" in html and 'id="c-lift"' not in html

@@ -123,3 +123,45 @@ def test_a_news_campaign_takes_a_jpeg_cover_and_refuses_anything_else(client, dr
     assert r.status_code == 302
     made = Campaign.objects.get(name="图文封面")
     assert (made.message_type, bytes(made.cover)) == ("news", jpeg)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh-hans", ["比不发送多出的订单", "比不发送多出的营收（元）", "因推送而取关的人数", "预测都是增量",
+                 "长期对照组（不接收营销推送", "（本计划）"]),
+    ("en", ["Extra orders (beyond not sending)", "Extra revenue beyond not sending (yuan)",
+            "Unfollows caused by the push", "Predictions are incremental", "90 % probability",
+            "Control group (never sent marketing", "(this plan)"]),
+])
+def test_plan_shows_incremental_predictions_with_intervals_beside_send_to_all(client, draft, lang, words):
+    from fencun.campaigns.models import Rules
+
+    # No quiet hours: the decision, not the clock, holds followers back here.
+    Rules.objects.create(account=draft.account, control_fraction=0.2, quiet_start="00:00", quiet_end="00:00")
+    for n in range(5, 40):
+        record_event(draft.account, kind="subscribe", openid=f"o-w-{n}",
+                     occurred_at=timezone.now() - timedelta(days=40), payload={}, source="test", dedup_key=f"w{n}")
+    client.cookies["django_language"] = lang
+    url = f"/campaigns/{draft.pk}/"
+    client.post(url, {"step": "lint", "acknowledge": "1"})
+    page = client.post(url, {"step": "dry_run"}).content.decode()
+    for w in words:
+        assert w in page, w
+    plan = draft.plans.latest("created_at")
+    assert plan.held_back.get("control_group", 0) > 0
+    assert {"orders_ci", "revenue_ci", "unfollows_ci"} <= plan.predicted.keys() <= plan.send_to_all.keys()
+    row = page[page.index('data-figure="orders"'):]
+    row = row[: row.index("</tr>")]
+    assert row.count("<small>(") == 2  # an interval for this plan and one for send-to-all
+    assert page.count('class="current"') == 1
+
+
+def test_approve_sends_the_plan_that_was_shown(client, draft):
+    url = f"/campaigns/{draft.pk}/"
+    client.post(url, {"step": "lint", "acknowledge": "1"})
+    client.post(url, {"step": "dry_run"})
+    shown = draft.plans.latest("created_at")
+    client.post(url, {"step": "dry_run"})  # another dry run since, in another tab
+    client.post(url, {"step": "approve", "plan": str(shown.pk)})
+    shown.refresh_from_db()
+    assert shown.approved_at is not None
+    assert draft.plans.exclude(pk=shown.pk).get().approved_at is None

@@ -1,4 +1,5 @@
-"""The JSON API: token auth, read access to followers and their events."""
+"""The JSON API: token auth, followers and their events; orders, rules and insights in
+their own modules."""
 
 from __future__ import annotations
 
@@ -81,3 +82,5 @@ def list_events(  # type: ignore[no-untyped-def]
 
 
 api.add_router("", "fencun.api.orders.router")  # POST /api/orders
+api.add_router("", "fencun.api.rules.router")  # GET, PATCH /api/rules
+api.add_router("", "fencun.api.insights.router")  # GET /api/insights/control-lift

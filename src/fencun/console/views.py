@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
+from fencun.campaigns.services import HHMM
 from fencun.channels.models import Account
 from fencun.engine import geo
 
@@ -56,12 +57,12 @@ def account_switch(request):
 @login_required
 def overview(request):
     account = _account(request)
-    data = None
-    chart = None
+    data = chart = lift = lift_at = None
     if account is not None:
         from fencun.insights.services import overview as insights_overview
 
         data = insights_overview(account, 30)
+        lift, lift_at = _long_run_lift(account)
         chart = {
             "days": [p.day.isoformat() for p in data.days],
             "net": [p.net for p in data.days],
@@ -70,10 +71,22 @@ def overview(request):
             "held_back": [p.held_back for p in data.days],
             "pressure_keys": list(data.pressure.keys()),
             "pressure_values": list(data.pressure.values()),
+            "lift_groups": [str(_("Control group")), str(_("Everyone else"))],
+            "lift_revenue": [round(g.revenue_per_follower, 2) for g in (lift.control, lift.others)],
         }
     return render(request, "console/overview.html", {
         "account": account, "data": data, "chart_json": chart, "nav": "overview",
+        "lift": lift, "lift_at": lift_at,
     })
+
+
+def _long_run_lift(account: Account):  # type: ignore[no-untyped-def]
+    """The long-run lift the rollup task stored, and when; before its first run, computed
+    now (and not stored: a page view writes nothing)."""
+    from fencun.insights import control_lift
+
+    found = control_lift.stored(account)
+    return found if found is not None else (control_lift.control_lift(account), None)
 
 
 @login_required
@@ -213,26 +226,23 @@ def campaign_report(request, pk: int):
     })
 
 
-_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-
-
 class RulesForm(forms.ModelForm):
-    quiet_start = forms.RegexField(regex=_HHMM, label=_("Quiet hours start"),
+    quiet_start = forms.RegexField(regex=f"^{HHMM}$", label=_("Quiet hours start"),
                                    error_messages={"invalid": _("Use HH:MM, for example 22:00.")})
-    quiet_end = forms.RegexField(regex=_HHMM, label=_("Quiet hours end"),
+    quiet_end = forms.RegexField(regex=f"^{HHMM}$", label=_("Quiet hours end"),
                                  error_messages={"invalid": _("Use HH:MM, for example 08:00.")})
 
     class Meta:
         from fencun.campaigns.models import Rules
+        from fencun.campaigns.services import RULE_FIELDS
 
         model = Rules
-        fields = ["quiet_start", "quiet_end", "weekly_cap", "category_cooldown_days", "min_gap_hours",
-                  "holdout_fraction", "follower_value_yuan"]
+        fields = list(RULE_FIELDS)
 
 
 @login_required
 def rules(request):
-    from fencun.campaigns.services import rules_for
+    from fencun.campaigns.services import RULE_FIELDS, RulesError, rules_for, update_rules
     from fencun.channels.broadcast.channel import WeiboBroadcast
     from fencun.channels.wechat.channel import OfficialAccount
     from fencun.channels.wecom.channel import CustomerContact
@@ -242,8 +252,13 @@ def rules(request):
         return render(request, "console/rules.html", {"account": None, "nav": "rules"})
     form = RulesForm(request.POST or None, instance=rules_for(account))
     if request.method == "POST" and form.is_valid():
-        form.save()
-        return redirect("console-rules")
+        try:
+            update_rules(account, **{name: form.cleaned_data[name] for name in RULE_FIELDS})
+        except RulesError as exc:
+            for name, messages in exc.errors.items():
+                form.add_error(name if name in form.fields else None, messages)
+        else:
+            return redirect("console-rules")
     limits = [(_("WeChat Official Account"), OfficialAccount.limits_for(account.account_type))]
     if account.wecom_corps.exists():
         limits.append((_("WeCom customer contact"), CustomerContact.limits()))
@@ -266,16 +281,35 @@ REASON_LABELS = {
     "min_gap": _("Too soon after the last push"),
     "category_cooldown": _("Same category pushed recently"),
     "holdout": _("Holdout (to measure the lift)"),
+    "control_group": _("Control group (never sent marketing, to measure the long-run lift)"),
     "low_relevance": _("No interest shown in this category"),
+    "no_lift": _("A push adds no orders (they buy anyway, or less)"),
     "harm_exceeds_value": _("Expected harm exceeds the value"),
     "lost_to_other_campaign": _("A better campaign for them"),
 }
+# Predictions are uplift estimates: what sending adds against not sending.
 PREDICTED_LABELS = {
     "reach": _("Reach"),
-    "orders": _("Orders"),
-    "revenue": _("Revenue (yuan)"),
-    "unfollows": _("Unfollows"),
+    "orders": _("Extra orders (beyond not sending)"),
+    "revenue": _("Extra revenue beyond not sending (yuan)"),
+    "unfollows": _("Unfollows caused by the push"),
 }
+
+
+def _predicted_rows(plan) -> list[dict]:  # type: ignore[no-untyped-def]
+    """One row per predicted figure: ``cells`` holds (value, interval) for this plan and
+    for send-to-all (the interval is None for reach, and for plans made before intervals
+    were stored)."""
+
+    def interval(prediction: dict, key: str):  # type: ignore[no-untyped-def]
+        ci = prediction.get(f"{key}_ci")
+        return tuple(ci) if isinstance(ci, list | tuple) and len(ci) == 2 else None
+
+    return [
+        {"key": key, "label": label,
+         "cells": [(p.get(key), interval(p, key)) for p in (plan.predicted, plan.send_to_all)]}
+        for key, label in PREDICTED_LABELS.items()
+    ]
 
 
 def _send_at(raw: str):  # type: ignore[no-untyped-def]
@@ -316,7 +350,10 @@ def campaign(request, pk: int):
                 planning.dry_run(c)
             elif step == "approve":
                 at = _send_at(request.POST.get("send_at", ""))
-                planning.approve(c, by=request.user.get_username(), scheduled_for=at)
+                # The plan the merchant was shown, not one made since in another tab.
+                raw = request.POST.get("plan", "")
+                shown = c.plans.filter(pk=int(raw)).first() if raw.isdigit() else None
+                planning.approve(c, by=request.user.get_username(), snapshot=shown, scheduled_for=at)
             else:
                 error = _("Unknown step.")
         except (CampaignError, ValueError) as exc:
@@ -325,7 +362,7 @@ def campaign(request, pk: int):
     plan = c.plans.order_by("-created_at", "-pk").first()
     rows = []
     if plan is not None:
-        rows = [(PREDICTED_LABELS.get(k, k), v, plan.send_to_all.get(k)) for k, v in plan.predicted.items()]
+        rows = _predicted_rows(plan)
         held = sorted(plan.held_back.items(), key=lambda kv: -kv[1])
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns",

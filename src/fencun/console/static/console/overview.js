@@ -14,6 +14,11 @@
   chart("c-sent", {grid: {top: 40, left: 50, right: 20, bottom: 30}, tooltip: {trigger: "axis"},
     xAxis: {type: "category", data: d.days}, yAxis: {type: "value"},
     series: [{type: "bar", stack: "a", data: d.sent}, {type: "bar", stack: "a", data: d.held_back}]});
+  if (document.getElementById("c-lift")) {
+    chart("c-lift", {grid: {top: 40, left: 60, right: 20, bottom: 30}, tooltip: {},
+      xAxis: {type: "category", data: d.lift_groups}, yAxis: {type: "value"},
+      series: [{type: "bar", data: d.lift_revenue, label: {show: true, position: "top"}}]});
+  }
   chart("c-pressure", {grid: {top: 40, left: 50, right: 20, bottom: 30}, tooltip: {},
     xAxis: {type: "category", data: d.pressure_keys}, yAxis: {type: "value"},
     series: [{type: "bar", data: d.pressure_values}]});
