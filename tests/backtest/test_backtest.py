@@ -168,7 +168,7 @@ def test_push_caused_unfollows_are_counted_above_none():
 
 
 @pytest.mark.parametrize("account", ["subscription-90d.json", "service-90d.json"])
-@pytest.mark.parametrize("policy", ["fencun", "blast", "capped", "simple"])
+@pytest.mark.parametrize("policy", ["fencun", "blast", "capped", "simple", "oracle"])
 def test_no_rule_is_broken_in_a_backtest(account, policy):
     out = run_backtest(
         small(account, followers=300, days=14),
@@ -300,3 +300,12 @@ def test_an_unknown_shipped_scenario_name_is_refused():
 
     with pytest.raises(ValueError, match="shipped: subscription-90d, service-90d"):
         scenarios.load("weekly")
+
+
+def test_a_shipped_world_is_judged_against_its_oracle():
+    out = run_backtest(
+        small(followers=400, days=10), "fencun.worlds.brand:world", "capped", days=10, seed=2
+    )
+    assert out["references"]["oracle"]["sent"] > 0
+    assert out["references"]["none"]["sent"] == 0
+    assert out["vs_oracle"]["revenue_ratio"] > 0

@@ -126,3 +126,104 @@ def test_worlds_are_deterministic_for_a_seed_and_refuse_bad_scenarios():
         furniture.world({**scenario(1), "followers": 0})
     with pytest.raises(ScenarioError, match="categories"):
         brand.world({**scenario(10), "categories": []})
+
+
+def delivery(w, category: str, at: str = "2025-03-03T10:00:00+08:00") -> dict:
+    camp = next(c for c in w.scenario["campaigns"] if c["category"] == category)
+    return {
+        "campaign": camp["id"],
+        "at": at,
+        "title": camp["title"],
+        "category": category,
+        "products": camp["products"],
+    }
+
+
+def campaign_revenue(w, days: int, deliveries_first_day: list[dict]) -> dict[str, float]:
+    """Revenue of campaign-tagged orders per campaign over ``days`` from the first day."""
+    out: dict[str, float] = {}
+    for d in range(days):
+        day = date(2025, 3, 3) + timedelta(days=d)
+        for e in w.day(day, deliveries_first_day if d == 0 else []):
+            if e["kind"] == "order" and e["campaign"]:
+                out[e["campaign"]] = out.get(e["campaign"], 0.0) + e["amount"]
+    return out
+
+
+@pytest.mark.parametrize("module", [furniture, brand])
+def test_expected_gain_is_what_relevant_pushes_sell(module):
+    w = module.world(scenario(20_000))
+    w.start(11)
+    # Each follower is pushed the campaign of their favourite category.
+    favourite = np.argmax(w.likes, axis=1)
+    gain, worst, pushes = 0.0, 0.0, []
+    for c, cat in enumerate(w.cat_ids):
+        dv = delivery(w, cat)
+        rows = np.flatnonzero(favourite == c)
+        gain += float(w.expected_many([w.openids[i] for i in rows], dv)["gain_yuan"].sum())
+        worst = max(worst, max(p["price"] for p in dv["products"]))
+        pushes += [{**dv, "openid": w.openids[i]} for i in rows]
+    observed = sum(campaign_revenue(w, 8, pushes).values())
+    # Orders are rare: the revenue is about Poisson, var <= sum(p x amount) x max amount.
+    sigma = (gain * worst) ** 0.5
+    assert abs(observed - gain) < 4 * sigma + 0.05 * gain
+
+
+@pytest.mark.parametrize("module", [furniture, brand])
+def test_irrelevant_pushes_gain_next_to_nothing_and_cost_more(module):
+    w = module.world(scenario(5000))
+    w.start(12)
+    sofa = w.cat_ids.index("sofa")
+    fans = [w.openids[i] for i in np.flatnonzero(w.likes[:, sofa] > 0)]
+    others = [w.openids[i] for i in np.flatnonzero(w.likes[:, sofa] == 0)]
+    relevant = w.expected_many(fans, delivery(w, "sofa"))
+    irrelevant = w.expected_many(others, delivery(w, "sofa"))
+    assert relevant["gain_yuan"].mean() > 10 * abs(irrelevant["gain_yuan"].mean())
+    assert irrelevant["p_unfollow"].mean() > relevant["p_unfollow"].mean() > 0
+    assert (irrelevant["harm_yuan"] > 0).all()
+
+
+@pytest.mark.parametrize(("module", "fatigue"), [(furniture, 12.0), (brand, 8.0)])
+def test_expected_unfollows_are_those_the_added_fatigue_causes(module, fatigue):
+    w = module.world(scenario(20_000))
+    w.start(2)
+    w.cat_rate[:] = 0.0  # no calendar after this push: nothing else adds fatigue
+    w.fatigue[:] = fatigue
+    dv = delivery(w, "decor")
+    treated = np.random.default_rng(0).random(w.n) < 0.5
+    rows = np.flatnonzero(treated)
+    expected = w.expected_many([w.openids[i] for i in rows], dv)["p_unfollow"].sum()
+    n0, gone = w.n, set()
+    for d in range(60):
+        day = date(2025, 3, 3) + timedelta(days=d)
+        pushes = [{**dv, "openid": w.openids[i]} for i in rows] if d == 0 else []
+        gone |= {e["openid"] for e in w.day(day, pushes) if e["kind"] == "unsubscribe"}
+    idx = np.array([w.index[o] for o in gone if w.index[o] < n0])
+    in_treated, in_control = int(treated[idx].sum()), int((~treated)[idx].sum())
+    share = treated.sum() / (~treated).sum()
+    extra = in_treated - in_control * share
+    assert abs(extra - expected) < 4 * (in_treated + in_control * share**2) ** 0.5
+
+
+def test_expected_is_zero_for_strangers_and_former_followers():
+    w = furniture.world(scenario(300))
+    w.start(1)
+    w.alive[0] = False
+    out = w.expected_many([w.openids[0], "o-nobody", w.openids[1]], delivery(w, "sofa"))
+    assert [out[k][0] for k in ("gain_yuan", "harm_yuan", "p_unfollow")] == [0, 0, 0]
+    assert [out[k][1] for k in ("gain_yuan", "harm_yuan", "p_unfollow")] == [0, 0, 0]
+    assert out["harm_yuan"][2] > 0
+    one = w.expected(w.openids[1], delivery(w, "sofa"))
+    assert one == {k: float(v[2]) for k, v in out.items()}
+
+
+def test_a_tired_follower_is_worth_pushing_less():
+    w = furniture.world(scenario(2000))
+    w.start(5)
+    sofa = w.cat_ids.index("sofa")
+    fans = [w.openids[i] for i in np.flatnonzero(w.likes[:, sofa] > 0)[:100]]
+    rested = w.expected_many(fans, delivery(w, "sofa"))
+    w.fatigue[:] = 10.0
+    tired = w.expected_many(fans, delivery(w, "sofa"))
+    assert (tired["gain_yuan"] < rested["gain_yuan"]).all()
+    assert (tired["p_unfollow"] > rested["p_unfollow"]).all()

@@ -26,6 +26,25 @@ Model, per follower and per simulated day (all numpy, no per-follower Python loo
 * **New followers** arrive every day (``daily_new_fraction`` of the starting population,
   Poisson), subscribing through the scenes the population uses.
 
+Optional behaviours, off by default (the furniture and brand worlds use none of them):
+
+* **Follower types**: *loyal buyers* (``loyal_share``) order often on their own and are
+  barely moved by a push; for ``anyway_window_days`` after a push their own orders come
+  tagged with the push's campaign, as last-touch attribution would credit them. *Sleeping
+  dogs* (``dog_share``, drawn among followers of more than a year) rarely read; a push
+  tires them more, cuts their own buying (it falls with fatigue) and raises their unfollow
+  hazard.
+* **Imported order history**: order events before the first day (``history_days`` back),
+  at a yearly rate per type, mostly of liked categories; optionally before the follower
+  subscribed, and from customers who never subscribe (``history_customers``).
+* **Drifting interests** (``drift_rate`` per follower per day): one liked category is
+  replaced by another, so old evidence goes stale.
+* A **third liked category** (``third_interest``) and no **signal history** before the
+  first day (``signal_history_days = 0``).
+
+**Ground truth**: :meth:`PopulationWorld.expected_many` gives the world's true expected
+incremental revenue and harm of a delivery now, for the backtest's oracle.
+
 Randomness comes from one generator seeded by ``start(seed)``: a world is deterministic
 for a seed and the deliveries it is given.
 """
@@ -42,6 +61,14 @@ import numpy as np
 from fencun.engine.clock import DAY, HOUR, SHANGHAI, iso, local_midnight, to_epoch
 
 EARTH_KM = 6371.0088
+#: Follower types: ordinary, loyal buyer, sleeping dog.
+ORDINARY, LOYAL, DOG = 0, 1, 2
+#: The oracle's horizon, in fatigue half-lives: the added fatigue is under 2 % after it.
+HORIZON_HALF_LIVES = 6.0
+#: A follower's value counts at most this many days ahead.
+VALUE_HORIZON_DAYS = 365.0
+#: Relevant pushes a week assumed when the scenario has no campaign calendar.
+TYPICAL_RELEVANT_PER_WEEK = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,29 @@ class WorldParams:
     location_rate: float
     daily_new_fraction: float
     price_elasticity: float  # conversion x (typical price / price) ** elasticity
+    # Optional behaviours (see the module docstring); the defaults switch them off.
+    third_interest: float = 0.0  # share of two-category followers who like a third
+    signal_history_days: float = 30.0  # days of menu clicks, texts... before the first day
+    loyal_share: float = 0.0
+    loyal_organic_mult: float = 1.0  # x organic_rate
+    loyal_conversion_mult: float = 1.0  # x the push conversion
+    anyway_window_days: int = 0  # a loyal buyer's own orders this long after a push are tagged
+    dog_share: float = 0.0
+    dog_read_mult: float = 1.0
+    dog_conversion_mult: float = 1.0
+    dog_fatigue_mult: float = 1.0  # x the fatigue a push adds
+    dog_hazard_mult: float = 1.0  # x the fatigue part of the unfollow hazard
+    organic_fatigue_share: float = 0.5  # share of organic buying that fatigue can dull
+    dog_organic_fatigue_share: float = 0.5
+    history_days: float = 0.0  # how far back imported orders go
+    history_orders_per_year: float = 0.0  # per ordinary follower
+    loyal_history_per_year: float = 0.0
+    dog_history_per_year: float = 0.0
+    history_liked_share: float = 0.8  # imported orders in a liked category (else any)
+    history_before_subscribe: bool = False  # imported orders may predate the follow
+    history_customers: float = 0.0  # customers who never subscribe, x starting followers
+    history_customer_orders: float = 1.5  # their mean imported orders
+    drift_rate: float = 0.0  # per follower per day: one liked category moves to another
 
 
 def haversine_km(lat1: np.ndarray, lng1: np.ndarray, lat2: float, lng2: float) -> np.ndarray:
@@ -157,12 +207,57 @@ class PopulationWorld:
             prices = [price for _, price in self.products[c]]
             typical.append(float(np.median(prices)) if prices else 500.0)
         self.typical_price = np.array(typical)
+        # What a follower's own order of a category is worth on average (a product at random).
+        self.mean_price = np.array(
+            [
+                float(np.mean([pr for _, pr in self.products[c]])) if self.products[c] else t
+                for c, t in zip(self.cat_ids, typical, strict=True)
+            ]
+        )
         self.large = self.typical_price >= params.large_item_yuan
         self.popularity = 1.0 / np.arange(1, k + 1) ** params.popularity_skew
         self.popularity /= self.popularity.sum()
+        self.cat_rate, self.push_price = self._calendar(scenario)
+        p = params
+        # Per follower type (ordinary, loyal buyer, sleeping dog): multipliers of the model.
+        self.kind_conversion = np.array([1.0, p.loyal_conversion_mult, p.dog_conversion_mult])
+        self.kind_organic = np.array([1.0, p.loyal_organic_mult, 1.0])
+        self.kind_read = np.array([1.0, 1.0, p.dog_read_mult])
+        self.kind_fatigue = np.array([1.0, 1.0, p.dog_fatigue_mult])
+        self.kind_hazard = np.array([1.0, 1.0, p.dog_hazard_mult])
+        self.kind_organic_fatigue = np.array(
+            [p.organic_fatigue_share, p.organic_fatigue_share, p.dog_organic_fatigue_share]
+        )
         self.rng = np.random.default_rng(0)
         self.n = 0
         self.started = False
+
+    def _calendar(self, scenario: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Campaigns a day of each category on the scenario's calendar, and what one push of
+        each category sells to a rested follower of affinity 1 nearby, per unit of
+        conversion (its products' mean price x the price response), yuan."""
+        k = len(self.cat_ids)
+        index = {c: i for i, c in enumerate(self.cat_ids)}
+        counts, value = np.zeros(k), np.zeros(k)
+        span = 1
+        for camp in scenario.get("campaigns") or ():
+            c = index[camp["category"]]
+            prices = [float(x["price"]) for x in camp.get("products") or ()]
+            price = float(np.mean(prices)) if prices else float(self.typical_price[c])
+            counts[c] += 1
+            value[c] += price * self._price_factor(c, price)
+            try:
+                span = max(span, int(camp.get("day", 0)) + int(camp.get("days", 1)))
+            except (TypeError, ValueError):
+                continue
+        push_price = np.where(counts > 0, value / np.maximum(counts, 1), self.typical_price)
+        if counts.sum() == 0:
+            return np.full(k, TYPICAL_RELEVANT_PER_WEEK / 7.0), push_price
+        return counts / span, push_price
+
+    def _price_factor(self, c: int, price: float) -> float:
+        ref = float(self.typical_price[c]) if c >= 0 else price
+        return float((ref / max(price, 1.0)) ** self.p.price_elasticity)
 
     # ----- population ------------------------------------------------------------------
     def _grow(self, m: int, at: np.ndarray) -> list[dict[str, Any]]:
@@ -188,6 +283,11 @@ class PopulationWorld:
         second = rng.choice(k, size=m, p=self.popularity)
         ok = two & (second != first)
         likes[np.flatnonzero(ok), second[ok]] = rng.beta(2, 3, int(ok.sum()))
+        if p.third_interest > 0:
+            three = ok & (rng.random(m) < p.third_interest)
+            third = rng.choice(k, size=m, p=self.popularity)
+            ok3 = three & (likes[np.arange(m), third] == 0)
+            likes[np.flatnonzero(ok3), third[ok3]] = rng.beta(2, 3, int(ok3.sum()))
         start = self.n
         ids = [f"o{p.prefix}{self.seed:04d}{i:09d}" for i in range(start, start + m)]
         self.openids.extend(ids)
@@ -205,6 +305,8 @@ class PopulationWorld:
         scene_names = [s for s, _ in p.scenes]
         scene_w = np.array([w for _, w in p.scenes])
         scenes = rng.choice(len(scene_names), size=m, p=scene_w / scene_w.sum())
+        self.sub_at = np.concatenate([self.sub_at, at])
+        self.kind = np.concatenate([self.kind, self._kinds(at)])
         events: list[dict[str, Any]] = []
         for j in range(m):
             i = start + j
@@ -220,6 +322,21 @@ class PopulationWorld:
                 events.append(self._location(i, at[j] + 5.0))
         return events
 
+    def _kinds(self, at: np.ndarray) -> np.ndarray:
+        """Types of new followers subscribing at ``at``: sleeping dogs among those of more
+        than a year (``dog_share`` of the starting population), loyal buyers among the rest."""
+        p, m = self.p, at.size
+        kind = np.zeros(m, dtype=np.int8)
+        if p.loyal_share <= 0 and p.dog_share <= 0:
+            return kind
+        old = (self.t0 - at) > 365 * DAY
+        u = self.rng.random(m)
+        if p.dog_share > 0 and old.any():
+            kind[old & (u < min(p.dog_share / float(old.mean()), 1.0))] = DOG
+        loyal = self.rng.random(m) < p.loyal_share / max(1.0 - p.dog_share, 1e-9)
+        kind[(kind == ORDINARY) & loyal] = LOYAL
+        return kind
+
     def _location(self, i: int, ts: float) -> dict[str, Any]:
         return {
             "kind": "location",
@@ -230,27 +347,80 @@ class PopulationWorld:
         }
 
     def start(self, seed: int) -> list[dict[str, Any]]:
-        """The starting population: subscribe (and location) events over the past two years."""
+        """The starting population: subscribe (and location) events over the past two years,
+        a month of signals before the first day, and the imported order history if any."""
         self.seed = int(seed) % 10_000
         self.rng = np.random.default_rng([seed, sum(map(ord, self.p.name))])
         k = len(self.cat_ids)
         self.n = 0
         self.openids: list[str] = []
         self.index: dict[str, int] = {}
-        self.lat = self.lng = self.dist = self.fatigue = np.zeros(0)
+        self.lat = self.lng = self.dist = self.fatigue = self.sub_at = np.zeros(0)
         self.likes = np.zeros((0, k))
         self.alive = self.shared_location = np.zeros(0, dtype=np.bool_)
+        self.kind = np.zeros(0, dtype=np.int8)
+        self.touch: dict[int, tuple[float, str]] = {}  # loyal buyer -> (last push at, campaign)
         self.pending: list[
             tuple[int, int, str, str, float]
         ] = []  # (day, row, campaign, product, amount)
         self.first_day = _scenario_start(self.scenario)
+        self.last_day_no = -1
         t0 = local_midnight(self.first_day)
+        self.t0 = t0
         at = np.sort(t0 - self.rng.uniform(1, 730, self.n_start) * DAY)
         events = self._grow(self.n_start, at)
         self.started = True
         # A history of signals so interest can show before the first push.
-        events.extend(self._signals(t0 - 30 * DAY, days=30.0))
+        history = self.p.signal_history_days
+        if history > 0:
+            events.extend(self._signals(t0 - history * DAY, days=history))
+        if self.p.history_days > 0:
+            events.extend(self._imported_orders(t0))
         events.sort(key=lambda e: to_epoch(e["at"]))
+        return events
+
+    def _imported_orders(self, t0: float) -> list[dict[str, Any]]:
+        """Orders before the first day (the merchant's imported history): per follower at its
+        type's yearly rate over the ``history_days`` before ``t0`` (from its follow on,
+        unless they may predate it), mostly of liked categories; and the orders of
+        customers who never subscribe."""
+        p, rng, k = self.p, self.rng, len(self.cat_ids)
+        per_year = np.array(
+            [p.history_orders_per_year, p.loyal_history_per_year, p.dog_history_per_year]
+        )[self.kind]
+        lo = np.full(self.n, t0 - p.history_days * DAY)
+        if not p.history_before_subscribe:
+            lo = np.maximum(lo, self.sub_at)
+        counts = rng.poisson(per_year * np.maximum(t0 - lo, 0.0) / (365 * DAY))
+        rows = np.repeat(np.arange(self.n), counts)
+        ts = lo[rows] + rng.random(rows.size) * (t0 - lo[rows])
+        w = self.likes[rows]
+        cum = np.cumsum(w, axis=1)
+        liked = (cum < rng.random(rows.size)[:, None] * cum[:, -1:]).sum(axis=1)
+        liked = np.minimum(liked, k - 1)
+        anyc = rng.choice(k, size=rows.size, p=self.popularity)
+        cats = np.where(rng.random(rows.size) < p.history_liked_share, liked, anyc)
+        owners = [self.openids[i] for i in rows.tolist()]
+        m = int(round(p.history_customers * self.n_start))
+        if m:
+            n_orders = 1 + rng.poisson(max(p.history_customer_orders - 1.0, 0.0), m)
+            who = np.repeat(np.arange(m), n_orders)
+            owners += [f"o{p.prefix}{self.seed:04d}X{j:08d}" for j in who.tolist()]
+            ts = np.concatenate([ts, t0 - rng.uniform(0, p.history_days, who.size) * DAY])
+            cats = np.concatenate([cats, rng.choice(k, size=who.size, p=self.popularity)])
+        events: list[dict[str, Any]] = []
+        for openid, at, c in zip(owners, np.minimum(ts, t0 - 60.0), cats.tolist(), strict=True):
+            pid, price = self._product(int(c))
+            events.append(
+                {
+                    "kind": "order",
+                    "openid": openid,
+                    "at": iso(float(at)),
+                    "amount": price,
+                    "product": pid,
+                    "campaign": None,
+                }
+            )
         return events
 
     # ----- one day ---------------------------------------------------------------------
@@ -272,13 +442,20 @@ class PopulationWorld:
         pick = np.minimum(pick, len(self.cat_ids) - 1)
         aff = self.likes[alive, pick]
         rested = np.exp(-self.fatigue[alive] / p.attention_scale)
+        kind = self.kind[alive]
         span = days * (16.5 * HOUR)
         menu = rng.random(alive.size) < 1 - np.exp(-p.menu_click_rate * days * (0.5 + aff))
         text = rng.random(alive.size) < 1 - np.exp(-p.text_rate * days * (0.5 + aff))
         loc = rng.random(alive.size) < 1 - np.exp(-p.location_rate * days)
         dist_f = np.where(self.large[pick], np.exp(-self.dist[alive] / p.distance_scale_km), 1.0)
+        dull = self.kind_organic_fatigue[kind]
         organic = rng.random(alive.size) < 1 - np.exp(
-            -p.organic_rate * days * aff * dist_f * (0.5 + 0.5 * rested)
+            -p.organic_rate
+            * self.kind_organic[kind]
+            * days
+            * aff
+            * dist_f
+            * ((1 - dull) + dull * rested)
         )
         organic &= liked.any(axis=1)
 
@@ -309,9 +486,14 @@ class PopulationWorld:
             i = int(alive[j])
             self.shared_location[i] = True
             events.append(self._location(i, ts))
+        window = p.anyway_window_days * DAY
         for j, ts in zip(np.flatnonzero(organic), when(organic), strict=True):
             i, c = int(alive[j]), int(pick[j])
             pid, price = self._product(c)
+            campaign = None
+            touch = self.touch.get(i) if self.touch else None
+            if touch is not None and 0 <= ts - touch[0] <= window:
+                campaign = touch[1]  # last-touch credit for an order made anyway
             events.append(
                 {
                     "kind": "order",
@@ -319,7 +501,7 @@ class PopulationWorld:
                     "at": iso(ts),
                     "amount": price,
                     "product": pid,
-                    "campaign": None,
+                    "campaign": campaign,
                 }
             )
         return events
@@ -341,6 +523,7 @@ class PopulationWorld:
         p, rng = self.p, self.rng
         day0 = local_midnight(d)
         day_no = (d - self.first_day).days
+        self.last_day_no = day_no
         events: list[dict[str, Any]] = []
         # Fatigue decays over the day that passed.
         self.fatigue *= 0.5 ** (1.0 / p.fatigue_half_life_days)
@@ -359,12 +542,18 @@ class PopulationWorld:
             products = [(str(x["id"]), float(x["price"])) for x in dv.get("products") or ()]
             aff = self.likes[rows, c] if c >= 0 else np.zeros(rows.size)
             relevant = aff > 0
+            kind = self.kind[rows]
             rested = np.exp(-self.fatigue[rows] / p.attention_scale)
             pushed_at[rows] = np.fmin(np.nan_to_num(pushed_at[rows], nan=np.inf), sent_at)
-            self.fatigue[rows] += np.where(relevant, p.fatigue_relevant, p.fatigue_irrelevant)
+            self.fatigue[rows] += (
+                np.where(relevant, p.fatigue_relevant, p.fatigue_irrelevant)
+                * self.kind_fatigue[kind]
+            )
             read = (
                 rng.random(rows.size)
-                < np.where(relevant, p.read_relevant, p.read_irrelevant) * rested
+                < np.where(relevant, p.read_relevant, p.read_irrelevant)
+                * self.kind_read[kind]
+                * rested
             )
             click = read & (
                 rng.random(rows.size)
@@ -374,8 +563,7 @@ class PopulationWorld:
                 price = float(np.mean([pr for _, pr in products]))
             else:
                 price = float(self.typical_price[c]) if c >= 0 else 500.0
-            ref = float(self.typical_price[c]) if c >= 0 else price
-            price_f = (ref / max(price, 1.0)) ** p.price_elasticity
+            price_f = self._price_factor(c, price)
             dist_f = (
                 np.exp(-self.dist[rows] / p.distance_scale_km)
                 if c >= 0 and self.large[c]
@@ -383,10 +571,14 @@ class PopulationWorld:
             )
             p_order = (
                 np.where(relevant, p.conversion * aff * dist_f, p.conversion_irrelevant)
+                * self.kind_conversion[kind]
                 * rested
                 * price_f
             )
             order = rng.random(rows.size) < np.minimum(p_order, 1.0)
+            if p.anyway_window_days > 0:
+                for i in rows[kind == LOYAL].tolist():
+                    self.touch[i] = (sent_at, cid)
             read_at = sent_at + rng.exponential(3 * HOUR, rows.size)
             for j in np.flatnonzero(read):
                 i = int(rows[j])
@@ -450,7 +642,12 @@ class PopulationWorld:
         events.extend(self._signals(day0))
         # Unfollows: a hazard superlinear in fatigue.
         alive = np.flatnonzero(self.alive)
-        hazard = p.base_hazard + p.hazard_scale * self.fatigue[alive] ** p.hazard_power
+        hazard = (
+            p.base_hazard
+            + p.hazard_scale
+            * self.kind_hazard[self.kind[alive]]
+            * self.fatigue[alive] ** p.hazard_power
+        )
         gone = alive[rng.random(alive.size) < -np.expm1(-hazard)]
         for i in gone.tolist():
             if np.isnan(pushed_at[i]):
@@ -463,6 +660,8 @@ class PopulationWorld:
         m = int(rng.poisson(p.daily_new_fraction * self.n_start))
         if m:
             events.extend(self._grow(m, np.sort(self._times(m, day0))))
+        if p.drift_rate > 0:
+            self._drift()
         # A follower who unfollowed emits nothing after the unfollow.
         cut = {self.openids[i]: None for i in gone.tolist()}
         if cut:
@@ -477,7 +676,142 @@ class PopulationWorld:
         events.sort(key=lambda e: to_epoch(e["at"]))
         return events
 
-    # ----- ground truth, for tests and reports (never shown to the engine) ------------
+    def _drift(self) -> None:
+        """Interests move: a living follower, with probability ``drift_rate`` a day, stops
+        liking one of their categories (one at random) and likes another instead (drawn by
+        popularity; a draw of one already liked changes nothing), with the same affinity."""
+        rng, k = self.rng, len(self.cat_ids)
+        alive = np.flatnonzero(self.alive)
+        moving = alive[rng.random(alive.size) < -np.expm1(-self.p.drift_rate)]
+        if moving.size == 0:
+            return
+        liked = self.likes[moving] > 0
+        nth = np.floor(rng.random(moving.size) * liked.sum(axis=1))
+        old = np.argmax(np.cumsum(liked, axis=1) > nth[:, None], axis=1)
+        new = rng.choice(k, size=moving.size, p=self.popularity)
+        ok = ~liked[np.arange(moving.size), new]
+        rows, old, new = moving[ok], old[ok], new[ok]
+        self.likes[rows, new] = self.likes[rows, old]
+        self.likes[rows, old] = 0.0
+
+    # ----- ground truth, for the oracle, tests and reports (never shown to the engine) ---
+    def expected(self, openid: str, delivery: Mapping[str, Any]) -> dict[str, float]:
+        """:meth:`expected_many` for one follower."""
+        out = self.expected_many([openid], delivery)
+        return {key: float(values[0]) for key, values in out.items()}
+
+    def expected_many(
+        self, openids: Sequence[str], delivery: Mapping[str, Any]
+    ) -> dict[str, np.ndarray]:
+        """The true expected incremental effect of sending ``delivery`` (a delivery dict; its
+        ``openid`` is ignored) to each of ``openids`` at ``delivery["at"]``, given what the
+        world knows of them then (likes, distance, fatigue, type). Arrays of yuan:
+
+        * ``gain_yuan``: P(order | this push) x the order's mean amount (a delayed order
+          counts if the follower is still there), minus the follower's own orders the
+          added fatigue dulls over the following weeks; the orders they make anyway are
+          not counted;
+        * ``p_unfollow``: the probability of unfollowing within ``HORIZON_HALF_LIVES``
+          fatigue half-lives with the push's fatigue, minus without it;
+        * ``harm_yuan``: ``p_unfollow`` x the follower's value (their own and push revenue
+          a day, at the calendar's rate of relevant pushes, over their expected remaining
+          days, at most a year) plus the attention cost: what the added fatigue takes
+          from the relevant pushes of the calendar in the following weeks.
+
+        The baseline fatigue decays from today's, plus the load of the calendar's relevant
+        pushes from tomorrow on. A follower unknown or gone: zeros."""
+        m = len(openids)
+        out = {key: np.zeros(m) for key in ("gain_yuan", "harm_yuan", "p_unfollow")}
+        if not self.started or m == 0:
+            return out
+        idx = np.fromiter((self.index.get(str(o), -1) for o in openids), dtype=np.int64, count=m)
+        known = idx >= 0
+        known[known] = self.alive[idx[known]]
+        pos = np.flatnonzero(known)
+        if pos.size:
+            gain, harm, p_unfollow = self._truth(idx[pos], delivery)
+            out["gain_yuan"][pos] = gain
+            out["harm_yuan"][pos] = harm
+            out["p_unfollow"][pos] = p_unfollow
+        return out
+
+    def _truth(
+        self, rows: np.ndarray, delivery: Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p = self.p
+        lam = 0.5 ** (1.0 / p.fatigue_half_life_days)
+        at = to_epoch(delivery["at"])
+        day_no = (datetime.fromtimestamp(at, SHANGHAI).date() - self.first_day).days
+        # The fatigue the push meets: today's, decayed over the days not yet simulated.
+        f0 = self.fatigue[rows] * lam ** max(day_no - self.last_day_no, 0)
+        kind = self.kind[rows]
+        category = str(delivery.get("category"))
+        c = self.cat_ids.index(category) if category in self.cat_ids else -1
+        prices = [float(x["price"]) for x in delivery.get("products") or ()]
+        if prices:
+            price = float(np.mean(prices))
+        else:
+            price = float(self.typical_price[c]) if c >= 0 else 500.0
+        aff = self.likes[rows, c] if c >= 0 else np.zeros(rows.size)
+        relevant = aff > 0
+        near = np.exp(-self.dist[rows] / p.distance_scale_km)
+        dist_f = near if c >= 0 and self.large[c] else np.ones(rows.size)
+        conv_mult = self.kind_conversion[kind]
+        p_order = np.minimum(
+            np.where(relevant, p.conversion * aff * dist_f, p.conversion_irrelevant)
+            * conv_mult
+            * np.exp(-f0 / p.attention_scale)
+            * self._price_factor(c, price),
+            1.0,
+        )
+        fat_mult = self.kind_fatigue[kind]
+        delta = np.where(relevant, p.fatigue_relevant, p.fatigue_irrelevant) * fat_mult
+
+        # The follower's calendar: relevant pushes a day, and what they sell when rested.
+        likes = self.likes[rows]
+        liked = likes > 0
+        dist_all = np.where(self.large[None, :], near[:, None], 1.0)
+        rate = liked * self.cat_rate[None, :]
+        relevant_a_day = rate.sum(axis=1)
+        push_value_day = (rate * p.conversion * likes * dist_all * self.push_price[None, :]).sum(
+            axis=1
+        ) * conv_mult
+        pick = likes / np.maximum(likes.sum(axis=1, keepdims=True), 1e-12)
+        organic_day = (
+            p.organic_rate
+            * self.kind_organic[kind]
+            * (pick * likes * dist_all * self.mean_price[None, :]).sum(axis=1)
+        )
+        dull_share = self.kind_organic_fatigue[kind]
+
+        horizon = max(int(np.ceil(HORIZON_HALF_LIVES * p.fatigue_half_life_days)) + 1, 7)
+        decay = lam ** np.arange(horizon)
+        load = (relevant_a_day * p.fatigue_relevant * fat_mult)[:, None] * (
+            (1.0 - decay[None, :]) / (1.0 - lam)
+        )
+        base = f0[:, None] * decay[None, :] + load
+        pushed = base + delta[:, None] * decay[None, :]
+        dulled = np.exp(-base / p.attention_scale) - np.exp(-pushed / p.attention_scale)
+        scale = (p.hazard_scale * self.kind_hazard[kind])[:, None]
+        h0 = p.base_hazard + scale * base**p.hazard_power
+        h1 = p.base_hazard + scale * pushed**p.hazard_power
+        p_unfollow = np.clip(np.exp(-h0.sum(axis=1)) - np.exp(-h1.sum(axis=1)), 0.0, 1.0)
+        # A delayed order (1-6 days later, evenly) lands only if the follower is still there.
+        still_there = np.exp(-np.cumsum(h1[:, :6], axis=1)).mean(axis=1)
+        orders = p_order * price * ((1.0 - p.delayed_share) + p.delayed_share * still_there)
+        gain = orders - organic_day * dull_share * dulled.sum(axis=1)
+        attention = push_value_day * dulled[:, 1:].sum(axis=1)
+
+        typical = relevant_a_day * p.fatigue_relevant * fat_mult / (1.0 - lam)
+        rested = np.exp(-typical / p.attention_scale)
+        value_day = (
+            organic_day * ((1.0 - dull_share) + dull_share * rested) + push_value_day * rested
+        )
+        hazard = p.base_hazard + scale[:, 0] * typical**p.hazard_power
+        days_left = -np.expm1(-hazard * VALUE_HORIZON_DAYS) / hazard
+        harm = p_unfollow * value_day * days_left + attention
+        return gain, harm, p_unfollow
+
     def followers_alive(self) -> int:
         return int(self.alive.sum())
 
