@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from fencun.bench import decisions as decisions_bench
 from fencun.bench import delivery as delivery_bench
 from fencun.bench import gateway, planner
 from fencun.bench import ingest as ingest_bench
@@ -17,3 +18,4 @@ app.command("insights")(insights_bench.command)
 app.command("sync")(sync_bench.command)
 app.command("delivery")(delivery_bench.command)
 app.command("ingest")(ingest_bench.command)
+app.command("decisions")(decisions_bench.command)
