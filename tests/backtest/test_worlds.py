@@ -7,10 +7,12 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
-from tests.backtest.scenarios import shipped
+from tests.backtest.scenarios import shipped, small
 
-from fencun.worlds import brand, furniture
-from fencun.worlds.population import ScenarioError
+from fencun.backtest import run_backtest
+from fencun.engine.clock import local_midnight, to_epoch
+from fencun.worlds import SHIPPED, anyway, brand, drift, furniture, legacy, response
+from fencun.worlds.population import DOG, LOYAL, ORDINARY, ScenarioError
 
 FIELDS = {
     "subscribe": {"scene"},
@@ -90,7 +92,7 @@ def test_irrelevant_pushes_tire_more_and_fatigue_decays():
     assert 0 < w.fatigue[fans].mean() < before
 
 
-@pytest.mark.parametrize("module", [furniture, brand])
+@pytest.mark.parametrize("module", [furniture, brand, response, anyway, drift, legacy])
 def test_unfollow_hazard_grows_faster_than_linearly_with_fatigue(module):
     p = module.PARAMS
     h = [p.base_hazard + p.hazard_scale * f**p.hazard_power for f in (0.0, 5.0, 10.0)]
@@ -150,7 +152,7 @@ def campaign_revenue(w, days: int, deliveries_first_day: list[dict]) -> dict[str
     return out
 
 
-@pytest.mark.parametrize("module", [furniture, brand])
+@pytest.mark.parametrize("module", [furniture, brand, response, drift, legacy])
 def test_expected_gain_is_what_relevant_pushes_sell(module):
     w = module.world(scenario(20_000))
     w.start(11)
@@ -227,3 +229,143 @@ def test_a_tired_follower_is_worth_pushing_less():
     tired = w.expected_many(fans, delivery(w, "sofa"))
     assert (tired["gain_yuan"] < rested["gain_yuan"]).all()
     assert (tired["p_unfollow"] > rested["p_unfollow"]).all()
+
+
+T0 = local_midnight(date(2025, 3, 3))
+FIRST = date(2025, 3, 3)
+
+
+def days_of(w, n: int, first_day_pushes: list[dict]) -> list[dict]:
+    events: list[dict] = []
+    for d in range(n):
+        events += w.day(FIRST + timedelta(days=d), first_day_pushes if d == 0 else [])
+    return events
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_world_keeps_the_contract_and_is_deterministic(name):
+    module = __import__(f"fencun.worlds.{name}", fromlist=["world"])
+    a, b = module.world(scenario(400)), module.world(scenario(400))
+    events = a.start(3)
+    assert events == b.start(3)
+    later = days_of(a, 3, deliveries(a, range(400), "sofa"))
+    assert later == days_of(b, 3, deliveries(b, range(400), "sofa"))
+    for e in events + later:
+        assert set(e) == {"kind", "openid", "at"} | FIELDS[e["kind"]]
+        assert datetime.fromisoformat(e["at"]).utcoffset() == timedelta(hours=8)
+    assert module.__doc__ and "fencun.worlds." + name in module.__doc__
+
+
+@pytest.mark.parametrize("account", ["subscription-90d.json", "service-90d.json"])
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_world_runs_a_backtest_beside_its_oracle(name, account):
+    out = run_backtest(
+        small(account, followers=300, days=7),
+        f"fencun.worlds.{name}:world",
+        "fencun",
+        days=7,
+        seed=1,
+    )
+    assert out["sent"] > 0 and out["references"]["oracle"]["sent"] > 0
+    assert out["violations"] == dict.fromkeys(out["violations"], 0)
+
+
+def test_the_response_world_shows_interest_only_in_answers_to_pushes():
+    w = response.world(scenario(3000))
+    start = w.start(4)
+    assert {e["kind"] for e in start} == {"subscribe"}  # no history, no location
+    events = days_of(w, 10, deliveries(w, range(3000), "sofa"))
+    kinds = {e["kind"] for e in events}
+    assert not kinds & {"click", "text", "location"}
+    assert kinds >= {"read", "link_click", "order"}
+    # Reads tell fans from others.
+    sofa = w.cat_ids.index("sofa")
+    readers = {e["openid"] for e in events if e["kind"] == "read"}
+    fans = {w.openids[i] for i in np.flatnonzero(w.likes[:3000, sofa] > 0)}
+    assert len(readers & fans) / len(fans) > 3 * len(readers - fans) / (3000 - len(fans))
+    assert ((w.likes > 0).sum(axis=1) == 3).any()
+
+
+def test_the_anyway_world_has_past_buyers_whose_credited_orders_are_not_incremental():
+    w = anyway.world(scenario(6000))
+    start = w.start(5)
+    past = [e for e in start if e["kind"] == "order"]
+    assert past and all(to_epoch(e["at"]) < T0 for e in past)
+    buyers = {w.index[e["openid"]] for e in past}
+    kinds = w.kind[:6000]
+    assert 0.15 < (kinds == LOYAL).mean() < 0.25 and 0.07 < (kinds == DOG).mean() < 0.13
+    assert np.mean([i in buyers for i in np.flatnonzero(kinds == LOYAL)]) > 0.6
+    # Sleeping dogs: followers of more than a year, past buyers.
+    dogs = np.flatnonzero(kinds == DOG)
+    assert (T0 - w.sub_at[dogs] > 365 * 86400).all()
+    assert np.mean([i in buyers for i in dogs]) > 0.6
+    loyal = np.flatnonzero(kinds == LOYAL)
+    dv = delivery(w, "decor")
+    truth = w.expected_many([w.openids[i] for i in loyal], dv)
+    events = days_of(w, 7, [{**dv, "openid": w.openids[i]} for i in loyal])
+    credited = sum(
+        e["amount"]
+        for e in events
+        if e["kind"] == "order"
+        and e["campaign"] == dv["campaign"]
+        and w.index[e["openid"]] in set(loyal)
+    )
+    # Last-touch credits the push with what loyal buyers bought anyway.
+    assert credited > 3 * max(truth["gain_yuan"].sum(), 0.0)
+    ordinary = np.flatnonzero(kinds == ORDINARY)
+
+    def gain(rows: np.ndarray) -> np.ndarray:
+        return w.expected_many([w.openids[i] for i in rows], dv)["gain_yuan"]
+
+    assert gain(loyal).mean() < 0.5 * gain(ordinary[w.likes[ordinary, 5] > 0]).mean()
+
+
+def test_pushing_a_sleeping_dog_costs_more_than_it_brings():
+    w = anyway.world(scenario(6000))
+    w.start(6)
+    dv = delivery(w, "decor")
+    dogs = np.flatnonzero(w.kind == DOG)
+    others = np.flatnonzero(w.kind == ORDINARY)
+    dog, other = (w.expected_many([w.openids[i] for i in rows], dv) for rows in (dogs, others))
+    assert (dog["gain_yuan"] - dog["harm_yuan"]).mean() < 0
+    assert dog["p_unfollow"].mean() > 5 * other["p_unfollow"].mean()
+    reads = [
+        e
+        for e in days_of(w, 2, deliveries(w, np.concatenate([dogs, others]), "decor"))
+        if e["kind"] == "read"
+    ]
+    read_by = np.array([w.kind[w.index[e["openid"]]] for e in reads])
+    assert (read_by == DOG).sum() / dogs.size < 0.4 * (read_by == ORDINARY).sum() / others.size
+
+
+def test_interests_drift_in_the_drift_world():
+    w = drift.world(scenario(4000))
+    w.start(7)
+    before = w.likes[:4000].copy()
+    days_of(w, 30, [])
+    after = w.likes[:4000]
+    changed = ((before > 0) != (after > 0)).any(axis=1).mean()
+    assert 0.3 < changed < 0.75  # a hazard of about 1/30 a day over 30 days
+    np.testing.assert_allclose(np.sort(before, axis=1), np.sort(after, axis=1))
+    assert furniture.PARAMS.drift_rate == 0 and brand.PARAMS.drift_rate == 0
+
+
+def test_the_legacy_world_imports_two_years_of_orders_and_engages_little():
+    w = legacy.world(scenario(3000))
+    start = w.start(8)
+    orders = [e for e in start if e["kind"] == "order"]
+    ages = np.array([(T0 - to_epoch(e["at"])) / 86400 for e in orders])
+    assert len(orders) > 3000 and ages.min() > 0 and 600 < ages.max() <= 730
+    subscribed = {e["openid"]: to_epoch(e["at"]) for e in start if e["kind"] == "subscribe"}
+    never = {e["openid"] for e in orders} - set(subscribed)
+    assert len(never) > 1000  # customers who never followed
+    before_follow = [e for e in orders if to_epoch(e["at"]) < subscribed.get(e["openid"], -1)]
+    assert before_follow
+    fresh = furniture.world(scenario(3000))
+    fresh.start(8)
+    reads = {}
+    for name, world in (("legacy", w), ("furniture", fresh)):
+        events = days_of(world, 2, deliveries(world, range(3000), "sofa"))
+        reads[name] = sum(e["kind"] == "read" for e in events)
+    assert reads["legacy"] < 0.5 * reads["furniture"]
+    assert not never & set(w.index)  # the engine may know them; the world never delivers

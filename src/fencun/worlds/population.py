@@ -128,6 +128,7 @@ class WorldParams:
     dog_fatigue_mult: float = 1.0  # x the fatigue a push adds
     dog_hazard_mult: float = 1.0  # x the fatigue part of the unfollow hazard
     organic_fatigue_share: float = 0.5  # share of organic buying that fatigue can dull
+    loyal_organic_fatigue_share: float = 0.5
     dog_organic_fatigue_share: float = 0.5
     history_days: float = 0.0  # how far back imported orders go
     history_orders_per_year: float = 0.0  # per ordinary follower
@@ -226,7 +227,7 @@ class PopulationWorld:
         self.kind_fatigue = np.array([1.0, 1.0, p.dog_fatigue_mult])
         self.kind_hazard = np.array([1.0, 1.0, p.dog_hazard_mult])
         self.kind_organic_fatigue = np.array(
-            [p.organic_fatigue_share, p.organic_fatigue_share, p.dog_organic_fatigue_share]
+            [p.organic_fatigue_share, p.loyal_organic_fatigue_share, p.dog_organic_fatigue_share]
         )
         self.rng = np.random.default_rng(0)
         self.n = 0
@@ -333,7 +334,8 @@ class PopulationWorld:
         u = self.rng.random(m)
         if p.dog_share > 0 and old.any():
             kind[old & (u < min(p.dog_share / float(old.mean()), 1.0))] = DOG
-        loyal = self.rng.random(m) < p.loyal_share / max(1.0 - p.dog_share, 1e-9)
+        ordinary = 1.0 - float((kind == DOG).mean())
+        loyal = self.rng.random(m) < min(p.loyal_share / max(ordinary, 1e-9), 1.0)
         kind[(kind == ORDINARY) & loyal] = LOYAL
         return kind
 
