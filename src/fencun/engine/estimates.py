@@ -32,12 +32,14 @@ account is tried on a large share of its followers, not held back.
 pushes, this one included) x relevant/irrelevant, less the base hazard of rested
 followers; the *lasting* harm (a push keeps pressure raised for weeks) comes from the daily
 unfollow hazard by pressure level, integrated over the push's decaying pressure. Times the
-follower's value, that is the first part of the harm. The second is **attention**, the
-larger of two estimates: a contrast (the next push after a push is read less often than
-the next push after a holdout kept back from it, by the first push's relevance) times what
-the follower's later pushes can add (the uplift of their best category, times how many
-later pushes their recent push rate makes) -- and a level (followers under more pressure
-read less: read-through by pressure) times what they buy and what pushes add per day.
+follower's value, that is the first part of the harm. The second is **attention**,
+learned from a randomized contrast: the next push of a category the follower cares about,
+after a push, is read less often than after a holdout kept back from that push -- by the
+first push's relevance, so irrelevant pushes show their heavier toll. That share of
+response lost, times what the fatigue reaches (the follower's best later pushes,
+``LATER_PUSHES`` of them, and what they buy on their own while the pressure decays), is
+the attention harm. A follower the engine knows nothing about is valued as the average
+follower here: every follower likes something, found or not.
 
 **Exploration is bounded**: at most ``MerchantRules.exploration_share`` of a campaign's
 open followers are sent on a draw alone (expected net not positive), those most likely to
@@ -56,7 +58,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fencun.engine.clock import DAY
 from fencun.engine.rules import MerchantRules
 from fencun.engine.state import (
     CELL_SHAPE,
@@ -89,7 +90,7 @@ S_HAZARD_DAYS = 3000.0  # pseudo follower-days behind each pressure level's dail
 PRIOR_READ = 0.1  # read-through of a push, before any reads are seen
 S_READ = 200.0
 S_ATTENTION = 200.0  # pseudo next-pushes behind each arm's read-through
-ATTENTION_WINDOW_DAYS = 14.0  # the follower's recent push rate, over this many days
+LATER_PUSHES = 3.0  # later pushes of worth a push's fatigue reaches (it decays over ~10 days)
 AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
 PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
 Z90 = 1.6449  # two-sided 90 % normal interval
@@ -118,8 +119,7 @@ class PlanContext:
     revenue: Uplift  # yuan per push
     orders: Uplift  # orders per push
     attention_loss: np.ndarray  # (N_REL,) share of the next push's response a push takes
-    future_value: np.ndarray  # (n,) yuan later pushes can still add to the follower
-    attention_level: np.ndarray  # (n,) yuan of it one more push costs at the follower's pressure
+    future_value: np.ndarray  # (n,) yuan a push's fatigue can dull: later pushes, own buying
 
 
 def _decay_steps() -> np.ndarray:
@@ -162,27 +162,12 @@ def attention_loss(state: FollowerState) -> np.ndarray:
     return np.clip(1.0 - rate_t / rate_c, 0.0, 1.0)
 
 
-def attention_curve(state: FollowerState) -> np.ndarray:
-    """Share of later pushes' response lost to one more push now, summed over the following
-    days, tabulated on ``PRESSURE_GRID``: read-through of interesting pushes by the
-    pressure they arrived at (reads are plentiful where orders are rare). This sees what a
-    contrast of one push cannot: that a follower pushed often reads less of everything."""
-    s = state.stats
-    rate = (s.read_after[:, 1] + S_READ * PRIOR_READ) / (s.unf_sent[:, 1] + S_READ)
-    rate = np.minimum.accumulate(rate)  # more pressure never makes a push read better
-    g = rate / rate[0]
-    decay = _decay_steps()[1:]
-    before = PRESSURE_GRID[:, None] * decay[None, :] + 1.0
-    after = before + decay[None, :]
-    lost = g[bucket(before, PRESSURE_EDGES)] - g[bucket(after, PRESSURE_EDGES)]
-    return np.maximum(lost, 0.0).sum(axis=1)
-
-
 def future_push_value(
     state: FollowerState, revenue: Uplift, now: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: yuan a later push can still add (the uplift of the follower's best
-    category), and yuan the follower buys per day without pushes (the control arms)."""
+    """Per row: yuan the follower's next push can add (the uplift of their best category:
+    the engine sends what is worth most), and yuan the follower buys per day without
+    pushes (the control arms, all categories)."""
     best = np.zeros(state.n, dtype=np.float32)
     base = np.zeros(state.n, dtype=np.float32)
     for c in range(len(state.categories)):
@@ -190,15 +175,6 @@ def future_push_value(
         np.maximum(best, revenue.mean[c][cells].astype(np.float32), out=best)
         base += revenue.control[c][cells].astype(np.float32)
     return best, base / np.float32(ORDER_ATTRIBUTION_DAYS)
-
-
-def later_pushes(state: FollowerState, now: float) -> np.ndarray:
-    """How many later pushes one more push now dulls, per row: the follower's recent push
-    rate over the decay of a push's pressure (7-day half-life), at least the next one. The
-    more a follower is pushed, the more later pushes an irrelevant one spoils."""
-    rate = state.pushes_within(now, ATTENTION_WINDOW_DAYS * DAY) / np.float32(ATTENTION_WINDOW_DAYS)
-    horizon = PRESSURE_HALF_LIFE_DAYS / np.log(2.0)  # integral of the decay, in days
-    return np.maximum(rate * np.float32(horizon), np.float32(1.0))
 
 
 def learned_follower_value(state: FollowerState, rules: MerchantRules) -> float:
@@ -310,17 +286,17 @@ def plan_context(
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
     revenue = uplift(state, "revenue")
-    best, organic = future_push_value(state, revenue, now)
+    per_push, organic = future_push_value(state, revenue, now)
     # Every follower likes something: one the engine knows nothing about yet is worth at
     # least what later pushes add to the average follower, once their interest is found.
     live = state.subscribed
     if live.any():
-        np.maximum(best, np.float32(best[live].mean()), out=best)
-    later = later_pushes(state, now)
-    # Attention: the larger of the contrast (how much less the next pushes are read after
-    # one more) and the level (how much less followers under more pressure read).
-    rate = np.maximum(later / np.float32(PRESSURE_HALF_LIFE_DAYS / np.log(2.0)), np.float32(1 / 7))
-    level = np.interp(now_pressure, PRESSURE_GRID, attention_curve(state)).astype(np.float32)
+        np.maximum(per_push, np.float32(per_push[live].mean()), out=per_push)
+    # What one more push's fatigue dulls: the follower's next push (the contrast measures
+    # exactly that), and what they buy on their own while it lasts (the decay of a push's
+    # pressure, in days).
+    lasting_days = np.float32(PRESSURE_HALF_LIFE_DAYS / np.log(2.0))
+    exposed = per_push * np.float32(LATER_PUSHES) + np.maximum(organic, 0.0) * lasting_days
     return PlanContext(
         evidence=evidence,
         now=now,
@@ -332,8 +308,7 @@ def plan_context(
         revenue=revenue,
         orders=uplift(state, "orders"),
         attention_loss=attention_loss(state).astype(np.float32),
-        future_value=best * later,
-        attention_level=level * (rate * best + np.maximum(organic, 0.0)),
+        future_value=exposed,
     )
 
 
@@ -377,9 +352,7 @@ def estimate_campaign(
     p_unf = np.where(relevant, ctx.p_unfollow[:, 1], ctx.p_unfollow[:, 0])
     # Harm: the follower's value times the unfollow the push risks, plus the attention it
     # takes from later pushes (the learned loss of response times what they can add).
-    harm = p_unf * ctx.follower_value + np.maximum(
-        ctx.attention_loss[rel] * ctx.future_value, ctx.attention_level
-    )
+    harm = p_unf * ctx.follower_value + ctx.attention_loss[rel] * ctx.future_value
     return CampaignEstimate(
         relevance=rel,
         cells=cells,

@@ -450,7 +450,10 @@ def _decide(
         budget = int(rules.exploration_share * int(open_.sum()))
         if maybe.sum() > budget:
             rows = np.flatnonzero(maybe)
-            keep = rows[np.argsort(-net[rows], kind="stable")[:budget]]
+            # Most likely worth it first: the posterior's z-score of the net, not the draw
+            # (which favours whoever is least known, however poor their prospects).
+            z = (est.uplift[rows] - harm[rows]) / np.maximum(est.uplift_sd[rows], np.float32(1e-6))
+            keep = rows[np.argsort(-z, kind="stable")[:budget]]
             maybe[:] = False
             maybe[keep] = True
         worth |= maybe

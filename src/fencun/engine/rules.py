@@ -40,7 +40,7 @@ class MerchantRules:
     max_value_horizon_days: float = 730.0  # at most this many (the learned lifetime is capped)
     min_follower_value_yuan: float = 20.0  # floor for the learned value while data is thin
     exploration: float = 1.0  # scale of Thompson sampling noise; 0 = posterior means only
-    exploration_share: float = 0.1  # at most this share of a campaign's open followers sent only to learn
+    exploration_share: float = 0.05  # at most this share of a campaign's open followers sent only to learn
     max_campaigns_per_plan: int = 1  # per follower in one planning run
 
     def __post_init__(self) -> None:

@@ -124,7 +124,6 @@ class PooledStats:
     amount_n: np.ndarray = field(init=False)  # (C,)
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
     unf_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) unfollows within 48 h of them
-    read_after: np.ndarray = field(init=False)  # (N_PRESSURE, 2) of those deliveries read
     # Attention, by randomized contrast: after a push (or a holdout kept back from one) of
     # relevance bucket r, the follower's next push within ATTENTION_DAYS, by arm x r, and
     # how many of those next pushes were read.
@@ -147,7 +146,6 @@ class PooledStats:
         self.amount_n = np.zeros(c)
         self.unf_sent = np.zeros((N_PRESSURE, 2))
         self.unf_after = np.zeros((N_PRESSURE, 2))
-        self.read_after = np.zeros((N_PRESSURE, 2))
         self.att_n = np.zeros((2, N_REL))
         self.att_read = np.zeros((2, N_REL))
         self.haz_days = np.zeros(N_HAZARD)
@@ -665,9 +663,8 @@ class FollowerState:
             and campaign in self.received_at
             and self.received_at[campaign][i] == self._last_push_at[i]
         ):
-            # Read-through of the latest push, by the pressure it arrived at (attention).
+            # The first read of the latest push: counted in its attention contrast.
             self._last_push_read[i] = True
-            self.stats.read_after[self._last_push_pressure[i], self._last_push_relevant[i]] += 1
             wait = int(self._att_wait[i])
             if wait >= 0:
                 self.stats.att_read.reshape(-1)[wait] += 1
@@ -840,13 +837,18 @@ class FollowerState:
         self._att_rel[rows] = (np.asarray(cells) // _CELLS_PER_REL).astype(np.int8)
         self._att_at[rows] = ts
 
-    def _count_attention(self, rows: np.ndarray, ts: float) -> None:
+    def _count_attention(self, rows: np.ndarray, ts: float, cells: np.ndarray) -> None:
         """A push arrives: if a push or holdout came within ATTENTION_DAYS before it, this
-        push is that one's "next push", counted by arm until it is read."""
+        push is that one's "next push", counted by arm until it is read. Only next pushes
+        of a category the follower has shown interest in count: attention matters where
+        a push is worth something."""
         arm = self._att_arm[rows]
         with np.errstate(invalid="ignore"):
-            follow = (arm >= 0) & (ts - self._att_at[rows] <= ATTENTION_DAYS * DAY) & (
-                ts > self._att_at[rows]
+            follow = (
+                (arm >= 0)
+                & (ts - self._att_at[rows] <= ATTENTION_DAYS * DAY)
+                & (ts > self._att_at[rows])
+                & (np.asarray(cells) >= _CELLS_PER_REL)
             )
         flat = arm.astype(np.int64) * N_REL + self._att_rel[rows]
         np.add.at(self.stats.att_n.reshape(-1), flat[follow], 1.0)
@@ -860,7 +862,7 @@ class FollowerState:
         s = self.stats
         cells = self._open_windows(rows, c, ts, TREATED)
         self._unanswered[rows, c] += 1.0
-        self._count_attention(rows, ts)
+        self._count_attention(rows, ts, cells)
         self._open_attention(rows, ts, TREATED, cells)
         # Pooled exposure for the unfollow estimates, as the follower was when the push arrived.
         rel = (np.asarray(cells) // _CELLS_PER_REL).astype(np.int8)
