@@ -28,7 +28,9 @@ S = Campaign.Status
 # Mass sends to an openid list: WeChat takes 2-10,000 per call and counts calls per minute,
 # so batches are as large as allowed (a re-claimed batch is answered 45065, not re-sent).
 OPENID_BATCH = 10000
-DIAL_VALUES_YUAN = (10.0, 50.0, 200.0, 1000.0)
+# The dial's table: yuan per kept follower, up to where the risk of an unfollow outweighs
+# most pushes (on the furniture world reach falls visibly from about 1,000 yuan).
+DIAL_VALUES_YUAN = (10.0, 100.0, 1000.0, 5000.0, 20000.0)
 
 
 def build_state(account: Account, now: datetime | None = None) -> FollowerState:
