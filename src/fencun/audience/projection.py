@@ -80,12 +80,19 @@ def apply(
         at = occurred_at
         if kind == kinds.PROFILE and payload.get("subscribe_time"):
             at = datetime.fromtimestamp(int(payload["subscribe_time"]), tz=UTC)
-        if _later(follower.subscribed_at, at):
+        scene = (str(payload.get("scene") or ""), str(payload.get("scene_value") or ""))
+        current = (follower.subscribe_scene or "", follower.subscribe_scene_value or "")
+        if follower.subscribed_at is None or at > follower.subscribed_at or (
+            # Two subscriptions at the same moment: the same one wins in any order, so a
+            # batch folded as it arrived equals the replay.
+            at == follower.subscribed_at and scene >= current
+        ):
             # The latest subscription's scene replaces the whole scene, value included.
             put("subscribed_at", at)
-            put("subscribe_scene", str(payload.get("scene") or ""))
-            put("subscribe_scene_value", str(payload.get("scene_value") or ""))
-        if _later(follower.subscription_changed_at, at):
+            put("subscribe_scene", scene[0])
+            put("subscribe_scene_value", scene[1])
+        # At the same moment as an unfollow, the unfollow wins, in whatever order they come.
+        if follower.subscription_changed_at is None or at > follower.subscription_changed_at:
             put("subscribed", True)
             put("subscription_changed_at", at)
     elif unsubscribes:
