@@ -117,6 +117,7 @@ class PlanContext:
     rng: np.random.Generator
     exploration: float
     revenue: Uplift  # yuan per push
+    cells: list[np.ndarray]  # per category, each row's uplift cell now
     orders: Uplift  # orders per push
     attention_loss: np.ndarray  # (N_REL,) share of the next push's response a push takes
     future_value: np.ndarray  # (n,) yuan a push's fatigue can dull: later pushes, own buying
@@ -163,17 +164,16 @@ def attention_loss(state: FollowerState) -> np.ndarray:
 
 
 def future_push_value(
-    state: FollowerState, revenue: Uplift, now: float
+    state: FollowerState, revenue: Uplift, cells: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row: yuan the follower's next push can add (the uplift of their best category:
     the engine sends what is worth most), and yuan the follower buys per day without
     pushes (the control arms, all categories)."""
     best = np.zeros(state.n, dtype=np.float32)
     base = np.zeros(state.n, dtype=np.float32)
-    for c in range(len(state.categories)):
-        cells = state.uplift_cells(c, now)
-        np.maximum(best, revenue.mean[c][cells].astype(np.float32), out=best)
-        base += revenue.control[c][cells].astype(np.float32)
+    for c, rows in enumerate(cells):
+        np.maximum(best, revenue.mean[c][rows].astype(np.float32), out=best)
+        base += revenue.control[c][rows].astype(np.float32)
     return best, base / np.float32(ORDER_ATTRIBUTION_DAYS)
 
 
@@ -226,6 +226,11 @@ def _arm_posterior(
     return mean.reshape(c, N_CELLS), var.reshape(c, N_CELLS)
 
 
+def _by_relevance(x: np.ndarray) -> np.ndarray:
+    """(C, N_CELLS) -> (N_REL,): summed over categories and every other cell dimension."""
+    return x.reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+
+
 def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     """Posterior uplift per (category, cell): revenue in yuan per push (``"revenue"``) or
     orders per push (``"orders"``), from the randomized contrasts in ``state.stats``."""
@@ -244,9 +249,7 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     for arm, prior, borrow in ((TREATED, treated_prior, 1.0), (CONTROL, control_prior, CONTROL_BORROW)):
         # Variance of one observation per relevance bucket: the data's second moment
         # shrunk toward a Bernoulli at the prior rate (in price units, y^2 ~ y).
-        n_r = s.up_n[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
-        y_r = y[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
-        y2_r = y2[arm].reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+        n_r, y_r, y2_r = (_by_relevance(x[arm]) for x in (s.up_n, y, y2))
         m = (y_r + S_ROOT * prior) / (n_r + S_ROOT)
         m2 = (y2_r + S_ROOT * prior) / (n_r + S_ROOT)
         sigma2 = np.maximum(m2 - m * m, 1e-6)
@@ -286,7 +289,8 @@ def plan_context(
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
     revenue = uplift(state, "revenue")
-    per_push, organic = future_push_value(state, revenue, now)
+    cells = [state.uplift_cells(c, now) for c in range(len(state.categories))]
+    per_push, organic = future_push_value(state, revenue, cells)
     # Every follower likes something: one the engine knows nothing about yet is worth at
     # least what later pushes add to the average follower, once their interest is found.
     live = state.subscribed
@@ -307,6 +311,7 @@ def plan_context(
         exploration=rules.exploration,
         revenue=revenue,
         orders=uplift(state, "orders"),
+        cells=cells,
         attention_loss=attention_loss(state).astype(np.float32),
         future_value=exposed,
     )
@@ -339,7 +344,7 @@ def estimate_campaign(
     state: FollowerState, ctx: PlanContext, c: int, draw: bool = True
 ) -> CampaignEstimate:
     """Estimates for pushing a campaign of category ``c`` to every row now."""
-    cells = state.uplift_cells(c, ctx.now)
+    cells = ctx.cells[c]
     rel = bucket(ctx.evidence[:, c], RELEVANCE_EDGES)
     mean = ctx.revenue.mean[c][cells].astype(np.float32)
     sd = np.sqrt(ctx.revenue.var[c][cells]).astype(np.float32)

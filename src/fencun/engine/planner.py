@@ -245,14 +245,14 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hashed_below(state: FollowerState, salt_text: str, fraction: float) -> np.ndarray:
+def _hashed_below(hashes: np.ndarray, salt_text: str, fraction: float) -> np.ndarray:
     if fraction <= 0:
-        return np.zeros(state.n, dtype=np.bool_)
+        return np.zeros(hashes.size, dtype=np.bool_)
     salt = int.from_bytes(
         hashlib.blake2b(salt_text.encode("utf-8"), digest_size=8).digest(), "little"
     )
     with np.errstate(over="ignore"):
-        h = _splitmix64(state.openid_hash ^ np.uint64(salt))
+        h = _splitmix64(hashes ^ np.uint64(salt))
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53) < fraction
 
 
@@ -261,7 +261,7 @@ def holdout_mask(state: FollowerState, campaign_id: str, fraction: float) -> np.
 
     Depends on nothing else, so it is stable under re-planning and across processes.
     """
-    return _hashed_below(state, campaign_id, fraction)
+    return _hashed_below(state.openid_hash, campaign_id, fraction)
 
 
 #: The control group's salt: membership is a property of the follower alone.
@@ -272,7 +272,13 @@ def control_mask(state: FollowerState, fraction: float) -> np.ndarray:
     """The account's long-run control group: followers whose openid hashes below ``fraction``.
 
     Stable per follower for as long as the fraction stays; raising it only adds members."""
-    return _hashed_below(state, CONTROL_SALT, fraction)
+    return control_members(state.openid_hash, fraction)
+
+
+def control_members(openid_hashes: np.ndarray, fraction: float) -> np.ndarray:
+    """:func:`control_mask` for openid hashes (:func:`fencun.engine.state.openid_hash`)
+    without a follower state: what insights reads the control group with."""
+    return _hashed_below(np.asarray(openid_hashes, dtype=np.uint64), CONTROL_SALT, fraction)
 
 
 def _mark(codes: np.ndarray, mask: np.ndarray, reason: str) -> None:

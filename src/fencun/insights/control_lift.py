@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from django.db.models import Q
@@ -33,7 +33,7 @@ from fencun.channels.models import Account
 from fencun.channels.wecom.people import PREFIX as WECOM_PREFIX
 from fencun.engine import planner
 from fencun.engine.rules import MerchantRules
-from fencun.engine.state import FollowerState, openid_hash
+from fencun.engine.state import openid_hash
 from fencun.insights import stats
 from fencun.insights.models import AccountSnapshot
 
@@ -111,18 +111,10 @@ class ControlLift:
         )
 
 
-class _Hashes:
-    """What :func:`planner.control_mask` reads of a follower state: the number of rows and
-    each row's openid hash (the engine's :func:`openid_hash`), without the rest of a state."""
-
-    def __init__(self, openids: list[str]) -> None:
-        self.n = len(openids)
-        self.openid_hash = np.fromiter((openid_hash(o) for o in openids), np.uint64, self.n)
-
-
 def control_members(openids: list[str], fraction: float) -> np.ndarray:
     """Per openid, whether it is in the control group at ``fraction``: the engine's rule."""
-    return planner.control_mask(cast(FollowerState, _Hashes(openids)), fraction)
+    hashes = np.fromiter((openid_hash(o) for o in openids), np.uint64, len(openids))
+    return planner.control_members(hashes, fraction)
 
 
 def control_fraction_of(account: Account) -> float:
