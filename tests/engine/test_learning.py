@@ -63,7 +63,7 @@ def _experiment(
 def _root_cell() -> int:
     """The cell of a follower with no evidence, no pushes unanswered, no orders, no
     location, interacting recently: where the synthetic followers start."""
-    return int(np.ravel_multi_index((0, 0, 0, 0, 0), CELL_SHAPE))
+    return int(np.ravel_multi_index((0,) * len(CELL_SHAPE), CELL_SHAPE))
 
 
 def test_the_uplift_of_a_randomized_push_is_recovered_within_its_interval():
@@ -100,6 +100,91 @@ def test_buyers_who_buy_anyway_earn_no_credit_and_sleeping_dogs_are_learned():
     reasons = np.array(p.reasons("b"))
     assert learned.sum() > 10_000 and not (reasons[learned] == R.SENT).any()
     assert (reasons[learned] == R.LOW_RELEVANCE).mean() > 0.8
+
+
+def _cell(**dims: int) -> int:
+    """The flat uplift cell with the given dimensions (the rest 0)."""
+    names = ("relevance", "elsewhere", "unanswered", "history", "distance", "recency")
+    return int(np.ravel_multi_index(tuple(dims.get(k, 0) for k in names), CELL_SHAPE))
+
+
+def test_a_cell_pushed_often_and_seldom_held_back_does_not_borrow_a_baseline():
+    """Buyers who buy anyway, nearly all pushed: their few controls must not be replaced by
+    the lower baseline of other followers, which would credit the push with their buying."""
+    rng = np.random.default_rng(6)
+    state, openids = _followers(40_000)
+    loyal, rest = openids[:4000], openids[4000:]
+    # The loyal ones bought beds twice before: orders ever 2+, interest shown elsewhere.
+    state.register_campaign("hist", "bed", [{"id": "bed-1", "price": 1500.0}])
+    state.observe(
+        [{"kind": "order", "openid": o, "at": iso(T0 + k * 3600), "amount": 1500.0,
+          "product": "bed-1", "campaign": None} for o in loyal for k in (1, 2)],
+        now=T0 + DAY,
+    )
+    state.register_campaign("a", "sofa", PRODUCTS)
+    at = T0 + DAY + 3600
+    treated_loyal = rng.random(len(loyal)) < 0.995  # about 20 controls among 4,000
+    treated_rest = rng.random(len(rest)) < 0.5
+    state.record_deliveries(
+        [{"openid": o, "campaign": "a", "at": at, "category": "sofa", "control": not t}
+         for o, t in zip(loyal, treated_loyal, strict=True)]
+        + [{"openid": o, "campaign": "a", "at": at, "category": "sofa", "control": not t}
+           for o, t in zip(rest, treated_rest, strict=True)]
+    )
+    # The loyal buy sofas at 10 % pushed or not; the rest at 1 %, 2 % when pushed.
+    p = np.concatenate([np.full(len(loyal), 0.10), np.where(treated_rest, 0.02, 0.01)])
+    buys = rng.random(len(openids)) < p
+    state.observe(
+        [{"kind": "order", "openid": o, "at": iso(at + 2 * DAY), "amount": PRICE,
+          "product": "sofa-1", "campaign": None} for o, b in zip(openids, buys, strict=True) if b],
+        now=at + 8 * DAY,
+    )
+    est = uplift(state, "orders")
+    loyal_cell = _cell(elsewhere=1, history=2)
+    assert state.stats.up_n[0, 0, loyal_cell] > 3900
+    # Their push adds nothing: far below the 9 points a borrowed 1 % baseline would credit.
+    assert est.mean[0, loyal_cell] < 0.03
+    assert abs(est.mean[0, _cell()] - 0.01) < 2.6 * np.sqrt(est.var[0, _cell()])
+
+
+def test_interest_shown_elsewhere_is_told_apart_from_knowing_nothing():
+    """Followers who showed interest only in beds do not buy sofas when pushed; followers
+    the engine knows nothing about do. Their uplifts are learned apart, and the second are
+    sent."""
+    rng = np.random.default_rng(7)
+    state, openids = _followers(30_000)
+    bed_people = set(openids[:15_000])
+    state.register_campaign("b0", "bed", [{"id": "bed-1", "price": 1500.0}])
+    state.observe(
+        [{"kind": "click", "openid": o, "at": iso(T0 + 3600), "key": "bed"} for o in bed_people],
+        now=T0 + DAY,
+    )
+    for k, cid in enumerate(("s1", "s2", "s3")):
+        at = T0 + (1 + 8 * k) * DAY + 3600
+        state.register_campaign(cid, "sofa", PRODUCTS)
+        treated = rng.random(len(openids)) < 0.5
+        state.record_deliveries(
+            {"openid": o, "campaign": cid, "at": at, "category": "sofa", "control": not t}
+            for o, t in zip(openids, treated, strict=True)
+        )
+        p = np.where([o in bed_people for o in openids], 0.002, np.where(treated, 0.03, 0.002))
+        buys = rng.random(len(openids)) < p
+        state.observe(
+            [{"kind": "order", "openid": o, "at": iso(at + 2 * DAY), "amount": PRICE,
+              "product": "sofa-1", "campaign": None}
+             for o, b in zip(openids, buys, strict=True) if b],
+            now=at + 8 * DAY,
+        )
+    at = T0 + 26 * DAY
+    p = plan(state, [campaign("c", "sofa")], at, rules=MerchantRules(exploration=0.0))
+    reasons = np.array(p.reasons("c"))
+    bed = np.array([o in bed_people for o in p.openids])
+    subscribed = reasons != R.UNSUBSCRIBED
+    est = p.estimates["c"]
+    fresh = est.relevance == 0  # no pushes answered by an order
+    assert est.uplift[bed & fresh].mean() < 0.1 * est.uplift[~bed & fresh].mean()
+    assert abs(est.uplift[~bed & fresh].mean() - 0.028 * PRICE) < 0.3 * 0.028 * PRICE
+    assert (reasons[~bed & subscribed] == R.SENT).mean() > 0.5
 
 
 def test_cold_start_explores_and_exploration_shrinks_as_evidence_grows():

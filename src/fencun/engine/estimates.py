@@ -90,7 +90,8 @@ S_HAZARD_DAYS = 3000.0  # pseudo follower-days behind each pressure level's dail
 PRIOR_READ = 0.1  # read-through of a push, before any reads are seen
 S_READ = 200.0
 S_ATTENTION = 200.0  # pseudo next-pushes behind each arm's read-through
-LATER_PUSHES = 3.0  # later pushes of worth a push's fatigue reaches (it decays over ~10 days)
+S_ATTENTION_READS = 20.0  # control reads before the attention contrast counts in full
+LATER_PUSHES = 2.0  # later pushes of worth a push's fatigue reaches: it lasts ~10 days, a relevant push or two a week
 AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
 PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
 Z90 = 1.6449  # two-sided 90 % normal interval
@@ -160,7 +161,10 @@ def attention_loss(state: FollowerState) -> np.ndarray:
     control_all = (r_c.sum() + S_ATTENTION * pooled) / (n_c.sum() + S_ATTENTION)
     rate_c = (r_c + S_ATTENTION * control_all) / (n_c + S_ATTENTION)
     rate_t = (r_t + S_ATTENTION * rate_c) / (n_t + S_ATTENTION)
-    return np.clip(1.0 - rate_t / rate_c, 0.0, 1.0)
+    # A share lost is only as sure as the reads behind it: an account whose reads are not
+    # reported (or a new one) has learned nothing about attention, not that it is all lost.
+    sure = r_c.sum() / (r_c.sum() + S_ATTENTION_READS)
+    return np.clip((1.0 - rate_t / rate_c) * sure, 0.0, 1.0)
 
 
 def future_push_value(
@@ -231,6 +235,48 @@ def _by_relevance(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
 
 
+def _difference_posterior(
+    n: np.ndarray, y: np.ndarray, prior: np.ndarray, sigma2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-down shrinkage of the *difference* treated - control along ``CELL_SHAPE``.
+
+    ``n``, ``y`` (2, C, N_CELLS): observations and sums per arm; ``prior`` (N_REL,) the
+    relevance buckets' prior uplift; ``sigma2`` (N_REL,) the variance of one observation.
+    A cell's raw contrast counts with its effective size ``n_t n_c / (n_t + n_c)``, so a
+    cell with few controls inherits its parent's uplift instead of comparing its own
+    treated mean with a borrowed baseline: a cell of followers who buy anyway, pushed
+    often and seldom held back, gets no credit for what they would have bought."""
+    c = n.shape[1]
+    shape = (c, *CELL_SHAPE)
+    nt, nc = n[TREATED].reshape(shape), n[CONTROL].reshape(shape)
+    yt, yc = y[TREATED].reshape(shape), y[CONTROL].reshape(shape)
+    depth = len(CELL_SHAPE)
+
+    def contrast(axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        a_t, a_c = (nt.sum(axis=axes), nc.sum(axis=axes)) if axes else (nt, nc)
+        b_t, b_c = (yt.sum(axis=axes), yc.sum(axis=axes)) if axes else (yt, yc)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diff = np.where((a_t > 0) & (a_c > 0), b_t / np.maximum(a_t, 1) - b_c / np.maximum(a_c, 1), 0.0)
+            eff = np.where((a_t > 0) & (a_c > 0), a_t * a_c / np.maximum(a_t + a_c, 1), 0.0)
+        return diff, eff
+
+    diff, eff = contrast((0, *range(2, depth + 1)))
+    mean = (eff * diff + S_ROOT * prior) / (eff + S_ROOT)
+    var = sigma2 / (eff + S_ROOT)
+    mean = np.broadcast_to(mean, (c, CELL_SHAPE[0]))
+    var = np.broadcast_to(var, (c, CELL_SHAPE[0]))
+    s2 = np.broadcast_to(sigma2[None, :], (c, CELL_SHAPE[0]))
+    for level in range(1, depth + 1):
+        diff, eff = contrast(tuple(range(level + 1, depth + 1)))
+        if level > 1:
+            mean, var, s2 = mean[..., None], var[..., None], s2[..., None]
+        w = S_LEVEL / (eff + S_LEVEL)
+        mean = (eff * diff + S_LEVEL * mean) / (eff + S_LEVEL)
+        var = s2 / (eff + S_LEVEL) + w * w * var
+        s2 = np.broadcast_to(s2, eff.shape)
+    return mean.reshape(c, N_CELLS), var.reshape(c, N_CELLS)
+
+
 def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     """Posterior uplift per (category, cell): revenue in yuan per push (``"revenue"``) or
     orders per push (``"orders"``), from the randomized contrasts in ``state.stats``."""
@@ -244,19 +290,20 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     else:
         raise ValueError(f"quantity {quantity!r}: revenue or orders")
     control_prior = np.full(CELL_SHAPE[0], PRIOR_BASE)
-    treated_prior = control_prior + PRIOR_UPLIFT
-    out = []
-    for arm, prior, borrow in ((TREATED, treated_prior, 1.0), (CONTROL, control_prior, CONTROL_BORROW)):
+    sigma2 = []
+    for arm, prior in ((TREATED, control_prior + PRIOR_UPLIFT), (CONTROL, control_prior)):
         # Variance of one observation per relevance bucket: the data's second moment
         # shrunk toward a Bernoulli at the prior rate (in price units, y^2 ~ y).
         n_r, y_r, y2_r = (_by_relevance(x[arm]) for x in (s.up_n, y, y2))
         m = (y_r + S_ROOT * prior) / (n_r + S_ROOT)
         m2 = (y2_r + S_ROOT * prior) / (n_r + S_ROOT)
-        sigma2 = np.maximum(m2 - m * m, 1e-6)
-        out.append(_arm_posterior(s.up_n[arm], y[arm], prior, sigma2, borrow))
-    (mt, vt), (mc, vc) = out
+        sigma2.append(np.maximum(m2 - m * m, 1e-6))
+    # What happens without a push: the control arm, its levels borrowing more (controls
+    # are scarcer and baselines smoother).
+    mc, _ = _arm_posterior(s.up_n[CONTROL], y[CONTROL], control_prior, sigma2[1], CONTROL_BORROW)
+    md, vd = _difference_posterior(s.up_n, y, PRIOR_UPLIFT, 0.5 * (sigma2[0] + sigma2[1]))
     unit = scale[0]
-    return Uplift(mean=(mt - mc) * unit, var=(vt + vc) * unit * unit, control=mc * unit)
+    return Uplift(mean=md * unit, var=vd * unit * unit, control=mc * unit)
 
 
 def plan_context(

@@ -245,15 +245,20 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hashed_below(hashes: np.ndarray, salt_text: str, fraction: float) -> np.ndarray:
-    if fraction <= 0:
-        return np.zeros(hashes.size, dtype=np.bool_)
+def _hash_uniform(hashes: np.ndarray, salt_text: str) -> np.ndarray:
+    """A reproducible uniform number in [0, 1) per openid hash, independent per salt."""
     salt = int.from_bytes(
         hashlib.blake2b(salt_text.encode("utf-8"), digest_size=8).digest(), "little"
     )
     with np.errstate(over="ignore"):
         h = _splitmix64(hashes ^ np.uint64(salt))
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53) < fraction
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+
+
+def _hashed_below(hashes: np.ndarray, salt_text: str, fraction: float) -> np.ndarray:
+    if fraction <= 0:
+        return np.zeros(hashes.size, dtype=np.bool_)
+    return _hash_uniform(hashes, salt_text) < fraction
 
 
 def holdout_mask(state: FollowerState, campaign_id: str, fraction: float) -> np.ndarray:
@@ -459,6 +464,10 @@ def _decide(
             # Most likely worth it first: the posterior's z-score of the net, not the draw
             # (which favours whoever is least known, however poor their prospects).
             z = (est.uplift[rows] - harm[rows]) / np.maximum(est.uplift_sd[rows], np.float32(1e-6))
+            # Followers of one cell share their z: a random order among them (per campaign,
+            # the same at every dial value), so the same followers are not the ones tried
+            # campaign after campaign.
+            z = z + 1e-3 * _hash_uniform(state.openid_hash[rows], f"fencun:explore:{c.id}")
             keep = rows[np.argsort(-z, kind="stable")[:budget]]
             maybe[:] = False
             maybe[keep] = True

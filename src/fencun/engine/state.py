@@ -63,9 +63,10 @@ PRESSURE_EDGES = (1.5, 2.5, 3.5, 5.0)  # decayed pushes after this one -> 0..4
 HAZARD_EDGES = (0.5, 1.5, 2.5, 3.5, 5.0, 7.0)  # decayed pushes now -> 0..6 (daily hazard)
 N_REL, N_DIST, N_PRESSURE, N_HAZARD = 4, 4, 5, 7
 N_UNANSWERED, N_HISTORY, N_RECENCY = 3, 3, 3
+N_ELSEWHERE = 2  # interest shown in another category: 0 no, 1 yes
 #: The uplift cells of one category, coarse to fine: what the estimates pool over, in the
 #: order they back off (relevance first, recency last). See estimates.py.
-CELL_SHAPE = (N_REL, N_UNANSWERED, N_HISTORY, N_DIST, N_RECENCY)
+CELL_SHAPE = (N_REL, N_ELSEWHERE, N_UNANSWERED, N_HISTORY, N_DIST, N_RECENCY)
 N_CELLS = int(np.prod(CELL_SHAPE))
 TREATED, CONTROL = 0, 1  # arms of the randomized contrasts
 _CELLS_PER_REL = N_CELLS // N_REL  # the relevance bucket is the cell's leading dimension
@@ -393,10 +394,15 @@ class FollowerState:
         category ``c`` at ``now``: what the follower looks like to the estimates, computed
         the same way when a push or a control is recorded and when a plan is made."""
         sel = slice(None) if rows is None else rows
-        ev = self._evidence[: self.n, c][sel] * np.exp2(
-            -np.maximum(now - self._evidence_at[: self.n][sel], 0.0)
-            / (EVIDENCE_HALF_LIFE_DAYS * DAY)
+        decay = np.exp2(
+            -np.maximum(now - self._evidence_at[: self.n][sel], 0.0) / (EVIDENCE_HALF_LIFE_DAYS * DAY)
         ).astype(np.float32)
+        # Interest shown elsewhere: a follower whose known interests leave this category
+        # out is less likely to care for it than one the engine knows nothing about.
+        floor = np.float32(RELEVANCE_EDGES[0])
+        known = (self._evidence[: self.n][sel] * decay[:, None]) >= floor
+        ev = self._evidence[: self.n, c][sel] * decay
+        elsewhere = (known.sum(axis=1) - known[:, c]) > 0
         rel = bucket(ev, RELEVANCE_EDGES)
         unanswered = bucket(self._unanswered[: self.n, c][sel], UNANSWERED_EDGES)
         history = bucket(self._orders[: self.n][sel], HISTORY_EDGES)
@@ -407,7 +413,7 @@ class FollowerState:
             days = (now - self._last_interaction_at[: self.n][sel]) / DAY
         recency = bucket(np.where(np.isnan(days), np.inf, days), RECENCY_EDGES)
         return np.ravel_multi_index(
-            (rel, unanswered, history, dist, recency), CELL_SHAPE
+            (rel, elsewhere.astype(np.int8), unanswered, history, dist, recency), CELL_SHAPE
         ).astype(np.int16)
 
     def interest(self, now: float) -> np.ndarray:
