@@ -393,18 +393,21 @@ class FollowerState:
         """The uplift cell (a flat index into ``CELL_SHAPE``) of each row for a push of
         category ``c`` at ``now``: what the follower looks like to the estimates, computed
         the same way when a push or a control is recorded and when a plan is made."""
+        return self.uplift_cells_of((c,), now, rows)[0]
+
+    def uplift_cells_of(
+        self, categories: Iterable[int], now: float, rows: np.ndarray | None = None
+    ) -> list[np.ndarray]:
+        """:meth:`uplift_cells` for several categories, sharing what they have in common."""
         sel = slice(None) if rows is None else rows
         decay = np.exp2(
             -np.maximum(now - self._evidence_at[: self.n][sel], 0.0) / (EVIDENCE_HALF_LIFE_DAYS * DAY)
         ).astype(np.float32)
+        evidence = self._evidence[: self.n][sel] * decay[:, None]
         # Interest shown elsewhere: a follower whose known interests leave this category
         # out is less likely to care for it than one the engine knows nothing about.
-        floor = np.float32(RELEVANCE_EDGES[0])
-        known = (self._evidence[: self.n][sel] * decay[:, None]) >= floor
-        ev = self._evidence[: self.n, c][sel] * decay
-        elsewhere = (known.sum(axis=1) - known[:, c]) > 0
-        rel = bucket(ev, RELEVANCE_EDGES)
-        unanswered = bucket(self._unanswered[: self.n, c][sel], UNANSWERED_EDGES)
+        known = evidence >= np.float32(RELEVANCE_EDGES[0])
+        n_known = known.sum(axis=1, dtype=np.int8)
         history = bucket(self._orders[: self.n][sel], HISTORY_EDGES)
         d = self._distance_km[: self.n][sel]
         dist = (1 + bucket(d, DISTANCE_EDGES)).astype(np.int8)
@@ -412,9 +415,17 @@ class FollowerState:
         with np.errstate(invalid="ignore"):
             days = (now - self._last_interaction_at[: self.n][sel]) / DAY
         recency = bucket(np.where(np.isnan(days), np.inf, days), RECENCY_EDGES)
-        return np.ravel_multi_index(
-            (rel, elsewhere.astype(np.int8), unanswered, history, dist, recency), CELL_SHAPE
-        ).astype(np.int16)
+        out = []
+        for c in categories:
+            rel = bucket(evidence[:, c], RELEVANCE_EDGES)
+            elsewhere = (n_known - known[:, c] > 0).astype(np.int8)
+            unanswered = bucket(self._unanswered[: self.n, c][sel], UNANSWERED_EDGES)
+            out.append(
+                np.ravel_multi_index(
+                    (rel, elsewhere, unanswered, history, dist, recency), CELL_SHAPE
+                ).astype(np.int16)
+            )
+        return out
 
     def interest(self, now: float) -> np.ndarray:
         """Interest score in [0, 1) per (row, category): ``1 - exp(-evidence / 2)``."""
