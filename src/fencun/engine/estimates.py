@@ -5,19 +5,22 @@ follower in the campaign's category; so does every *control*: a follower kept ba
 chance (the campaign's holdout, or the account's control group) who would otherwise have
 been eligible. Orders of the category inside a window count for its arm (treated or
 control), in the follower's *cell* as it was when the window opened
-(:data:`~fencun.engine.state.CELL_SHAPE`: interest evidence in the category, pushes of it
-left unanswered, orders ever, distance to a store, recency). The uplift of a cell is
-``treated mean - control mean``: a follower who would have bought anyway buys in both arms
-and earns the push nothing; a push that lowers buying ("sleeping dogs") shows as a negative
-uplift. Last-touch attribution is never used.
+(:data:`~fencun.engine.state.CELL_SHAPE`: interest evidence in the category, interest
+shown in another category, pushes of it left unanswered, orders ever, distance to a store,
+recency). The uplift of a cell is ``treated mean - control mean``: a follower who would
+have bought anyway buys in both arms and earns the push nothing; a push that lowers buying
+("sleeping dogs") shows as a negative uplift. Last-touch attribution is never used.
 
-Revenue is learned in units of each category's price scale, so that categories pool:
-the means are estimated top-down along the cell's dimensions -- relevance (all categories)
--> category x relevance -> ... x unanswered -> x orders ever -> x distance -> x recency --
-each level a Gaussian mean shrunk toward its parent (``S_LEVEL`` pseudo-observations), so a
-thin cell borrows from the cells like it and a rich one speaks for itself. Controls are
-scarcer and baselines smoother, so the control arm borrows more (``CONTROL_BORROW``). The
-same is done with order counts, for the dry-run's predicted orders.
+Revenue is learned in units of each category's price scale, so that categories pool: the
+uplift is estimated top-down along the cell's dimensions -- relevance (all categories) ->
+category x relevance -> x elsewhere -> x unanswered -> x orders ever -> x distance -> x
+recency -- each level's contrast counting with its effective size (``n_t n_c / (n_t +
+n_c)``) against its parent's uplift (``S_LEVEL`` pseudo-observations). A thin cell borrows
+its parent's uplift, a rich one speaks for itself, and a cell that is nearly always pushed
+never compares its treated mean with a baseline borrowed from other followers. What
+happens without a push (the control arm alone) is pooled the same way, borrowing more
+(``CONTROL_BORROW``). The same is done with order counts, for the dry-run's predicted
+orders.
 
 **Value of information: Thompson sampling.** A plan decides on a draw of each follower's
 uplift from its posterior (mean plus its standard deviation times a standard normal draw,
@@ -35,7 +38,8 @@ unfollow hazard by pressure level, integrated over the push's decaying pressure.
 follower's value, that is the first part of the harm. The second is **attention**,
 learned from a randomized contrast: the next push of a category the follower cares about,
 after a push, is read less often than after a holdout kept back from that push -- by the
-first push's relevance, so irrelevant pushes show their heavier toll. That share of
+first push's relevance, so irrelevant pushes show their heavier toll; it counts only as
+far as reads back it (an account whose reads are not reported learns no loss). That share of
 response lost, times what the fatigue reaches (the follower's best later pushes,
 ``LATER_PUSHES`` of them, and what they buy on their own while the pressure decays), is
 the attention harm. A follower the engine knows nothing about is valued as the average
