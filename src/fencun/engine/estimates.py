@@ -240,45 +240,49 @@ def _by_relevance(x: np.ndarray) -> np.ndarray:
 
 
 def _difference_posterior(
-    n: np.ndarray, y: np.ndarray, prior: np.ndarray, sigma2: np.ndarray
+    n: np.ndarray,
+    y: np.ndarray,
+    prior_treated: np.ndarray,
+    prior_uplift: np.ndarray,
+    sigma2: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-down shrinkage of the *difference* treated - control along ``CELL_SHAPE``.
+    """Top-down posterior of the uplift (treated - control) along ``CELL_SHAPE``.
 
-    ``n``, ``y`` (2, C, N_CELLS): observations and sums per arm; ``prior`` (N_REL,) the
-    relevance buckets' prior uplift; ``sigma2`` (N_REL,) the variance of one observation.
-    A cell's raw contrast counts with its effective size ``n_t n_c / (n_t + n_c)``, so a
-    cell with few controls inherits its parent's uplift instead of comparing its own
-    treated mean with a borrowed baseline: a cell of followers who buy anyway, pushed
-    often and seldom held back, gets no credit for what they would have bought."""
+    ``n``, ``y`` (2, C, N_CELLS): observations and sums per arm; ``prior_treated`` and
+    ``prior_uplift`` (N_REL,) the relevance buckets' priors; ``sigma2`` the variance of
+    one observation per arm (N_REL,). At each level the treated mean is shrunk toward its
+    parent's, and the cell's own controls are compared with it, their contrast shrunk
+    toward the parent's uplift by how many controls there are (``CONTROL_BORROW`` times
+    the pseudo-observations: orders are rare and dear, one among a few controls is
+    noise). A cell with few controls so inherits its parent's uplift instead of comparing
+    its treated mean with somebody else's baseline: a cell of followers who buy anyway,
+    pushed often and seldom held back, gets no credit for what they would have bought."""
     c = n.shape[1]
+    depth = len(CELL_SHAPE)
     shape = (c, *CELL_SHAPE)
     nt, nc = n[TREATED].reshape(shape), n[CONTROL].reshape(shape)
     yt, yc = y[TREATED].reshape(shape), y[CONTROL].reshape(shape)
-    depth = len(CELL_SHAPE)
-
-    def contrast(axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        a_t, a_c = (nt.sum(axis=axes), nc.sum(axis=axes)) if axes else (nt, nc)
-        b_t, b_c = (yt.sum(axis=axes), yc.sum(axis=axes)) if axes else (yt, yc)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            diff = np.where((a_t > 0) & (a_c > 0), b_t / np.maximum(a_t, 1) - b_c / np.maximum(a_c, 1), 0.0)
-            eff = np.where((a_t > 0) & (a_c > 0), a_t * a_c / np.maximum(a_t + a_c, 1), 0.0)
-        return diff, eff
-
-    diff, eff = contrast((0, *range(2, depth + 1)))
-    mean = (eff * diff + S_ROOT * prior) / (eff + S_ROOT)
-    var = sigma2 / (eff + S_ROOT)
-    mean = np.broadcast_to(mean, (c, CELL_SHAPE[0]))
-    var = np.broadcast_to(var, (c, CELL_SHAPE[0]))
-    s2 = np.broadcast_to(sigma2[None, :], (c, CELL_SHAPE[0]))
-    for level in range(1, depth + 1):
-        diff, eff = contrast(tuple(range(level + 1, depth + 1)))
-        if level > 1:
-            mean, var, s2 = mean[..., None], var[..., None], s2[..., None]
-        w = S_LEVEL / (eff + S_LEVEL)
-        mean = (eff * diff + S_LEVEL * mean) / (eff + S_LEVEL)
-        var = s2 / (eff + S_LEVEL) + w * w * var
-        s2 = np.broadcast_to(s2, eff.shape)
-    return mean.reshape(c, N_CELLS), var.reshape(c, N_CELLS)
+    per_rel = (1, CELL_SHAPE[0]) + (1,) * (depth - 1)  # broadcasts onto every level
+    s2t, s2c = (x.reshape(per_rel) for x in sigma2)
+    t_mean, u_mean = prior_treated.reshape(per_rel), prior_uplift.reshape(per_rel)
+    # The priors are worth ``S_ROOT`` observations of each arm.
+    t_var, u_var = np.zeros(per_rel), (s2t + s2c) / S_ROOT
+    strength = S_ROOT
+    # Level 0: relevance over all categories; 1: category x relevance; then one more
+    # dimension at a time. Sums keep their axes, so a parent broadcasts onto its children.
+    for lvl in range(depth + 1):
+        axes = ((0,) if lvl == 0 else ()) + tuple(range(max(lvl, 1) + 1, depth + 1))
+        a_t, a_c = nt.sum(axis=axes, keepdims=True), nc.sum(axis=axes, keepdims=True)
+        b_t, b_c = yt.sum(axis=axes, keepdims=True), yc.sum(axis=axes, keepdims=True)
+        w_t = strength / (a_t + strength)
+        t_var = s2t / (a_t + strength) + w_t * w_t * t_var
+        t_mean = (b_t + strength * t_mean) / (a_t + strength)
+        w = a_c / (a_c + strength * CONTROL_BORROW)
+        controls = np.maximum(a_c, 1.0)
+        u_var = w * w * (t_var + s2c / controls) + (1.0 - w) ** 2 * u_var
+        u_mean = w * (t_mean - b_c / controls) + (1.0 - w) * u_mean
+        strength = S_LEVEL
+    return u_mean.reshape(c, N_CELLS), u_var.reshape(c, N_CELLS)
 
 
 def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
@@ -305,7 +309,7 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     # What happens without a push: the control arm, its levels borrowing more (controls
     # are scarcer and baselines smoother).
     mc, _ = _arm_posterior(s.up_n[CONTROL], y[CONTROL], control_prior, sigma2[1], CONTROL_BORROW)
-    md, vd = _difference_posterior(s.up_n, y, PRIOR_UPLIFT, 0.5 * (sigma2[0] + sigma2[1]))
+    md, vd = _difference_posterior(s.up_n, y, control_prior + PRIOR_UPLIFT, PRIOR_UPLIFT, sigma2)
     unit = scale[0]
     return Uplift(mean=md * unit, var=vd * unit * unit, control=mc * unit)
 

@@ -155,6 +155,9 @@ class Plan:
     summaries: list[CampaignSummary]
     follower_value_yuan: float
     estimates: dict[str, CampaignEstimate] = field(default_factory=dict, repr=False)
+    #: ``(k, n)``: members of the control group whom the decision would have sent, had
+    #: they not been in it (``None``: every member who passed the hard rules).
+    tested: np.ndarray | None = field(default=None, repr=False)
 
     def _j(self, campaign_id: str) -> int:
         for j, c in enumerate(self.campaigns):
@@ -176,12 +179,15 @@ class Plan:
 
     def control_rows(self, campaign_id: str) -> np.ndarray:
         """State rows that are this campaign's randomized controls: its holdout and the
-        members of the account's control group who passed every hard rule. The engine
-        learns uplift by comparing what they do with what the recipients do."""
-        row = self.codes[self._j(campaign_id)]
-        return np.flatnonzero(
-            (row == R.CODE_INDEX[R.HOLDOUT]) | (row == R.CODE_INDEX[R.CONTROL_GROUP])
-        )
+        members of the account's control group whom the decision would have sent. Kept
+        back by chance alone from the same choice as the recipients, they are what the
+        engine compares the recipients with to learn the uplift."""
+        j = self._j(campaign_id)
+        row = self.codes[j]
+        group = row == R.CODE_INDEX[R.CONTROL_GROUP]
+        if self.tested is not None:
+            group &= self.tested[j]
+        return np.flatnonzero((row == R.CODE_INDEX[R.HOLDOUT]) | group)
 
     def control_openids(self, campaign_id: str) -> list[str]:
         """Openids of :meth:`control_rows`: what production stores beside the recipients."""
@@ -408,8 +414,9 @@ def plan(
             state, ctx, state.category_index[c.category], draw=explore and policy == "fencun"
         )
 
+    tested = None
     if policy == "fencun":
-        _decide(state, ordered, codes, estimates, ctx, rules, limits)
+        tested = _decide(state, ordered, codes, estimates, ctx, rules, limits)
     elif policy == "oracle":
         assert truth is not None
         _oracle(ordered, codes, truth, limits)
@@ -431,6 +438,7 @@ def plan(
         summaries=summaries,
         follower_value_yuan=ctx.follower_value_yuan,
         estimates=estimates,
+        tested=tested,
     )
 
 
@@ -442,13 +450,19 @@ def _decide(
     ctx: PlanContext,
     rules: MerchantRules,
     limits: PlatformLimits,
-) -> None:
+) -> np.ndarray:
+    """The economic decision for every open row; returns ``(k, n)``: the control group's
+    members (who passed the hard rules) whom the decision would have sent."""
     k, n = codes.shape
     score = np.full((k, n), -np.inf)
+    tested = np.zeros((k, n), dtype=np.bool_)
+    group_code = R.CODE_INDEX[R.CONTROL_GROUP]
     for j, c in enumerate(campaigns):
         est = estimates[c.id]
         row = codes[j]
-        open_ = row == 0
+        # The control group is decided like everyone else, and only then kept back.
+        group = row == group_code
+        open_ = (row == 0) | group
         harm = est.harm
         # One economic decision: the drawn uplift (its mean plus what trying would teach)
         # against the expected harm. The reason only explains why the estimate is low.
@@ -472,7 +486,8 @@ def _decide(
             maybe[:] = False
             maybe[keep] = True
         worth |= maybe
-        low = open_ & ~worth
+        tested[j] = group & worth
+        low = open_ & ~worth & ~group
         row[low & (est.relevance == 0)] = R.CODE_INDEX[R.LOW_RELEVANCE]
         row[low & (est.relevance != 0) & (est.uplift <= 0)] = R.CODE_INDEX[R.NO_LIFT]
         _mark(row, low, R.HARM_EXCEEDS_VALUE)
@@ -480,6 +495,7 @@ def _decide(
         candidate = row == 0
         score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else 0.0)
     _assign(campaigns, codes, score, limits)
+    return tested
 
 
 def _oracle(
