@@ -29,7 +29,7 @@ Predicates:
 ``interest:CAT``          interest in category CAT (id or name) >= 0.3; with a
                           comparison, e.g. ``interest:sofa>=0.5``. Interest is
                           ``1 - exp(-evidence/2)`` in [0, 1), evidence being reads,
-                          clicks, keyword texts and orders, decayed (90-day half-life)
+                          clicks, keyword texts and orders, decayed (two-year half-life)
 ``active_within:14d``     interacted within the duration (``h``, ``d`` or ``w``)
 ``pushed_within:3d``      received a push within the duration
 ``has:location``          has shared a location

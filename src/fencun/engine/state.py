@@ -41,7 +41,9 @@ EVIDENCE_WEIGHTS: dict[str, float] = {
     "text": 2.0,
     "order": 5.0,
 }
-EVIDENCE_HALF_LIFE_DAYS = 90.0
+# Tastes in what a shop sells last: evidence fades over years, and interest that went
+# stale shows in the pushes of the category left unanswered since (a cell dimension).
+EVIDENCE_HALF_LIFE_DAYS = 730.0
 PRESSURE_HALF_LIFE_DAYS = 7.0
 PUSH_RING = 8  # push times kept per follower; enough for any weekly cap up to 8
 #: Channels other than the Official Account. A delivery on one of them reaches the same
@@ -54,7 +56,7 @@ ORDER_ATTRIBUTION_DAYS = 7.0
 ATTENTION_DAYS = 14.0  # a push's effect on how the next one is read is followed this long
 
 # Buckets that pool followers for the estimates (see estimates.py).
-RELEVANCE_EDGES = (0.25, 1.5, 4.0)  # evidence -> 0 none, 1 weak, 2 some, 3 strong
+RELEVANCE_EDGES = (0.05, 1.5, 4.0)  # evidence -> 0 none, 1 weak (any sign at all), 2 some, 3 strong
 DISTANCE_EDGES = (10.0, 40.0)  # km -> 1 near, 2 mid, 3 far; 0 = unknown
 UNANSWERED_EDGES = (0.5, 1.5)  # pushes of the category since the last sign of interest -> 0, 1, 2+
 HISTORY_EDGES = (0.5, 1.5)  # orders ever (imported history included) -> 0, 1, 2+
