@@ -100,3 +100,53 @@ def test_served_callback_stores_once_and_the_api_shows_it(served):
     output, _ = proc.communicate(timeout=20)
     assert "username: admin" in output and "password:" in output
     assert SECRET not in output
+
+
+def _events(base: str, env: dict, openid: str) -> list[dict]:
+    token = subprocess.run(
+        [sys.executable, "-m", "fencun.cli.main", "api-token", "create", "--name", "chunks"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return httpx.get(
+        f"{base}/api/events", params={"openid": openid}, headers={"Authorization": f"Bearer {token}"}
+    ).json()
+
+
+@pytest.mark.slow
+def test_served_callback_sent_in_chunks_is_stored_once(served):
+    base, _, env = served
+    query, body = WeChatSigner().safe(message("o_chunked", MsgType="text", Content="分块", MsgId=44))
+    for _ in range(2):  # a retry, chunked too
+        # A generator has no length: httpx sends it with Transfer-Encoding: chunked.
+        parts = (body[i : i + 50] for i in range(0, len(body), 50))
+        response = httpx.post(f"{base}/wechat/callback?{urlencode(query)}", content=parts)
+        assert response.request.headers["Transfer-Encoding"] == "chunked"
+        assert "Content-Length" not in response.request.headers
+        assert (response.status_code, response.text) == (200, "success")
+    events = _events(base, env, "o_chunked")
+    assert [(e["kind"], e["payload"]["content"]) for e in events] == [("text", "分块")]
+
+
+@pytest.mark.slow
+def test_served_oversized_chunked_body_is_refused_before_its_end(served):
+    base, _, _ = served
+    query, _ = WeChatSigner().safe(message("o_big", MsgType="text", Content="x", MsgId=45))
+    port = int(base.rsplit(":", 1)[1])
+    chunk = b"x" * 16384
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            f"POST /wechat/callback?{urlencode(query)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        # Past the limit (64 KiB), and no last chunk: a server that read to the end would
+        # still be waiting when the timeout ends this test.
+        for _ in range(6):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        answer = b""
+        while b"PayloadTooLarge" not in answer and (part := conn.recv(4096)):
+            answer += part  # the head and the body may come in separate segments
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert b"PayloadTooLarge" in answer

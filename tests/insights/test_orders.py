@@ -166,6 +166,26 @@ def test_webhook_accepts_a_signed_order_once(client, make_account):
 
 
 @pytest.mark.django_db
+def test_webhook_reads_a_chunked_body_and_refuses_an_oversized_one(client, make_account):
+    import io
+
+    make_account()
+
+    def chunked(body: bytes):
+        # What gunicorn hands the view for a chunked POST: no Content-Length, the input ended.
+        return client.generic(
+            "POST", f"/webhooks/orders/{webhooks.path_secret()}", b"", content_type="application/json",
+            CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", HTTP_X_FENCUN_SIGNATURE=webhooks.sign(body),
+            **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+        )
+
+    response = chunked(json.dumps(order()).encode())
+    assert response.status_code == 200, response.content
+    assert Event.objects.filter(kind="order").count() == 1
+    assert chunked(b" " * 1_000_001).status_code == 413
+
+
+@pytest.mark.django_db
 def test_webhook_refuses_bad_signatures_and_paths(client, make_account):
     make_account()
     body = json.dumps(order()).encode()

@@ -146,6 +146,25 @@ def test_add_external_contact_is_stored_once_and_the_contact_follows_the_member(
     assert not Follower.objects.exists()  # an external contact is not a follower
 
 
+def _chunked(body: bytes) -> dict:
+    """What gunicorn hands the view for a chunked POST: no Content-Length, the input ended."""
+    import io
+
+    return {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}
+
+
+def test_a_chunked_event_is_read_and_stored_once(client, corp, wecom_signer):
+    from urllib.parse import urlencode
+
+    query, body = wecom_signer.event(contact_event())
+    for _ in range(2):
+        response = client.generic("POST", f"/wecom/callback?{urlencode(query)}", b"",
+                                  content_type="text/xml", **_chunked(body))
+        assert response.status_code == 200
+    assert Event.objects.filter(account=corp.account).count() == 1
+
+
 def test_every_change_type_is_stored_and_deletes_end_the_relationship(client, corp, wecom_signer):
     now = int(time.time())
     changes = [
@@ -293,6 +312,17 @@ def test_change_without_external_userid_is_400(client, corp, wecom_signer):
 def test_oversized_body_is_413(client, corp, wecom_signer):
     query, _ = wecom_signer.event(contact_event())
     response = _post(client, query, b"<xml>" + b"a" * (70 * 1024) + b"</xml>")
+    assert response.status_code == 413
+    _nothing_stored(corp)
+
+
+def test_oversized_chunked_body_is_413(client, corp, wecom_signer):
+    from urllib.parse import urlencode
+
+    query, _ = wecom_signer.event(contact_event())
+    big = b"<xml>" + b"a" * (70 * 1024) + b"</xml>"
+    response = client.generic("POST", f"/wecom/callback?{urlencode(query)}", b"",
+                              content_type="text/xml", **_chunked(big))
     assert response.status_code == 413
     _nothing_stored(corp)
 

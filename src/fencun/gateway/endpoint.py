@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
+from fencun import bodies
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.gateway.callback import handle_message, verify_url
@@ -62,23 +64,13 @@ def forget_cached_accounts() -> None:
         _accounts.clear()
 
 
-def declared_length(value: str | None) -> int:
-    """``CONTENT_LENGTH`` as a number of bytes (0 when absent or not a number)."""
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    # Never more than the limit in memory: an oversized body is refused, not buffered,
+    # whether it states its length or comes in chunks.
     try:
-        return max(0, int(value or 0))
-    except ValueError:
-        return 0
-
-
-def _read_body(declared: int, read: Callable[[int], bytes]) -> bytes:
-    # Never read more than the limit: an oversized body is refused, not buffered.
-    limit = settings.CALLBACK_MAX_BYTES
-    if declared > limit:
-        raise PayloadTooLarge("body too large")
-    body = read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge("body too large")
-    return body
+        return bodies.read_body(environ, settings.CALLBACK_MAX_BYTES)
+    except bodies.BodyTooLarge:
+        raise PayloadTooLarge("body too large") from None
 
 
 def _refuse(exc: ProtocolError) -> Answer:
@@ -91,13 +83,12 @@ def answer(
     method: str,
     app_id: str | None,
     query: Mapping[str, str],
-    declared: int,
-    read: Callable[[int], bytes],
+    environ: Mapping[str, Any],
 ) -> Answer:
     """``GET`` verifies the server URL; ``POST`` receives a message or event.
 
-    ``declared`` is the request's Content-Length; ``read(n)`` returns at most ``n`` bytes
-    of its body (and never more than ``declared``).
+    ``environ`` is the request's WSGI environ, its body read from ``wsgi.input`` (with a
+    ``Content-Length`` or in chunks, see :mod:`fencun.bodies`) only for a ``POST``.
     """
     if method not in ("GET", "POST"):
         return Answer(405, b"method not allowed", headers=(("Allow", "GET, POST"),))
@@ -107,7 +98,10 @@ def answer(
     try:
         if method == "GET":
             return Answer(200, verify_url(account, query).encode(), "text/plain")
-        reply = handle_message(account, query, _read_body(declared, read))
+        reply = handle_message(account, query, _read_body(environ))
     except ProtocolError as exc:
         return _refuse(exc)
+    except bodies.LengthRequired as exc:
+        log.info("callback refused: %s", exc)
+        return Answer(411, b"LengthRequired: send Content-Length")
     return Answer(200, reply.body.encode(), reply.content_type)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from fencun.gateway.endpoint import answer, declared_length, forget_cached_accounts
+from fencun.gateway.endpoint import answer, forget_cached_accounts
 
 __all__ = ["callback", "forget_cached_accounts"]
 
@@ -21,8 +21,9 @@ def callback(request: HttpRequest, app_id: str | None = None) -> HttpResponse:
         request.method or "",
         app_id,
         {k: request.GET.get(k, "") for k in request.GET},
-        declared_length(request.META.get("CONTENT_LENGTH")),
-        request.read,
+        # The environ, not request.read: Django reads CONTENT_LENGTH bytes and so nothing
+        # of a chunked body.
+        request.META,
     )
     response = HttpResponse(result.body, status=result.status, content_type=result.content_type)
     for name, value in result.headers:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.db import close_old_connections
 
-from fencun.gateway.endpoint import TEXT, Answer, answer, declared_length
+from fencun.gateway.endpoint import TEXT, Answer, answer
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,7 @@ def _serve(environ: dict[str, Any], app_id: str | None) -> Answer:
         query = parse_query(environ.get("QUERY_STRING", ""))
     except ValueError:
         return Answer(400, b"too many query parameters")
-    declared = declared_length(environ.get("CONTENT_LENGTH"))
-    stream = environ["wsgi.input"]
-
-    def read(size: int) -> bytes:
-        return stream.read(min(size, declared)) if declared else b""
-
-    return answer(environ.get("REQUEST_METHOD", ""), app_id, query, declared, read)
+    return answer(environ.get("REQUEST_METHOD", ""), app_id, query, environ)
 
 
 def callback_application(

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from fencun import clock
+from fencun import bodies, clock
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.insights import links, orders, webhooks
@@ -39,14 +39,12 @@ def orders_webhook(request: HttpRequest, secret: str) -> HttpResponse:
     if not webhooks.path_matches(secret):
         return _error(404, "not found")
     try:
-        length = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        return _error(400, "bad Content-Length")
-    if length > MAX_WEBHOOK_BODY:
+        # From the environ, so a chunked body is read too, never more than the limit of it.
+        body = bodies.read_body(request.META, MAX_WEBHOOK_BODY)
+    except bodies.BodyTooLarge:
         return _error(413, "body too large")
-    body = request.read(MAX_WEBHOOK_BODY + 1)
-    if len(body) > MAX_WEBHOOK_BODY:
-        return _error(413, "body too large")
+    except bodies.LengthRequired:
+        return _error(411, "send Content-Length")
     if not webhooks.verify(body, request.headers.get(webhooks.HEADER, "")):
         return _error(403, "bad signature")
     try:

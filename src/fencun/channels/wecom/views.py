@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
+from fencun import bodies
 from fencun.channels.models import WecomCorp
 from fencun.channels.wecom.callback import handle_event, verify_url
 from fencun.channels.wecom.corps import default_corp
@@ -17,17 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    limit = settings.CALLBACK_MAX_BYTES
+    # From the environ, so a chunked body is read too (see fencun.bodies), and never more
+    # than the limit of it.
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise PayloadTooLarge("body too large")
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge("body too large")
-    return body
+        return bodies.read_body(request.META, settings.CALLBACK_MAX_BYTES)
+    except bodies.BodyTooLarge:
+        raise PayloadTooLarge("body too large") from None
 
 
 def _text(body: str, status: int = 200) -> HttpResponse:
@@ -58,5 +54,7 @@ def callback(request: HttpRequest, corp_id: str | None = None) -> HttpResponse:
         # Names the check that failed, never a secret or the payload.
         log.info("wecom callback refused: %s: %s", type(exc).__name__, exc)
         return _text(f"{type(exc).__name__}: {exc}", exc.status)
+    except bodies.LengthRequired:
+        return _text("LengthRequired: send Content-Length", 411)
     # WeCom takes an empty 200 as "received" and expects no passive reply here.
     return _text("")
