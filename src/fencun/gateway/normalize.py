@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fencun.audience import kinds
 from fencun.engine import geo
+from fencun.inputs import clip
 from fencun.protocol.errors import MalformedXml
 
 # The LOCATION event reports the phone's GPS fix (WGS-84); a location *message* is a
@@ -16,6 +18,14 @@ _LOCATION_EVENT_DATUM = geo.WGS84
 _LOCATION_MESSAGE_DATUM = geo.GCJ02
 
 _QR_PREFIX = "qrscene_"
+
+# Column widths of what a callback writes (``audience.models``: Event.openid, kind and
+# dedup_key; Follower.subscribe_scene_value, which the projection copies from the
+# payload). Kept here so the gateway needs no models at import; a test holds them equal.
+OPENID_LENGTH = 64
+KIND_LENGTH = 40
+DEDUP_KEY_LENGTH = 200
+SCENE_VALUE_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -56,10 +66,11 @@ def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, 
     kind = event.lower()
     if kind == kinds.SUBSCRIBE:
         if key and key.startswith(_QR_PREFIX):
-            return kind, {"scene": "ADD_SCENE_QR_CODE", "scene_value": key[len(_QR_PREFIX) :]}
+            value = clip(key[len(_QR_PREFIX) :], SCENE_VALUE_LENGTH)
+            return kind, {"scene": "ADD_SCENE_QR_CODE", "scene_value": value}
         return kind, {"scene": "ADD_SCENE_OTHERS"}
     if kind == kinds.SCAN:
-        return kind, {"scene_value": key}
+        return kind, {"scene_value": clip(key, SCENE_VALUE_LENGTH)}
     if kind == "location":
         return kinds.LOCATION, _location(
             _float(message, "Latitude"), _float(message, "Longitude"), _LOCATION_EVENT_DATUM
@@ -71,7 +82,16 @@ def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, 
             "msg_id": message.get("MsgID") or message.get("MsgId", ""),
             "status": message.get("Status", ""),
         }
-    return kind, {"key": key} if key else {}
+    return clip(kind, KIND_LENGTH), {"key": key} if key else {}
+
+
+def _dedup_key(key: str) -> str:
+    """``key`` if it fits its column, else a prefix and a digest of the whole key, so two
+    over-long keys that differ only past the cut still differ."""
+    if len(key) <= DEDUP_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{key[: DEDUP_KEY_LENGTH - len(digest) - 1]}#{digest}"
 
 
 def _message_payload(msg_type: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +115,9 @@ def normalize(message: dict[str, Any]) -> Incoming:
     """Map WeChat's fields to an :class:`Incoming`; raise :class:`MalformedXml` if unusable.
 
     De-duplication keys follow WeChat's advice: FromUserName+MsgId for messages,
-    FromUserName+CreateTime+Event for events.
+    FromUserName+CreateTime+Event for events. Every string the event log stores is cut
+    to its column's width (the raw message, in the payload, keeps the whole of it); an
+    openid too long to be one is refused, since cutting it would merge two followers.
     """
     openid = _require(message, "FromUserName")
     to_user = _require(message, "ToUserName")
@@ -105,7 +127,7 @@ def normalize(message: dict[str, Any]) -> Incoming:
         occurred_at = datetime.fromtimestamp(created, tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise MalformedXml("CreateTime is not a valid unix time") from None
-    if len(openid) > 64:
+    if len(openid) > OPENID_LENGTH:
         raise MalformedXml("FromUserName too long")
 
     if msg_type == "event":
@@ -115,11 +137,11 @@ def normalize(message: dict[str, Any]) -> Incoming:
         if kind in (kinds.MASS_SEND_FINISHED, kinds.TEMPLATE_SEND_FINISHED):
             dedup += f":{payload['msg_id']}"
     else:
-        kind = msg_type[:40]
+        kind = clip(msg_type, KIND_LENGTH)
         payload = _message_payload(msg_type, message)
         msg_id = message.get("MsgId") or message.get("MsgID")
         dedup = f"wx:{openid}:{msg_id}" if msg_id else f"wx:{openid}:{created}:{msg_type}"
     payload["raw"] = {k: v for k, v in message.items() if k not in ("ToUserName", "Encrypt")}
     if kind == kinds.MASS_SEND_FINISHED:
         openid = ""  # sent by the platform's mass-send assistant, not by a follower
-    return Incoming(kind, openid, occurred_at, payload, dedup[:200], to_user)
+    return Incoming(kind, openid, occurred_at, payload, _dedup_key(dedup), to_user)
