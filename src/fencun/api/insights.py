@@ -7,7 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from fencun.api.schemas import ErrorOut
+from fencun.api.schemas import AppId, ErrorOut
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.insights import control_lift
@@ -56,7 +56,7 @@ class ControlLiftOut(Schema):
 )
 def get_control_lift(  # type: ignore[no-untyped-def]
     request: HttpRequest,
-    account: str | None = None,
+    account: AppId | None = None,
     days: int = Query(
         control_lift.DEFAULT_DAYS, ge=1, le=control_lift.MAX_DAYS, description="the period: the last N days"
     ),

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from fencun.api.schemas import ErrorOut
+from fencun.api.schemas import AppId, ErrorOut
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.insights import orders
@@ -28,7 +28,7 @@ class OrderIn(Schema):
 
 class OrdersIn(Schema):
     orders: list[OrderIn]
-    account: str | None = None
+    account: AppId | None = None
 
 
 class OrderOut(Schema):

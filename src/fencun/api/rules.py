@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from fencun.api.schemas import ErrorOut
+from fencun.api.schemas import AppId, ErrorOut
 from fencun.campaigns.models import Rules
 from fencun.campaigns.services import HHMM, RULE_FIELDS, RulesError, rules_for, update_rules
 from fencun.channels.accounts import default_account
@@ -87,7 +87,7 @@ def _out(rules: Rules) -> dict:
 
 
 @router.get("/rules", response={200: RulesOut, 404: ErrorOut}, summary="The account's rules")
-def get_rules(request: HttpRequest, account: str | None = None):  # type: ignore[no-untyped-def]
+def get_rules(request: HttpRequest, account: AppId | None = None):  # type: ignore[no-untyped-def]
     acct = _account(account)
     if acct is None:
         return Status(404, {"detail": "no account"})
@@ -99,7 +99,7 @@ def get_rules(request: HttpRequest, account: str | None = None):  # type: ignore
     response={200: RulesOut, 400: RulesErrorOut, 404: ErrorOut, 422: SchemaErrorOut},
     summary="Change some of the account's rules; all or nothing",
 )
-def patch_rules(request: HttpRequest, body: RulesIn, account: str | None = None):  # type: ignore[no-untyped-def]
+def patch_rules(request: HttpRequest, body: RulesIn, account: AppId | None = None):  # type: ignore[no-untyped-def]
     acct = _account(account)
     if acct is None:
         return Status(404, {"detail": "no account"})

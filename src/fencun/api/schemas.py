@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
+from pydantic import AfterValidator, StringConstraints
+
+from fencun import inputs
+
+# Every string the API takes in: no NUL (PostgreSQL refuses it, even in a lookup) and no
+# longer than the column it is looked up in, so a bad one is a 422 naming the field.
+OpenId = Annotated[str, StringConstraints(max_length=64), AfterValidator(inputs.no_nul)]
+AppId = Annotated[str, StringConstraints(max_length=32), AfterValidator(inputs.no_nul)]
 
 
 class Location(Schema):

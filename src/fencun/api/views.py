@@ -8,8 +8,9 @@ from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
+from fencun import inputs
 from fencun.api.models import ApiToken
-from fencun.api.schemas import ErrorOut, EventOut, FollowerOut
+from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, OpenId
 from fencun.audience.models import Event, Follower
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
@@ -40,7 +41,7 @@ def _account(app_id: str | None) -> Account | None:
 
 
 @api.get("/followers/{openid}", response={200: FollowerOut, 404: ErrorOut}, summary="One follower")
-def get_follower(request: HttpRequest, openid: str, account: str | None = None):  # type: ignore[no-untyped-def]
+def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):  # type: ignore[no-untyped-def]
     acct = _account(account)
     follower = Follower.objects.filter(account=acct, openid=openid).first() if acct else None
     if follower is None:
@@ -55,9 +56,9 @@ def get_follower(request: HttpRequest, openid: str, account: str | None = None):
 )
 def list_events(  # type: ignore[no-untyped-def]
     request: HttpRequest,
-    openid: str,
-    account: str | None = None,
-    offset: int = Query(0, ge=0, description="skip this many events (paging)"),
+    openid: OpenId,
+    account: AppId | None = None,
+    offset: int = Query(0, ge=0, le=inputs.MAX_OFFSET, description="skip this many events (paging)"),
     limit: int = Query(500, ge=1, le=5000),
 ):
     acct = _account(account)

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from fencun import clock
+from fencun import clock, inputs
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
@@ -78,9 +78,7 @@ def parse_order(raw: Mapping[str, Any]) -> OrderIn:
     def text(name: str, limit: int = 64) -> str:
         value = raw.get(name)
         value = "" if value is None else str(value).strip()
-        if len(value) > limit:
-            raise ValueError(f"{name} longer than {limit} characters")
-        return value
+        return inputs.check_text(value, name, limit)
 
     order_id = text("order_id", 100)
     if not order_id:
@@ -103,6 +101,7 @@ def parse_order(raw: Mapping[str, Any]) -> OrderIn:
             raise ValueError(f"ordered_at is not an ISO 8601 time: {when!r}")
     if timezone.is_naive(ordered_at):
         ordered_at = timezone.make_aware(ordered_at)  # the project's zone, Asia/Shanghai
+    inputs.check_time(ordered_at, "ordered_at")
     openid, unionid = text("openid"), text("unionid")
     if not openid and not unionid:
         raise ValueError("openid or unionid is required")
@@ -214,14 +213,23 @@ CSV_COLUMNS = ("order_id", "amount", "ordered_at", "openid", "unionid", "product
 def read_csv(text: str) -> list[dict[str, str]]:
     """Rows of an orders CSV (UTF-8, header row); ``OrderError`` for a bad header."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise OrderError([(0, f"not a CSV file: {exc}")]) from None
     missing = {"order_id", "amount", "ordered_at"} - set(header)
     if missing:
         raise OrderError([(0, f"header lacks {', '.join(sorted(missing))}")])
     unknown = set(header) - set(CSV_COLUMNS)
     if unknown:
         raise OrderError([(0, f"unknown columns {', '.join(sorted(unknown))}")])
-    return [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+    rows: list[dict[str, str]] = []
+    try:
+        for row in reader:
+            rows.append({(k or "").strip(): v for k, v in row.items()})
+    except csv.Error as exc:  # a field over the csv module's limit, a stray quote…
+        raise OrderError([(len(rows) + 1, f"not a CSV row: {exc}")]) from None
+    return rows
 
 
 def register_code(account: Account, kind: str, code: str, campaign_id: int, at: datetime | None = None) -> None:
