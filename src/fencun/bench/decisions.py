@@ -27,6 +27,7 @@ from typing import Any
 
 import typer
 
+from fencun import inputs
 from fencun.backtest.runner import POLICIES, load_world_factory, run_backtest
 from fencun.worlds import SHIPPED, scenarios, world_spec
 
@@ -296,7 +297,10 @@ def command(
 ) -> None:
     """Every world x scenario x policy x seed: fencun against the oracle, none, capped and simple."""
     if from_json is not None:
-        result = json.loads(from_json.read_text(encoding="utf-8"))
+        try:
+            result = json.loads(inputs.read_file(from_json).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, inputs.FileTooLarge) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--from-json") from None
         result["results"] = summarise(result["runs"])
     else:
         world_names = _split(worlds)

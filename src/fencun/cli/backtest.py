@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from fencun import inputs
 from fencun.backtest.runner import (
     POLICIES,
     BacktestError,
@@ -33,11 +34,11 @@ def backtest(
 ) -> None:
     """按模拟日历逐日运行真实的规划器，对模拟粉丝群体回测一个策略。"""
     try:
-        raw = json.loads(scenario.read_text(encoding="utf-8"))
+        raw = json.loads(inputs.read_file(scenario).decode("utf-8"))
     except FileNotFoundError:
         typer.echo(f"错误：场景文件不存在：{scenario}", err=True)
         raise typer.Exit(2) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, inputs.FileTooLarge) as exc:
         typer.echo(f"错误：无法读取场景文件 {scenario}：{exc}", err=True)
         raise typer.Exit(2) from None
     try:

@@ -14,16 +14,15 @@ LANG_HELP = "界面语言 / console language: zh-hans | en"
 
 
 def _read(file: Path) -> bytes:
+    """The file's bytes, read with the catalog's size limit (needs Django set up)."""
+    from fencun import inputs
     from fencun.catalog.services import MAX_BYTES
 
     try:
-        if file.stat().st_size > MAX_BYTES:
-            typer.echo(
-                f"{file}: 文件超过 {MAX_BYTES // 2**20} MB 上限 / file over {MAX_BYTES // 2**20} MB",
-                err=True,
-            )
-            raise typer.Exit(2)
-        return file.read_bytes()
+        return inputs.read_file(file, MAX_BYTES)
+    except inputs.FileTooLarge as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     except OSError as exc:
         typer.echo(f"无法读取 / cannot read {file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
@@ -45,13 +44,13 @@ def _account(app_id: str):  # type: ignore[no-untyped-def]
 
 def _import(file: Path, account: str, lang: str, what: str, run: Callable[[Any, Any, bytes], Any]) -> None:
     """Read ``file``, run the import in the account's language, report rows or errors."""
-    raw = _read(file)
-    setup_django()
+    setup_django()  # before anything that touches settings or models
     from django.utils import translation
 
     from fencun.catalog import services
 
     with translation.override(lang):
+        raw = _read(file)
         acct = _account(account)
         try:
             result = run(services, acct, raw)

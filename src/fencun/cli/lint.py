@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from fencun import inputs
+
 MAX_BYTES = 1024 * 1024
 STYLE = {"error": "bold white on red", "warning": "black on yellow", "info": "black on cyan"}
 LABEL = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info")}
@@ -18,9 +20,8 @@ def read_message(file: Path):  # type: ignore[no-untyped-def]
     """A ``Message`` from FILE: a JSON object, or Markdown/text (``# title`` or first line, then body)."""
     from fencun.content import Message
 
-    raw = file.read_bytes()
-    if len(raw) > MAX_BYTES:
-        raise ValueError(f"file over {MAX_BYTES // 1024} KB")
+    # FileTooLarge is a ValueError: the caller reports it like any unreadable message.
+    raw = inputs.read_file(file, MAX_BYTES)
     text = raw.decode("utf-8-sig")
     if file.suffix.lower() == ".json":
         data = json.loads(text)

@@ -9,6 +9,10 @@ import typer
 from fencun.datadir import setup_django
 
 
+def _one_line(message: str) -> str:
+    return message.replace("\r", "\\r").replace("\n", "\\n").replace("\x00", "\\x00")
+
+
 def import_orders(
     file: Path | None = typer.Argument(None, help="CSV: order_id, amount, ordered_at, openid|unionid[, product, coupon, scene]"),  # noqa: B008
     account: str = typer.Option("", "--account", help="AppID of the account (default: the default account)."),
@@ -24,14 +28,21 @@ def import_orders(
         return
     if file is None:
         raise typer.BadParameter("give a CSV file (or --webhook)", param_hint="FILE")
+    from fencun import inputs
     from fencun.channels.accounts import default_account
     from fencun.channels.models import Account
     from fencun.insights import orders
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        typer.echo(f"cannot read {file}: {exc}", err=True)
+        text = inputs.read_file(file).decode("utf-8")
+    except inputs.FileTooLarge as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError as exc:
+        typer.echo(f"cannot read {file}: not UTF-8 (byte {exc.start})", err=True)
         raise typer.Exit(2) from None
     acct = Account.objects.filter(app_id=account).first() if account else default_account()
     if acct is None:
@@ -41,7 +52,8 @@ def import_orders(
         results = orders.import_orders(acct, orders.read_csv(text))
     except orders.OrderError as exc:
         for row, message in exc.errors:
-            typer.echo(f"row {row}: {message}", err=True)
+            # One line per bad row, whatever the row held (a newline, a NUL…).
+            typer.echo(f"row {row}: {_one_line(message)}", err=True)
         typer.echo("nothing imported", err=True)
         raise typer.Exit(1) from None
     created = sum(r.created for r in results)

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from fencun import inputs
 from fencun.cli.serving import serve_until_stopped
 from fencun.sandbox.platform import Config
 
@@ -82,7 +83,10 @@ def sandbox(
         if ":" not in world:
             raise typer.BadParameter("应为 MODULE:FACTORY", param_hint="--world")
         if Path(scenario).is_file():
-            scenario_data = json.loads(Path(scenario).read_text("utf-8"))
+            try:
+                scenario_data = json.loads(inputs.read_file(Path(scenario)).decode("utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, inputs.FileTooLarge) as exc:
+                raise typer.BadParameter(str(exc), param_hint="--scenario") from None
         else:
             from fencun.worlds import scenarios
 
