@@ -21,6 +21,12 @@ pytestmark = pytest.mark.django_db
 BASE = "https://shop.example.com"
 PAGE = "https://shop.example.com/p/sofa-42"
 TOKEN = re.compile(re.escape(BASE) + r"/r/([^\s/]+)/?")
+# WeChat's in-app browser, as it opens a link in a message (a request without a browser's
+# User-Agent is not counted as a click).
+WECHAT_BROWSER = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN"
+)
 
 
 def _drain(box) -> None:
@@ -44,7 +50,7 @@ def test_a_mass_send_carries_one_tracked_link_that_counts_clicks_for_the_campaig
     (token,) = TOKEN.findall(next(iter(texts)))
     link = parse_token(token)
     assert (link.campaign_id, link.openid, link.target) == (campaign.pk, "", PAGE)
-    r = client.get(f"/r/{token}")
+    r = client.get(f"/r/{token}", HTTP_USER_AGENT=WECHAT_BROWSER)
     assert r.status_code == 302 and r["Location"] == PAGE
     click = Event.objects.get(kind="link_click")
     assert click.payload["campaign"] == campaign.pk

@@ -3,14 +3,25 @@
 The token carries the target itself, signed with the secret key (``django.core.signing``,
 its own salt), so a redirect can only go where fencun sent it: a changed character
 fails the signature and the link is refused, never followed.
+
+A click is evidence of interest that the planner acts on, and the endpoint is public, so
+what it records is bounded: every request is redirected, but only a person's click counts
+(not a HEAD, a prefetch, a link preview or a crawler: ``data/link_visitors.json``), once
+per recipient, or per client for a mass send's shared link, per link per
+:data:`CLICK_WINDOW`, and at most :data:`CLIENT_CLICKS_PER_MINUTE` from one address.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core import signing
@@ -18,11 +29,70 @@ from django.urls import reverse
 
 from fencun.audience import kinds
 from fencun.audience.services import record_event
+from fencun.campaigns import ratelimit
 from fencun.channels.models import Account
 from fencun.content.urls import URL
 
 _SALT = "fencun.insights.link"
 SOURCE = "link"
+
+# Clicks on one link by one recipient (or one client, for a shared link) within a fixed
+# window of this length count once: a person who taps twice, or reloads, showed interest
+# once; one who comes back later showed it again.
+CLICK_WINDOW = timedelta(minutes=30)
+
+# Clicks counted from one client address per clock minute, across all links: more is a
+# script, not people (a shop's Wi-Fi or a carrier's NAT stays well below it). Beyond it
+# the links still redirect.
+CLIENT_CLICKS_PER_MINUTE = 60
+_RATE_API = "link_click"  # the shared per-minute counter's name for these clicks
+
+
+@cache
+def _visitors() -> dict[str, Any]:
+    return json.loads((Path(__file__).parent / "data" / "link_visitors.json").read_text("utf-8"))
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One request to a tracked link: its method, the client's address and the headers
+    that tell a person's click from a preview, a prefetch or a crawler."""
+
+    method: str
+    address: str
+    user_agent: str
+    purposes: tuple[str, ...] = ()  # values of the prefetch headers it carried
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> Visit:
+        """The visit a WSGI environ (Django's ``request.META``) describes."""
+        purposes = tuple(str(meta.get(h, "")) for h in _visitors()["prefetch_headers"] if meta.get(h))
+        return cls(
+            method=str(meta.get("REQUEST_METHOD", "")).upper(),
+            address=str(meta.get("REMOTE_ADDR", "")),
+            user_agent=str(meta.get("HTTP_USER_AGENT", "")),
+            purposes=purposes,
+        )
+
+    def is_click(self) -> bool:
+        """Whether a person opened the link (a GET from a browser, not a prefetch or a bot)."""
+        if self.method != "GET":
+            return False
+        data = _visitors()
+        headers = data["prefetch_headers"]
+        for value in self.purposes:
+            low = value.lower()
+            if any(word in low for words in headers.values() for word in words):
+                return False
+        if not self.user_agent.startswith(data["browser_prefix"]):
+            return False
+        agent = self.user_agent.lower()
+        return not any(word in agent for word in data["crawler_substrings"])
+
+    def client(self) -> str:
+        """A digest standing for this client (address and browser): a shared link's clicks
+        count once per client, and no address is stored."""
+        return hashlib.sha256(f"{self.address}\n{self.user_agent}".encode()).hexdigest()[:16]
 
 
 class LinkError(ValueError):
@@ -119,21 +189,40 @@ def parse_token(token: str) -> Link:
     )
 
 
-def follow(token: str, at: datetime) -> str:
+def _counted(visit: Visit, at: datetime) -> bool:
+    """Whether this visit's click is recorded: a person's, within the address's rate."""
+    if not visit.is_click():
+        return False
+    address = hashlib.sha256(visit.address.encode()).hexdigest()[:32]
+    # The shared per-minute counter (every worker, every machine), keyed by the address's
+    # digest where WeChat's calls are keyed by the app id.
+    return ratelimit.take(address, _RATE_API, CLIENT_CLICKS_PER_MINUTE, now=at.timestamp()) == 0.0
+
+
+def follow(token: str, at: datetime, visit: Visit | None = None) -> str:
     """Record the click (and the read, for an article) and return where to redirect.
 
-    A recipient's clicks on one link count once (the de-duplication key is the link
-    itself); the read of a campaign counts once per recipient.
+    ``visit`` is the request (``None``: a click known to be a person's, e.g. a simulated
+    world's). A recipient's clicks on one link count once per :data:`CLICK_WINDOW`, and so
+    do one client's on a shared link (a mass send's); the read of a campaign counts once
+    per recipient. Previews, prefetches, crawlers and clicks past the address's rate are
+    redirected but not recorded.
     """
     link = parse_token(token)
     account = Account.objects.filter(pk=link.account_id).first()
     if account is None:
         raise LinkError("unknown account")
+    if visit is not None and not _counted(visit, at):
+        return link.target
     url_hash = hashlib.sha256(link.target.encode()).hexdigest()[:16]
-    dedup_key = f"link:{link.campaign_id}:{link.openid}:{link.product_id}:{url_hash}"
-    if not link.openid:
-        # A public link (a broadcast post) has no recipient to count once: every click counts.
-        dedup_key += f":{secrets.token_hex(8)}"
+    window = int(at.timestamp() // CLICK_WINDOW.total_seconds())
+    if link.openid:
+        who = link.openid
+    elif visit is not None:
+        who = f"c{visit.client()}"
+    else:
+        who = f"x{secrets.token_hex(8)}"  # a shared link with no client to tell apart
+    dedup_key = f"link:{link.campaign_id}:{who}:{link.product_id}:{url_hash}:{window}"
     record_event(
         account,
         kind=kinds.LINK_CLICK,

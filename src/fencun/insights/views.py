@@ -7,7 +7,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from fencun import bodies, clock
 from fencun.channels.accounts import default_account
@@ -17,10 +17,10 @@ from fencun.insights import links, orders, webhooks
 MAX_WEBHOOK_BODY = 1_000_000
 
 
-@require_GET
+@require_safe  # a HEAD (a link checker's) is redirected too, and records nothing
 def follow_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        target = links.follow(token, clock.now())
+        target = links.follow(token, clock.now(), links.Visit.of(request.META))
     except links.LinkError:
         return HttpResponse("链接无效 / invalid link", status=404, content_type="text/plain; charset=utf-8")
     response = HttpResponseRedirect(target)
