@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
 
-from fencun import clock
+from fencun import clock, inputs
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
 from fencun.channels.models import Account, MassSend
 from fencun.channels.wechat.covers import CoverError, check_cover
@@ -107,12 +108,40 @@ def check_segment_text(text: str) -> None:
         parse_segment(text)
 
 
+def check_fields(**fields: object) -> None:
+    """Refuse values the campaign's columns cannot hold, with the field's name: a choice
+    outside its field's choices (``channel="cs"``), text with a NUL or over the column's
+    length. The console, the API and the CLI all create campaigns through here."""
+    for name, value in fields.items():
+        try:
+            field = Campaign._meta.get_field(name)
+        except FieldDoesNotExist:
+            raise CampaignError(_("a campaign has no field %(name)s") % {"name": name}) from None
+        if field.choices and value not in [choice for choice, _label in field.flatchoices]:
+            allowed = ", ".join(str(choice) for choice, _label in field.flatchoices)
+            raise CampaignError(
+                _("%(name)s must be one of %(allowed)s, not %(value)r")
+                % {"name": name, "allowed": allowed, "value": value}
+            )
+        if isinstance(field, models.CharField | models.TextField) and isinstance(value, str):
+            try:
+                inputs.check_text(value, name, field.max_length)
+            except inputs.InputError as exc:
+                raise CampaignError(str(exc)) from None
+        if isinstance(field, models.DateTimeField) and isinstance(value, datetime):
+            try:
+                inputs.check_time(value, name)
+            except inputs.InputError as exc:
+                raise CampaignError(str(exc)) from None
+
+
 def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
     """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token);
-    A/B settings that cannot run (a subscription account's mass send, an image message…)
-    are refused with the reason."""
+    a value a field cannot hold (see :func:`check_fields`) and A/B settings that cannot
+    run (a subscription account's mass send, an image message…) are refused with the reason."""
     if not name.strip():
         raise CampaignError("a campaign needs a name")
+    check_fields(name=name, segment=segment, **{k: v for k, v in fields.items() if k != "products"})
     check_segment_text(segment)
     products = fields.pop("products", ())
     if category.account_id != account.pk:
@@ -168,6 +197,7 @@ def transition(campaign: Campaign, to: str, *, reason: str = "", **fields) -> Ca
 
 def update_segment(campaign: Campaign, segment: str) -> Campaign:
     """Change the segment of a campaign not yet approved; the plan must be made again."""
+    check_fields(segment=segment)
     check_segment_text(segment)
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
