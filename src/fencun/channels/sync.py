@@ -24,10 +24,11 @@ from django.db import close_old_connections, transaction
 
 from fencun import clock
 from fencun.audience import kinds
-from fencun.audience.models import Tag
+from fencun.audience.models import Follower, Tag
 from fencun.audience.services import NewEvent, record_events
 from fencun.channels.models import Account, FollowerSync
 from fencun.channels.wechat.client import FollowerProfile, TagInfo, WeChatClient
+from fencun.inputs import clip
 
 #: ``user/info/batchget`` takes at most this many openids per call.
 BATCH = 100
@@ -49,17 +50,26 @@ class SyncResult:
     tags: list[TagInfo] = field(default_factory=list)
 
 
+def _fit(value: str, field: str) -> str:
+    """``value`` cut to the follower column the projection copies it into."""
+    return clip(value, Follower._meta.get_field(field).max_length or len(value))
+
+
 def profile_payload(profile: FollowerProfile) -> dict[str, Any]:
-    """The ``profile`` event payload the projection reads (see ``audience/projection.py``)."""
+    """The ``profile`` event payload the projection reads (see ``audience/projection.py``).
+
+    Text is cut to the follower's columns here, where the platform's answer enters, so
+    an over-long value from the API is stored cut rather than failing the whole page.
+    """
     return {
         "subscribed": profile.subscribed,
         "subscribe_time": profile.subscribe_time,
-        "scene": profile.scene,
-        "scene_value": profile.scene_value,
+        "scene": _fit(profile.scene, "subscribe_scene"),
+        "scene_value": _fit(profile.scene_value, "subscribe_scene_value"),
         "tags": sorted(profile.tags),
-        "unionid": profile.unionid,
-        "language": profile.language,
-        "remark": profile.remark,
+        "unionid": _fit(profile.unionid, "unionid"),
+        "language": _fit(profile.language, "language"),
+        "remark": _fit(profile.remark, "remark"),
     }
 
 
