@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +65,8 @@ def snapshot():
 
 def refused(response) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
-    assert response.json()["detail"]
+    if response["Content-Type"].startswith("application/json"):  # not a path no route matches
+        assert response.json()["detail"]
 
 
 @pytest.mark.django_db
@@ -101,7 +103,7 @@ def test_generated_bad_list_queries_never_fail_the_server(client, account, token
     query = {"openid": openid, "offset": offset, **({"account": account_id} if account_id else {})}
     before = snapshot()
     refused(client.get("/api/events", query, **auth(token)))
-    refused(client.get(f"/api/followers/{openid.replace('/', '')}x\x00", **auth(token)))
+    refused(client.get(f"/api/followers/{quote(openid, safe='')}", **auth(token)))
     refused(client.get("/api/rules", {"account": f"{account_id or ''}\x00"}, **auth(token)))
     assert snapshot() == before
 

@@ -112,9 +112,9 @@ def test_a_bad_order_row_is_one_line_naming_the_row_and_imports_nothing(data_dir
     path = data_dir / "orders.csv"
     path.write_text(f"order_id,amount,ordered_at,openid\n{GOOD_ORDER}\n{bad_row}\n", encoding="utf-8")
     result = fencun(data_dir, "import-orders", str(path))
-    refused(result, "row 2:")
-    assert [line for line in result.stderr.splitlines() if line.startswith("row ")] == [
-        next(line for line in result.stderr.splitlines() if line.startswith("row 2:"))
+    refused(result, "第 2 行：")  # in the merchant's language by default
+    assert [line for line in result.stderr.splitlines() if line.startswith("第")] == [
+        next(line for line in result.stderr.splitlines() if line.startswith("第 2 行："))
     ]
     assert rows(data_dir, "audience_event") == before  # the good row is not stored either
 
@@ -122,7 +122,7 @@ def test_a_bad_order_row_is_one_line_naming_the_row_and_imports_nothing(data_dir
 def test_a_valid_orders_file_is_imported(data_dir):
     path = data_dir / "orders.csv"
     path.write_text(f"order_id,amount,ordered_at,openid\n{GOOD_ORDER}\n", encoding="utf-8")
-    result = fencun(data_dir, "import-orders", str(path))
+    result = fencun(data_dir, "import-orders", str(path), "--lang", "en")
     assert result.returncode == 0, result.stderr
     assert "imported 1 orders" in result.stdout
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from typer.testing import CliRunner
 
 from fencun.api.models import ApiToken
@@ -117,7 +118,7 @@ def test_the_same_order_twice_is_stored_once(make_account):
 ])
 def test_one_bad_row_imports_nothing(make_account, bad, message):
     account = make_account()
-    with pytest.raises(orders.OrderError) as caught:
+    with translation.override("en"), pytest.raises(orders.OrderError) as caught:
         orders.import_orders(account, [order("A1"), {**order("A2"), **bad}, order("A3")])
     assert caught.value.errors[0][0] == 2
     assert message in caught.value.errors[0][1]
@@ -137,11 +138,14 @@ def test_csv_import_all_or_nothing(make_account, tmp_path: Path, monkeypatch, dj
                    encoding="utf-8")
     monkeypatch.setattr("fencun.cli.orders.setup_django", lambda: None)
     runner = CliRunner()
-    result = runner.invoke(app, ["import-orders", str(bad)])
+    result = runner.invoke(app, ["import-orders", str(bad), "--lang", "en"])
     assert result.exit_code == 1
     assert "row 2: amount is not a number" in result.output
+    result = runner.invoke(app, ["import-orders", str(bad)])  # the merchant's default language
+    assert result.exit_code == 1
+    assert "第 2 行：amount（金额）不是数字" in result.output
     assert not Event.objects.filter(kind="order").exists()
-    result = runner.invoke(app, ["import-orders", str(good)])
+    result = runner.invoke(app, ["import-orders", str(good), "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert "imported 2 orders" in result.output
     assert set(Event.objects.filter(account=account, kind="order").values_list("openid", flat=True)) == {"o1", "o2"}
@@ -216,7 +220,8 @@ def test_orders_api_needs_a_token_and_imports(client, make_account):
     assert response.status_code == 200, response.content
     assert [o["order_id"] for o in response.json()] == ["A1", "A2"]
     bad = client.post("/api/orders", {"orders": [order("A3"), order("A4", amount="x")]},
-                      content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+                      content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+                      HTTP_ACCEPT_LANGUAGE="en")
     assert bad.status_code == 400
     assert bad.json()["errors"] == [{"row": 2, "error": "amount is not a number: 'x'"}]
     assert Event.objects.filter(kind="order").count() == 2

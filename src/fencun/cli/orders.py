@@ -17,6 +17,7 @@ def import_orders(
     file: Path | None = typer.Argument(None, help="CSV: order_id, amount, ordered_at, openid|unionid[, product, coupon, scene]"),  # noqa: B008
     account: str = typer.Option("", "--account", help="AppID of the account (default: the default account)."),
     webhook: bool = typer.Option(False, "--webhook", help="Print the orders webhook's path and signing secret."),
+    lang: str = typer.Option("zh-hans", "--lang", help="界面语言 / console language: zh-hans | en"),
 ) -> None:
     """Import orders from a CSV file; a bad row stores nothing and says which row and why."""
     setup_django()
@@ -28,6 +29,16 @@ def import_orders(
         return
     if file is None:
         raise typer.BadParameter("give a CSV file (or --webhook)", param_hint="FILE")
+    from django.utils import translation
+
+    with translation.override(lang):
+        _import(file, account)
+
+
+def _import(file: Path, account: str) -> None:
+    """Read, validate and store ``file``'s orders in the active language; exit 1 or 2 on refusal."""
+    from django.utils.translation import gettext as _
+
     from fencun import inputs
     from fencun.channels.accounts import default_account
     from fencun.channels.models import Account
@@ -39,23 +50,26 @@ def import_orders(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     except OSError as exc:
-        typer.echo(f"cannot read {file}: {exc.strerror}", err=True)
+        typer.echo(_("cannot read %(file)s: %(reason)s") % {"file": file, "reason": exc.strerror}, err=True)
         raise typer.Exit(2) from None
-    except UnicodeDecodeError as exc:
-        typer.echo(f"cannot read {file}: not UTF-8 (byte {exc.start})", err=True)
+    except UnicodeDecodeError:
+        typer.echo(_("cannot read %(file)s: %(reason)s") % {"file": file, "reason": _("not UTF-8")}, err=True)
         raise typer.Exit(2) from None
     acct = Account.objects.filter(app_id=account).first() if account else default_account()
     if acct is None:
-        typer.echo("no such account", err=True)
+        typer.echo(_("no such account (give --account APPID)"), err=True)
         raise typer.Exit(2)
     try:
         results = orders.import_orders(acct, orders.read_csv(text))
     except orders.OrderError as exc:
         for row, message in exc.errors:
             # One line per bad row, whatever the row held (a newline, a NUL…).
-            typer.echo(f"row {row}: {_one_line(message)}", err=True)
-        typer.echo("nothing imported", err=True)
+            typer.echo(_("row %(row)d: %(message)s") % {"row": row, "message": _one_line(message)}, err=True)
+        typer.echo(_("nothing imported"), err=True)
         raise typer.Exit(1) from None
     created = sum(r.created for r in results)
     attributed = sum(r.campaign is not None for r in results if r.created)
-    typer.echo(f"imported {created} orders ({len(results) - created} already stored), {attributed} attributed to a campaign")
+    typer.echo(
+        _("imported %(created)d orders (%(stored)d already stored), %(attributed)d attributed to a campaign")
+        % {"created": created, "stored": len(results) - created, "attributed": attributed}
+    )

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
 from fencun.audience import kinds
@@ -72,6 +73,12 @@ class OrderResult:
     attributed_by: str | None
 
 
+def _shown(value: object) -> str:
+    """``value`` as an error message quotes it: at most 40 characters, control characters escaped."""
+    text = str(value)
+    return repr(text[:40] + "…" if len(text) > 40 else text)
+
+
 def parse_order(raw: Mapping[str, Any]) -> OrderIn:
     """Validate one order given as a mapping of strings/numbers; ``ValueError`` says why."""
 
@@ -82,13 +89,13 @@ def parse_order(raw: Mapping[str, Any]) -> OrderIn:
 
     order_id = text("order_id", 100)
     if not order_id:
-        raise ValueError("order_id is required")
+        raise ValueError(_("order_id is required"))
     try:
         amount = Decimal(str(raw.get("amount", "")).strip())
     except InvalidOperation:
-        raise ValueError(f"amount is not a number: {raw.get('amount')!r}") from None
+        raise ValueError(_("amount is not a number: %(value)s") % {"value": _shown(raw.get("amount"))}) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise ValueError(f"amount out of range: {raw.get('amount')!r}")
+        raise ValueError(_("amount out of range: %(value)s") % {"value": _shown(raw.get("amount"))})
     when = raw.get("ordered_at")
     if isinstance(when, datetime):
         ordered_at = when
@@ -98,13 +105,13 @@ def parse_order(raw: Mapping[str, Any]) -> OrderIn:
         except ValueError:
             ordered_at = None  # type: ignore[assignment]
         if ordered_at is None:
-            raise ValueError(f"ordered_at is not an ISO 8601 time: {when!r}")
+            raise ValueError(_("ordered_at is not an ISO 8601 time: %(value)s") % {"value": _shown(when)})
     if timezone.is_naive(ordered_at):
         ordered_at = timezone.make_aware(ordered_at)  # the project's zone, Asia/Shanghai
     inputs.check_time(ordered_at, "ordered_at")
     openid, unionid = text("openid"), text("unionid")
     if not openid and not unionid:
-        raise ValueError("openid or unionid is required")
+        raise ValueError(_("openid or unionid is required"))
     product = text("product") or None
     return OrderIn(order_id, amount.quantize(Decimal("0.01")), ordered_at, openid, unionid, product,
                    text("coupon"), text("scene"))
@@ -115,7 +122,7 @@ def _resolve_openid(account: Account, order: OrderIn) -> str:
         return order.openid
     follower = Follower.objects.filter(account=account, unionid=order.unionid).order_by("id").first()
     if follower is None:
-        raise ValueError(f"no follower with unionid {order.unionid!r}")
+        raise ValueError(_("no follower with unionid %(value)s") % {"value": _shown(order.unionid)})
     return follower.openid
 
 
@@ -168,13 +175,16 @@ def import_orders(account: Account, rows: Iterable[Mapping[str, Any]]) -> list[O
         try:
             order = parse_order(raw)
             if order.order_id in seen:
-                raise ValueError(f"order_id {order.order_id!r} repeats row {seen[order.order_id]}")
+                raise ValueError(
+                    _("order_id %(value)s repeats row %(row)d")
+                    % {"value": _shown(order.order_id), "row": seen[order.order_id]}
+                )
             seen[order.order_id] = number
             parsed.append(order)
         except ValueError as exc:
             errors.append((number, str(exc)))
     if not parsed and not errors:
-        raise OrderError([(0, "no orders")])
+        raise OrderError([(0, _("no orders"))])
     window = attribution_window()
     new: list[NewEvent] = []
     meta: list[tuple[str, int | None, str | None]] = []
@@ -216,19 +226,19 @@ def read_csv(text: str) -> list[dict[str, str]]:
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise OrderError([(0, f"not a CSV file: {exc}")]) from None
+        raise OrderError([(0, _("not a CSV file: %(error)s") % {"error": exc})]) from None
     missing = {"order_id", "amount", "ordered_at"} - set(header)
     if missing:
-        raise OrderError([(0, f"header lacks {', '.join(sorted(missing))}")])
+        raise OrderError([(0, _("header lacks %(columns)s") % {"columns": ", ".join(sorted(missing))})])
     unknown = set(header) - set(CSV_COLUMNS)
     if unknown:
-        raise OrderError([(0, f"unknown columns {', '.join(sorted(unknown))}")])
+        raise OrderError([(0, _("unknown columns %(columns)s") % {"columns": ", ".join(sorted(unknown))})])
     rows: list[dict[str, str]] = []
     try:
         for row in reader:
             rows.append({(k or "").strip(): v for k, v in row.items()})
     except csv.Error as exc:  # a field over the csv module's limit, a stray quote…
-        raise OrderError([(len(rows) + 1, f"not a CSV row: {exc}")]) from None
+        raise OrderError([(len(rows) + 1, _("not a CSV row: %(error)s") % {"error": exc})]) from None
     return rows
 
 
