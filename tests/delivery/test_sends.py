@@ -55,6 +55,48 @@ def test_service_account_sends_every_recipient_once_in_openid_batches(make_sandb
     assert services.campaign_for_msg_id(campaign.account, OutboxItem.objects.first().msg_id) == campaign
 
 
+@pytest.mark.parametrize("gone_count", [1, 3])
+def test_followers_who_unfollowed_are_taken_out_and_the_rest_of_their_batch_sent_once(
+    make_sandbox, monkeypatch, gone_count
+):
+    monkeypatch.setattr("fencun.campaigns.planning.OPENID_BATCH", 150)
+    box = make_sandbox(account_type="service", followers=400, retry_too_fast_seconds=0)
+    campaign = ready_campaign(seed_account(box))
+    batch = OutboxItem.objects.filter(campaign=campaign).order_by("pk").first()
+    # Unfollowed after the plan: the platform refuses the whole openid list (40003).
+    gone = batch.openids[7 : 7 + gone_count * 60 : 60]
+    box.post_events([{"kind": "unsubscribe", "openid": o} for o in gone])
+    _drain(box)
+    campaign.refresh_from_db()
+    assert campaign.status == S.DONE
+    counts = _mass_counts(box)
+    planned = services.recipients_of(campaign, sent_only=False)
+    assert set(counts) == set(planned) - set(gone), "lost or unexpected recipients"
+    assert max(counts.values()) == 1, "someone received it twice"
+    assert sorted(services.recipients_of(campaign)) == sorted(counts)
+    failed = OutboxItem.objects.filter(campaign=campaign, status="failed")
+    assert sorted(o for row in failed for o in row.openids) == sorted(gone)
+    assert all("40003" in row.reason and "no longer follows" in row.reason for row in failed)
+    batch.refresh_from_db()
+    assert batch.status == "sent" and not set(gone) & set(batch.openids)
+    assert "refused" in batch.reason
+
+
+def test_an_openid_of_another_account_is_found_by_halving_and_refused_alone(make_sandbox, monkeypatch):
+    monkeypatch.setattr("fencun.campaigns.planning.OPENID_BATCH", 150)
+    box = make_sandbox(account_type="service", followers=300, retry_too_fast_seconds=0)
+    campaign = ready_campaign(seed_account(box))
+    batch = OutboxItem.objects.filter(campaign=campaign).order_by("pk").first()
+    stranger = "o_of_another_account_0000000"
+    OutboxItem.objects.filter(pk=batch.pk).update(openids=[*batch.openids, stranger])
+    _drain(box)
+    counts = _mass_counts(box)
+    assert stranger not in counts and max(counts.values()) == 1
+    assert set(counts) == set(services.recipients_of(campaign, sent_only=False)) - {stranger}
+    (failed,) = OutboxItem.objects.filter(campaign=campaign, status="failed")
+    assert failed.openids == [stranger] and "not a follower of this account" in failed.reason
+
+
 def test_subscription_account_sends_to_a_tag_of_the_chosen_followers(make_sandbox):
     box = make_sandbox(account_type="subscription", followers=120, retry_too_fast_seconds=0)
     with box.platform.lock:

@@ -67,6 +67,34 @@ def test_delivery_record_says_who_got_what_once(sandbox, sandbox_client):
     assert {d["key"] for d in record["deliveries"]} == {"rec-1"}
 
 
+def test_an_openid_list_with_one_unfollowed_or_foreign_openid_is_refused_whole_with_40003(make_sandbox):
+    """As WeChat: 40003 for the whole ``message/mass/send`` call, naming no openid; nothing
+    is sent, and the clientmsgid stays free for the list without them."""
+    from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
+    from fencun.channels.wechat.tokens import MemoryTokenStore
+
+    box = make_sandbox(account_type="service", followers=20, retry_too_fast_seconds=0)
+    with WeChatClient(box.config.app_id, box.config.app_secret, account_type="service", api_base=box.api_base,
+                      token_store=MemoryTokenStore(), ledger=MemoryMassLedger(), backoff=0.0) as client:
+        openids = client.get_followers().openids[:10]
+        box.post_events([{"kind": "unsubscribe", "openid": openids[3]}])
+        for bad in ([*openids], [*openids[:3], *openids[4:], "o_of_another_account"]):
+            with pytest.raises(errors.InvalidRecipient) as refused:
+                client.send_to_openids(bad, messages.text("上新"), clientmsgid="list-1")
+            assert refused.value.errcode == 40003 and openids[3] not in str(refused.value)
+        box.flush()
+        assert box.deliveries(kind="mass") == []
+        # user/info/batchget tells who unfollowed; a foreign openid refuses the call.
+        profiles = {p.openid: p.subscribed for p in client.get_profiles(openids)}
+        assert [o for o, subscribed in profiles.items() if not subscribed] == [openids[3]]
+        with pytest.raises(errors.InvalidRecipient):
+            client.get_profiles(["o_of_another_account"])
+        rest = openids[:3] + openids[4:]
+        client.send_to_openids(rest, messages.text("上新"), clientmsgid="list-1")
+        box.flush()
+        assert sorted(d["openid"] for d in box.deliveries(kind="mass")) == sorted(rest)
+
+
 def test_mass_send_with_a_banned_word_is_rejected(sandbox, sandbox_client):
     with pytest.raises(errors.ContentRejected):
         sandbox_client.preview(sandbox_client.get_followers().openids[0], messages.text("违禁词"))

@@ -29,7 +29,7 @@ from django.db.models import Q
 from fencun import clock
 from fencun.campaigns import ratelimit, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
-from fencun.channels.interface import Batch, Channel, Content, is_retryable
+from fencun.channels.interface import Batch, Channel, Content, Sent, is_retryable
 from fencun.channels.models import Account, WecomCorp
 from fencun.channels.wechat import errors as E
 from fencun.channels.wechat.channel import OfficialAccount
@@ -412,17 +412,51 @@ def process(item: OutboxItem, owner: str, client_factory=None) -> str:
         _release(item, owner, reason=reason)
         _pause_for(campaign, reason)
         return "paused"
-    refused = f"{len(sent.refused)} recipients refused by the platform" if sent.refused else ""
-    _finish(
-        item,
-        owner,
-        status=OS.SENT,
-        msg_id=sent.msg_id,
-        sent_at=clock.now(),
-        lease_owner="",
-        reason=refused,
-    )
+    outcome = _record_sent(item, owner, sent)
     _maybe_done(campaign)
+    return outcome
+
+
+def _record_sent(item: OutboxItem, owner: str, sent: Sent) -> str:
+    """Record what the platform accepted: the row is sent to those it took; each recipient
+    of the row it refused gets a failed row of its own, with the reason, in the same
+    transaction (so the row's ``openids`` are exactly who it was sent to)."""
+    mine = set(item.openids)
+    refused = [o for o in dict.fromkeys(sent.refused) if o in mine]
+    elsewhere = len(sent.refused) - len(refused)  # e.g. WeCom's fail_list, by external id
+    note = f"{elsewhere} recipients refused by the platform" if elsewhere else ""
+    if not refused:
+        _finish(item, owner, status=OS.SENT, msg_id=sent.msg_id, sent_at=clock.now(), lease_owner="", reason=note)
+        return "sent"
+    taken = set(refused)
+    rest = [o for o in item.openids if o not in taken]
+    with transaction.atomic():
+        if not rest:
+            reason = sent.refused_reasons.get(refused[0], "refused by the platform")
+            _finish(item, owner, status=OS.FAILED, lease_owner="", reason=f"{len(refused)} refused: {reason}"[:500])
+            return "failed"
+        summary = "; ".join(filter(None, [f"{len(refused)} refused, sent to the rest", note]))
+        if not _finish(
+            item, owner, status=OS.SENT, msg_id=sent.msg_id, sent_at=clock.now(), lease_owner="",
+            openids=rest, reason=summary,
+        ):
+            return "sent"  # the lease was lost: whoever holds it records the outcome
+        OutboxItem.objects.bulk_create(
+            [
+                OutboxItem(
+                    campaign_id=item.campaign_id,
+                    key=f"refused:{openid}"[:80],
+                    variant=item.variant,
+                    openids=[openid],
+                    clientmsgid=f"rf{item.pk}-{uuid.uuid5(uuid.NAMESPACE_OID, openid).hex}"[:64],
+                    status=OS.FAILED,
+                    attempts=item.attempts,
+                    reason=sent.refused_reasons.get(openid, "refused by the platform")[:500],
+                )
+                for openid in refused
+            ],
+            ignore_conflicts=True,
+        )
     return "sent"
 
 

@@ -8,7 +8,8 @@ and the Weibo broadcast channel (``channels/broadcast/channel.py``) implement it
 Delivery (``campaigns/delivery.py``) picks a campaign's channel, sends through it and
 handles every channel's errors alike: ``retryable`` ones are tried again with
 backoff, a channel's ``row_failures`` fail only the batch, anything else pauses the
-campaign with the reason shown.
+campaign with the reason shown. Recipients a channel reports in ``Sent.refused`` are
+taken out of the sent batch and recorded as failed, each with its reason.
 
 Recipients are person keys: a follower's openid, or for a WeCom customer who does not
 follow the account ``wecom:<external_userid>`` (see ``channels/wecom/people.py``); one
@@ -90,6 +91,8 @@ class Sent:
     reference: str = ""
     msg_id: int | None = None
     refused: tuple[str, ...] = ()
+    #: Why each of ``refused`` was refused, where the channel knows ({recipient: reason}).
+    refused_reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -756,8 +756,14 @@ class Platform:
         low, high = int(self.limits["openid_list_min"]), int(self.limits["openid_list_max"])
         if not isinstance(touser, list) or not low <= len(touser) <= high:
             raise ApiError(40032)
-        if not all(isinstance(o, str) and self.population.get(o) is not None for o in touser):
-            raise ApiError(40003)
+        # As the platform: one openid that is not a current follower of this account (never
+        # one, or unfollowed since) refuses the whole list with 40003, naming none of them
+        # (global return codes: "请开发者确认 OpenID（该用户）是否已关注公众号，或是否是
+        # 其他公众号的 OpenID").
+        for openid in touser:
+            record = self.population.get(openid) if isinstance(openid, str) else None
+            if record is None or not record.subscribed:
+                raise ApiError(40003)
         self._message(payload, mass=True)
         clientmsgid = self._clientmsgid(payload)
         return self._accept_mass("send", payload, clientmsgid, openids=list(dict.fromkeys(touser)))
