@@ -16,7 +16,7 @@ from fencun.campaigns.models import Campaign, OutboxItem, Rules
 from fencun.campaigns.seeding import ready_campaign, seed_account, seed_wecom
 from fencun.catalog.models import Category
 from fencun.channels.costs import costs
-from fencun.channels.models import WecomCorp
+from fencun.channels.models import ExternalContact, WecomCorp
 from fencun.channels.services import wechat_client
 from fencun.channels.wecom import people
 from fencun.channels.wecom.ledger import wecom_client
@@ -261,3 +261,20 @@ def test_a_wecom_news_campaign_carries_its_products_tracked_page_as_a_link_card(
     (card,) = task.attachments
     token = card["link"]["url"].rstrip("/").rsplit("/", 1)[-1]
     assert (parse_token(token).campaign_id, parse_token(token).product_id) == (campaign.pk, "S42")
+
+
+def test_a_customer_who_is_no_longer_a_contact_is_recorded_failed_and_the_rest_sent_once(world):
+    account, box, wbox, _ = world
+    corp = people.campaign_corp(account)
+    contacts = people.person_keys(corp)
+    campaign = ready_campaign(account, name="企微上新", channel=Campaign.Channel.WECOM)
+    gone_ext = sorted(contacts)[0]
+    ExternalContact.objects.filter(corp=corp, external_userid=gone_ext).update(active=False)
+    _drain(box, wbox)
+    campaign.refresh_from_db()
+    assert campaign.status == S.DONE
+    assert _wecom_received(wbox) == Counter([e for e in contacts if e != gone_ext])
+    (failed,) = OutboxItem.objects.filter(campaign=campaign, status="failed")
+    assert failed.openids == [contacts[gone_ext]] and "no longer a contact" in failed.reason
+    sent = OutboxItem.objects.filter(campaign=campaign, status="sent")
+    assert contacts[gone_ext] not in [o for row in sent for o in row.openids]

@@ -46,6 +46,10 @@ def attachments(content: Content) -> list[dict[str, Any]]:
     return [{"msgtype": "link", "link": {"title": content.title[:64], "url": content.link, "desc": desc}}]
 
 
+# Why a person of a batch is refused before calling: no member has them as a contact.
+GONE = "NotAContact 84061: no longer a contact of any member"
+
+
 class CustomerContact:
     name = "wecom"
     capabilities = frozenset({Capability.MASS_TO_SET, Capability.MOMENTS})
@@ -80,11 +84,11 @@ class CustomerContact:
             if found:
                 memo.put("task", found)
                 self.client.ledger.record("mass", found, ids, platform_day())
-                return Sent(found, refused=gone)
+                return Sent(found, refused=gone, refused_reasons=dict.fromkeys(gone, GONE))
         memo.put("task", f"{STARTED}{int(clock.time())}")
         task = self.client.add_msg_template(ids, text, attachments=attachments(batch.content))
         memo.put("task", task.msgid)
-        return Sent(task.msgid, refused=gone + tuple(task.fail_list))
+        return Sent(task.msgid, refused=gone + tuple(task.fail_list), refused_reasons=dict.fromkeys(gone, GONE))
 
     def _post_moment(self, batch: Batch, memo: Memo) -> Sent:
         """A batch without recipients is a post to customers' Moments: one task the
