@@ -232,13 +232,15 @@ def test_posts_are_costed_per_channel(account, weibo_client, weibo_sandbox):
 
 
 @pytest.mark.django_db
-def test_every_click_on_a_public_link_counts(account, client):
+def test_a_public_link_counts_each_reader_once_per_window(account, client):
     from fencun.audience.models import Event
     from fencun.insights.links import tracked_url
 
     url = tracked_url(None, "", None, TARGET, account=account)
-    for _ in range(3):
-        assert client.get(url)["Location"] == TARGET
+    browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.50"
+    for ip in ("10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        assert client.get(url, HTTP_USER_AGENT=browser, REMOTE_ADDR=ip)["Location"] == TARGET
+    # A public post's link names nobody: each client counts once, a repeat not again.
     assert Event.objects.filter(kind="link_click", openid="").count() == 3
 
 
