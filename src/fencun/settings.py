@@ -166,6 +166,9 @@ WEIBO = {
 }
 
 QUEUE_URL = os.environ.get("FENCUN_QUEUE_URL", "")
+# What the queue's and the access_token's Redis keys are named after: deployments (or test
+# runs) sharing one Redis database keep apart by giving each its own name.
+QUEUE_NAME = os.environ.get("FENCUN_QUEUE_NAME") or "fencun"
 
 # WeChat posts at most a few KB; anything near this is hostile.
 CALLBACK_MAX_BYTES = 64 * 1024
@@ -185,14 +188,14 @@ LOGGING = {
 if QUEUE_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
-        "name": "fencun",
+        "name": QUEUE_NAME,
         "url": QUEUE_URL,
         "immediate": False,
     }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "fencun",
+        "name": QUEUE_NAME,
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": False,
     }

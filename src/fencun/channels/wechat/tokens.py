@@ -13,7 +13,8 @@ here hold that token and make the fetch single-flight:
   every other writer, hence the lease instead of a long transaction. A crashed fetcher's
   lease simply expires.
 - :class:`RedisTokenStore` (when ``FENCUN_QUEUE_URL`` is a Redis URL): a Redis lock and
-  key, for deployments whose workers already share Redis.
+  key, for deployments whose workers already share Redis; the keys are named after
+  ``FENCUN_QUEUE_NAME`` (``fencun`` unless set), like the queue's.
 - :class:`MemoryTokenStore`: one process only (scripts, the sandbox's own checks).
 """
 
@@ -183,18 +184,27 @@ class DatabaseTokenStore:
 
 
 class RedisTokenStore:
-    """Tokens in Redis under ``fencun:wechat:token:<appid>``, fetched under a Redis lock."""
+    """Tokens in Redis under ``<name>:wechat:token:<appid>``, fetched under a Redis lock.
 
-    def __init__(self, url: str, lease_seconds: float = 30.0, wait_seconds: float = 60.0) -> None:
+    ``name`` is the deployment's queue name (``fencun`` by default).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        lease_seconds: float = 30.0,
+        wait_seconds: float = 60.0,
+        name: str = "fencun",
+    ) -> None:
         import redis
 
         self._redis: Any = redis.Redis.from_url(url)
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
+        self.name = name
 
-    @staticmethod
-    def _key(app_id: str) -> str:
-        return f"fencun:wechat:token:{app_id}"
+    def _key(self, app_id: str) -> str:
+        return f"{self.name}:wechat:token:{app_id}"
 
     def current(self, app_id: str) -> AccessToken | None:
         raw = self._redis.get(self._key(app_id))
@@ -207,7 +217,7 @@ class RedisTokenStore:
 
     def refresh(self, app_id: str, fetch: Fetch, reject: str | None = None) -> AccessToken:
         lock = self._redis.lock(
-            f"fencun:wechat:token-lock:{app_id}",
+            f"{self.name}:wechat:token-lock:{app_id}",
             timeout=self.lease_seconds,
             blocking_timeout=self.wait_seconds,
         )
@@ -240,5 +250,5 @@ def default_token_store() -> TokenStore:
 
     url = getattr(settings, "QUEUE_URL", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisTokenStore(url)
+        return RedisTokenStore(url, name=getattr(settings, "QUEUE_NAME", "fencun"))
     return DatabaseTokenStore()
