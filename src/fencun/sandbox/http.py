@@ -4,7 +4,7 @@ Each sandbox subclasses :class:`JsonServer` and :class:`JsonHandler` and writes 
 ``_dispatch``: routes, error shapes and limits are the platform's; how a JSON answer goes
 out and how a body comes in is the same everywhere. :class:`ServedSandbox` runs the
 server in a thread (the WeCom and Weibo sandboxes; the WeChat one keeps its own, with a
-slower poll and a platform to stop first).
+platform to stop too).
 """
 
 from __future__ import annotations

@@ -140,8 +140,12 @@ class Sandbox:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> Sandbox:
+        # A short poll keeps stop() quick: tests start and stop many sandboxes.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         return self
