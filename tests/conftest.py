@@ -18,6 +18,18 @@ APP_ID = "wx0000000000000001"
 OFFICIAL_ID = "gh_fencun_test"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the longest first (``slow(seconds=…)``, roughly, on one core):
+    in a parallel run they start at once, each on its own worker, rather than finishing
+    the run alone."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("slow")
+        return 0.0 if marker is None else float(marker.kwargs.get("seconds", 10))
+
+    items.sort(key=seconds, reverse=True)
+
+
 def is_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith("postgres")
 

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channel", ["wechat", "wecom"])
 def test_the_delivery_benchmark_delivers_everyone_once(channel, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL")}

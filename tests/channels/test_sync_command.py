@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -17,6 +19,7 @@ def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_sync_command_stops_on_a_fault_keeps_progress_and_finishes_later(make_sandbox, tmp_path):
     box = make_sandbox(followers=1_500, user_page_size=1_000)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL")}

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from tests.conftest import requires_postgres
 
+pytestmark = pytest.mark.slow
+
 WORKERS = 4
 ROOT = Path(__file__).resolve().parents[2]
 

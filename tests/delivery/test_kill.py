@@ -17,7 +17,7 @@ from fencun.campaigns.seeding import ready_campaign, seed_account
 
 from . import processes
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=80)]
 
 RECIPIENTS = 20_000
 KILLS = 20

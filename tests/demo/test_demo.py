@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(
         bool(os.environ.get("DATABASE_URL")),
         reason="the demo always runs on its own SQLite data dir; it runs in the SQLite pass",
@@ -32,6 +31,7 @@ def demo(*args: str, data_dir: Path, timeout: float = 600) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow(seconds=200)
 def test_headless_demo_runs_a_month_and_prints_the_comparison(tmp_path):
     data = tmp_path / "demo"
     run = demo(data_dir=data)

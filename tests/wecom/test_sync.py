@@ -178,6 +178,7 @@ def _env(box, tmp_path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_wecom_sync_command_stops_on_a_fault_keeps_progress_and_finishes_later(
     wecom_sandbox, tmp_path
 ):
