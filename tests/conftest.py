@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 
+import hypothesis
 import pytest
 
 from fencun.protocol import xmlmsg
@@ -16,6 +17,30 @@ TOKEN = "fencuntesttoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = "wx0000000000000001"
 OFFICIAL_ID = "gh_fencun_test"
+
+
+#: The fault, fuzz and soak tests run at full size locally and smaller on CI (``CI=true``),
+#: where they still take every path: ``sized(full, ci)``. ``FENCUN_TEST_SIZE=full`` (or
+#: ``ci``) chooses either anywhere.
+TEST_SIZE = os.environ.get("FENCUN_TEST_SIZE") or (
+    "ci" if os.environ.get("CI", "").lower() == "true" else "full"
+)
+if TEST_SIZE not in ("full", "ci"):
+    raise ValueError(f"FENCUN_TEST_SIZE must be full or ci, not {TEST_SIZE!r}")
+
+
+def sized(full: int, ci: int) -> int:
+    """``full`` locally, ``ci`` on CI: how many kills, recipients or examples a test takes."""
+    return full if TEST_SIZE == "full" else ci
+
+
+# Property tests that set no example count: Hypothesis's 100 locally, fewer on CI, on top
+# of the profile Hypothesis chose for the place (its "ci" one when CI is set: no deadline,
+# derandomised, no example database).
+hypothesis.settings.register_profile(
+    "fencun", hypothesis.settings(), max_examples=sized(100, 30)
+)
+hypothesis.settings.load_profile("fencun")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import sized
 
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
@@ -73,7 +74,9 @@ def _state(account):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=sized(40, 15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(event_strategy, min_size=1, max_size=25), st.randoms(use_true_random=False))
 def test_live_projection_in_any_order_equals_replay(make_account, events, rnd):
@@ -153,7 +156,9 @@ def test_location_and_view_do_not_open_the_service_window(make_account):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=sized(40, 15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.lists(event_strategy, min_size=1, max_size=30),

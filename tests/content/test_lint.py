@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import sized
 
 from fencun.content import Message, ProductInfo, Severity, lint
 from fencun.content.lint import display_width, has_errors
@@ -277,7 +278,7 @@ FIELD_TEXT = st.text(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=sized(150, 40), deadline=None)
 @given(
     kind=st.sampled_from(["news", "text", "image", "template"]),
     title=FIELD_TEXT,

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import message
+from tests.conftest import message, sized
 
 from fencun.audience.models import Event
 from fencun.testing.wsgi import call, environ
@@ -36,7 +36,7 @@ def test_other_paths_keep_the_middleware():
 
 
 @pytest.mark.django_db(transaction=True)  # the handler closes connections after each request
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=sized(150, 40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.one_of(st.binary(max_size=600), st.text(max_size=600).map(str.encode)))
 def test_no_body_gives_a_server_error(make_account, signer, body):
     from fencun.channels.models import Account

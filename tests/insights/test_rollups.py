@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import sized
 
 from fencun.audience.models import Event
 from fencun.audience.services import NewEvent, record_events
@@ -95,7 +96,7 @@ def _clean(counter):
 
 
 @pytest.mark.django_db
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=sized(20, 10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(event_st, max_size=40), split=st.integers(0, 40), batch=st.integers(1, 7))
 def test_rollups_equal_a_direct_recount(make_account, specs, split, batch):
     Event.objects.all().delete()
