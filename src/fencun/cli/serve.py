@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from fencun.cli.children import child_environment, die_with_parent
 from fencun.datadir import setup_django
 
 
@@ -77,21 +78,28 @@ def serve(
 
     worker = None
     if not settings.QUEUE_URL:
-        # Embedded queue: a worker process beside the server, ended with it.
-        worker = subprocess.Popen([sys.executable, "-m", "fencun.cli.main", "worker"])  # noqa: S603
+        # Embedded queue: a worker process beside the server, ended with it, even when
+        # the server is killed outright (fencun.cli.children).
+        worker = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "fencun.cli.main", "worker"], env=child_environment()
+        )
     typer.echo(f"fencun is serving on http://{host}:{port}/  (callback: /wechat/callback)")
     try:
         run_server(host, port, workers or default_workers())
     finally:
         if worker is not None:
             worker.terminate()
-            worker.wait(timeout=10)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def worker(
     processes: int = typer.Option(2, "--workers", help="Worker threads in this process."),
 ) -> None:
     """Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these)."""
+    die_with_parent()
     setup_django()
     from django.core.management import call_command
 
