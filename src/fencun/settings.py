@@ -7,10 +7,11 @@ queue. ``DATABASE_URL`` switches to PostgreSQL, ``FENCUN_QUEUE_URL`` to Redis wo
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dj_database_url
 
-from fencun.datadir import data_dir, secret_key
+from fencun.datadir import data_dir, private_file, secret_key
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -95,6 +96,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    if Path(DATABASES["default"]["NAME"]).parent == DATA_DIR:
+        # Created owner-only before SQLite creates it world-readable (umask).
+        private_file(Path(DATABASES["default"]["NAME"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -199,4 +203,5 @@ else:
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": False,
     }
+    private_file(DATA_DIR / "queue.sqlite3")
 INSTALLED_APPS.append("huey.contrib.djhuey")
