@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from fencun import clock
 from fencun.campaigns import ratelimit, variants
@@ -95,6 +95,49 @@ def has_work() -> bool:
     return OutboxItem.objects.filter(
         status__in=(OS.PENDING, OS.CLAIMED), campaign__status=S.SENDING
     ).exists()
+
+
+def has_due_work(now: datetime | None = None) -> bool:
+    """Whether anything is due: a row to send (:func:`has_work`) or a scheduled campaign
+    whose time has come, which the scheduler has yet to start (or pause as stale)."""
+    now = now or clock.now()
+    return has_work() or Campaign.objects.filter(status=S.SCHEDULED, scheduled_for__lte=now).exists()
+
+
+@dataclass(frozen=True)
+class LeaseWait:
+    """Due work held under another process's unexpired lease; that process may be dead,
+    so the work is free when the lease ends (at most a lease's length away)."""
+
+    rows: int = 0  # outbox rows claimed by another worker
+    rows_free_at: datetime | None = None  # when the last of their leases ends
+    campaigns: int = 0  # due campaigns waiting for the scheduler
+    scheduler_free_at: datetime | None = None  # when another process's scheduler lease ends
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.scheduler_free_at)
+
+
+def lease_wait(owner: str, now: datetime | None = None) -> LeaseWait:
+    """What due work ``owner`` cannot take yet because another process holds its lease."""
+    now = now or clock.now()
+    rows = (
+        OutboxItem.objects.filter(status=OS.CLAIMED, campaign__status=S.SENDING, lease_until__gte=now)
+        .exclude(lease_owner=owner)
+        .aggregate(n=Count("pk"), until=Max("lease_until"))
+    )
+    due = Campaign.objects.filter(status=S.SCHEDULED, scheduled_for__lte=now).count()
+    scheduler = (
+        SchedulerLease.objects.filter(name="scheduler", until__gte=now).exclude(owner=owner).first()
+        if due
+        else None
+    )
+    return LeaseWait(
+        rows=rows["n"],
+        rows_free_at=rows["until"],
+        campaigns=due if scheduler else 0,
+        scheduler_free_at=scheduler.until if scheduler else None,
+    )
 
 
 def reclaim_expired(now: datetime | None = None) -> int:

@@ -102,20 +102,29 @@ ROLES = ("both", "scheduler", "sender")
 
 @app.command("work")
 def work(
-    until_idle: bool = typer.Option(False, "--until-idle", help="无待发送记录时退出"),
+    until_idle: bool = typer.Option(False, "--until-idle", help="无到期的发送工作时退出（先等其他进程的租约到期）"),
     role: str = typer.Option(
         "both", "--role", help="both：排期并发送；scheduler：只排期并唤醒队列中的 worker；sender：只发送"
     ),
     poll: float = typer.Option(1.0, "--poll", help="空闲时的轮询间隔（秒）"),
+    lang: str = typer.Option("zh-hans", "--lang", help="界面语言 / console language: zh-hans | en"),
 ) -> None:
     """在本进程中运行排期器和/或发送循环；可在多台机器上同时运行（发件箱保证不重发）。"""
     if role not in ROLES:
         raise typer.BadParameter(f"--role: one of {', '.join(ROLES)}")
     setup_django()
+    from django.utils import translation
+
+    with translation.override(lang):
+        _work(until_idle, role, poll)
+
+
+def _work(until_idle: bool, role: str, poll: float) -> None:
     from fencun.campaigns import delivery
     from fencun.campaigns.tasks import wake_workers
 
     owner = delivery.worker_id()
+    told = delivery.LeaseWait()
     while True:
         busy = False
         if role in ("both", "scheduler"):
@@ -125,7 +134,35 @@ def work(
         if role in ("both", "sender"):
             result = delivery.work(owner)
             busy = bool(result.sent or result.failed or result.retried)
-        if until_idle and not delivery.has_work():
-            break
+        if until_idle and not busy:
+            # A sender alone cannot start a due campaign: it waits only for rows.
+            if not (delivery.has_work() if role == "sender" else delivery.has_due_work()):
+                break
+            # Due work under another process's lease: that process may have been killed,
+            # so wait for the lease to end (at most its length) and take the work.
+            delivery.reclaim_expired()
+            wait = delivery.lease_wait(owner)
+            if wait and wait != told:
+                typer.echo(_lease_wait_line(wait), err=True)
+            told = wait
         if not busy:
             time.sleep(poll)
+
+
+def _lease_wait_line(wait) -> str:  # type: ignore[no-untyped-def]
+    """One line saying which leases the loop waits for, in the active language."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    parts = []
+    if wait.rows:
+        parts.append(
+            _("%(rows)d outbox rows leased by another worker, free by %(time)s")
+            % {"rows": wait.rows, "time": f"{timezone.localtime(wait.rows_free_at):%H:%M:%S}"}
+        )
+    if wait.scheduler_free_at:
+        parts.append(
+            _("%(campaigns)d due campaigns, the scheduler lease held elsewhere until %(time)s")
+            % {"campaigns": wait.campaigns, "time": f"{timezone.localtime(wait.scheduler_free_at):%H:%M:%S}"}
+        )
+    return _("waiting for leases to end: %(what)s") % {"what": "; ".join(parts)}
