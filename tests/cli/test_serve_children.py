@@ -60,7 +60,7 @@ def test_the_embedded_worker_dies_with_the_server(tmp_path, sig):
     worker = _embedded_worker(server)
     try:
         server.send_signal(sig)
-        server.wait(timeout=20)
+        server.wait(timeout=60)  # a graceful stop may wait for its workers
         assert _gone(worker), f"worker {worker.pid} outlived the server ({sig.name})"
     finally:
         for process in (server, worker):
