@@ -14,10 +14,12 @@ have bought anyway buys in both arms and earns the push nothing; a push that low
 Revenue is learned in units of each category's price scale, so that categories pool: the
 uplift is estimated top-down along the cell's dimensions -- relevance (all categories) ->
 category x relevance -> x elsewhere -> x unanswered -> x orders ever -> x distance -> x
-recency -- each level's contrast counting with its effective size (``n_t n_c / (n_t +
-n_c)``) against its parent's uplift (``S_LEVEL`` pseudo-observations). A thin cell borrows
-its parent's uplift, a rich one speaks for itself, and a cell that is nearly always pushed
-never compares its treated mean with a baseline borrowed from other followers. What
+recency. At each level the treated mean is shrunk toward its parent's (``S_LEVEL``
+pseudo-observations) and compared with the cell's own controls; that contrast is shrunk
+toward the parent's uplift by the number of controls (``CONTROL_BORROW`` times the
+pseudo-observations: orders are rare and dear). A thin cell borrows its parent's uplift, a
+rich one speaks for itself, and a cell that is nearly always pushed never compares its
+treated mean with a baseline borrowed from other followers. What
 happens without a push (the control arm alone) is pooled the same way, borrowing more
 (``CONTROL_BORROW``). The same is done with order counts, for the dry-run's predicted
 orders.
