@@ -68,28 +68,28 @@ def test_every_command_answers_help(data_dir, command):
     assert "Usage" in result.stdout and "Traceback" not in result.stderr
 
 
-def test_products_import_from_a_valid_file_and_a_bad_file_imports_nothing(data_dir):
-    good = data_dir / "products.csv"
-    good.write_text("sku,name,price\nSOFA-1,三人位沙发,1999\n", encoding="utf-8")
-    result = fencun(data_dir, "import-products", str(good))
+@pytest.mark.parametrize(
+    ("command", "table", "good", "bad"),
+    [
+        ("import-products", "catalog_product", "sku,name,price\nSOFA-1,三人位沙发,1999\n",
+         "sku,name,price\nBED-1,床,2999\nBED-2,床,两千\n"),
+        ("import-stores", "audience_store", "name,lat,lng,datum\n惠州店,23.11,114.41,gcj02\n",
+         "name,lat,lng,datum\n东莞店,23.0,113.7,gcj02\n深圳店,123,114,gcj02\n"),
+    ],
+    ids=["products", "stores"],
+)
+def test_a_catalog_import_takes_a_valid_file_and_a_bad_file_imports_nothing(
+    data_dir, command, table, good, bad
+):
+    good_file = data_dir / "good.csv"
+    good_file.write_text(good, encoding="utf-8")
+    result = fencun(data_dir, command, str(good_file))
     assert result.returncode == 0, result.stderr
-    before = rows(data_dir, "catalog_product")
-    bad = data_dir / "bad.csv"
-    bad.write_text("sku,name,price\nBED-1,床,2999\nBED-2,床,两千\n", encoding="utf-8")
-    refused(fencun(data_dir, "import-products", str(bad)), "3")
-    assert rows(data_dir, "catalog_product") == before >= 1
-
-
-def test_stores_import_from_a_valid_file_and_a_bad_file_imports_nothing(data_dir):
-    good = data_dir / "stores.csv"
-    good.write_text("name,lat,lng,datum\n惠州店,23.11,114.41,gcj02\n", encoding="utf-8")
-    result = fencun(data_dir, "import-stores", str(good))
-    assert result.returncode == 0, result.stderr
-    before = rows(data_dir, "audience_store")
-    bad = data_dir / "bad.csv"
-    bad.write_text("name,lat,lng,datum\n东莞店,23.0,113.7,gcj02\n深圳店,123,114,gcj02\n", encoding="utf-8")
-    refused(fencun(data_dir, "import-stores", str(bad)), "3")
-    assert rows(data_dir, "audience_store") == before >= 1
+    before = rows(data_dir, table)
+    bad_file = data_dir / "bad.csv"
+    bad_file.write_text(bad, encoding="utf-8")
+    refused(fencun(data_dir, command, str(bad_file)), "3")
+    assert rows(data_dir, table) == before >= 1
 
 
 GOOD_ORDER = "A-1,99.00,2026-11-01T10:00:00+08:00,o1"
