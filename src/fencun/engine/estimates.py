@@ -346,7 +346,7 @@ def plan_context(
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
     revenue = uplift(state, "revenue")
-    cells = state.uplift_cells_of(range(len(state.categories)), now)
+    cells = state.uplift_cells_of(range(len(state.categories)), now, evidence=evidence)
     per_push, organic = future_push_value(state, revenue, cells)
     # Every follower likes something: one the engine knows nothing about yet is worth at
     # least what later pushes add to the average follower, once their interest is found.

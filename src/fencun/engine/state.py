@@ -398,18 +398,25 @@ class FollowerState:
         return self.uplift_cells_of((c,), now, rows)[0]
 
     def uplift_cells_of(
-        self, categories: Iterable[int], now: float, rows: np.ndarray | None = None
+        self,
+        categories: Iterable[int],
+        now: float,
+        rows: np.ndarray | None = None,
+        evidence: np.ndarray | None = None,
     ) -> list[np.ndarray]:
-        """:meth:`uplift_cells` for several categories, sharing what they have in common."""
+        """:meth:`uplift_cells` for several categories, sharing what they have in common;
+        ``evidence`` is :meth:`evidence_at` of ``now`` when the caller has it already."""
         sel = slice(None) if rows is None else rows
-        decay = np.exp2(
-            -np.maximum(now - self._evidence_at[: self.n][sel], 0.0) / (EVIDENCE_HALF_LIFE_DAYS * DAY)
-        ).astype(np.float32)
-        evidence = self._evidence[: self.n][sel] * decay[:, None]
+        if evidence is None:
+            decay = np.exp2(
+                -np.maximum(now - self._evidence_at[: self.n][sel], 0.0)
+                / (EVIDENCE_HALF_LIFE_DAYS * DAY)
+            ).astype(np.float32)
+            evidence = self._evidence[: self.n][sel] * decay[:, None]
         # Interest shown elsewhere: a follower whose known interests leave this category
         # out is less likely to care for it than one the engine knows nothing about.
         known = evidence >= np.float32(RELEVANCE_EDGES[0])
-        n_known = known.sum(axis=1, dtype=np.int8)
+        n_known = known.sum(axis=1, dtype=np.int16)
         history = bucket(self._orders[: self.n][sel], HISTORY_EDGES)
         d = self._distance_km[: self.n][sel]
         dist = (1 + bucket(d, DISTANCE_EDGES)).astype(np.int8)
