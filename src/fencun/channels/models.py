@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -313,3 +314,31 @@ class ChannelCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.kind} {self.reference}"
+
+
+class Membership(models.Model):
+    """A console user's role in one account: which accounts they see and what they may do
+    there. It lives beside ``Account`` (the lowest domain holding it) and moves with it."""
+
+    class Role(models.TextChoices):
+        # Ordered from most to least: see ``fencun.channels.roles``.
+        OWNER = "owner", _("所有者")
+        OPERATOR = "operator", _("运营")
+        ANALYST = "analyst", _("分析师")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成员")
+        verbose_name_plural = _("成员")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="membership_one_role_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} @ {self.account_id}"
