@@ -14,8 +14,14 @@ T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def token(db):
-    return ApiToken.issue("tests")[1]
+def account(make_account):
+    return make_account()
+
+
+@pytest.fixture
+def token(account):
+    """A write token for the test's one account."""
+    return ApiToken.issue("tests", [account])[1]
 
 
 def auth(token):
@@ -23,8 +29,7 @@ def auth(token):
 
 
 @pytest.mark.django_db
-def test_follower_contract_fields(client, make_account, token):
-    account = make_account()
+def test_follower_contract_fields(client, account, token):
     record_event(
         account,
         kind="subscribe",
@@ -53,16 +58,14 @@ def test_follower_contract_fields(client, make_account, token):
 
 
 @pytest.mark.django_db
-def test_unknown_follower_is_404(client, make_account, token):
-    make_account()
+def test_unknown_follower_is_404(client, token):
     response = client.get("/api/followers/nobody", **auth(token))
     assert response.status_code == 404
     assert "nobody" in response.json()["detail"]
 
 
 @pytest.mark.django_db
-def test_events_oldest_first_with_kind_and_at(client, make_account, token):
-    account = make_account()
+def test_events_oldest_first_with_kind_and_at(client, account, token):
     for i, kind in enumerate(["text", "subscribe", "click"]):
         record_event(
             account,
@@ -99,9 +102,8 @@ def test_requests_without_a_valid_token_are_401(client, make_account, header):
 
 
 @pytest.mark.django_db
-def test_revoked_token_is_refused(client, make_account):
-    make_account()
-    row, plaintext = ApiToken.issue("temp")
+def test_revoked_token_is_refused(client, account):
+    row, plaintext = ApiToken.issue("temp", [account])
     row.revoked = True
     row.save()
     assert client.get("/api/events?openid=o1", **auth(plaintext)).status_code == 401
@@ -115,31 +117,34 @@ def test_openapi_document_lists_the_contract(client):
 
 
 @pytest.mark.django_db
-def test_cli_creates_a_token_stored_hashed(transactional_db):
+def test_cli_creates_a_token_stored_hashed(transactional_db, make_account):
     from fencun.cli.main import app
 
+    account = make_account()
     result = CliRunner().invoke(app, ["api-token", "create", "--name", "crm export"])
     assert result.exit_code == 0, result.output
     plaintext = result.output.strip()
     row = ApiToken.authenticate(plaintext)
     assert row is not None and row.name == "crm export"
     assert plaintext not in (row.digest, row.prefix)
+    # The only account, and write scope: what a token reached before tokens were scoped.
+    assert list(row.accounts.all()) == [account] and row.scope == "write"
 
 
 @pytest.mark.django_db
-def test_cli_refuses_blank_name(transactional_db):
+def test_cli_refuses_blank_name(transactional_db, make_account):
     from fencun.cli.main import app
 
+    make_account()
     result = CliRunner().invoke(app, ["api-token", "create", "--name", "  "])
     assert result.exit_code != 0
     assert ApiToken.objects.count() == 0
 
 
 @pytest.mark.django_db
-def test_rules_read_and_change_with_the_control_group(client, make_account, token):
+def test_rules_read_and_change_with_the_control_group(client, account, token):
     from fencun.campaigns.services import rules_for
 
-    account = make_account()
     body = client.get("/api/rules", **auth(token)).json()
     assert body["control_fraction"] == 0.05 and body["holdout_fraction"] == 0.05
     assert body["follower_value_yuan"] is None
@@ -163,10 +168,9 @@ def test_rules_read_and_change_with_the_control_group(client, make_account, toke
     {"quiet_start": "25:00"},
     {"holdout_fraction": 0.9},
 ])
-def test_bad_rules_are_refused_with_the_field_and_change_nothing(client, make_account, token, bad):
+def test_bad_rules_are_refused_with_the_field_and_change_nothing(client, token, bad):
     from fencun.campaigns.models import Rules
 
-    make_account()
     client.get("/api/rules", **auth(token))
     before = list(Rules.objects.values())
     r = client.patch("/api/rules", {"weekly_cap": 1, **bad}, content_type="application/json", **auth(token))
@@ -176,17 +180,18 @@ def test_bad_rules_are_refused_with_the_field_and_change_nothing(client, make_ac
 
 
 @pytest.mark.django_db
-def test_rules_need_a_token_and_an_account(client, token):
+def test_rules_need_a_token_and_an_account(client, account, token):
     assert client.get("/api/rules").status_code == 401
-    assert client.get("/api/rules", **auth(token)).status_code == 404  # no account yet
+    assert client.get("/api/rules", **auth(token)).status_code == 200
     assert client.get("/api/rules?account=wxnope", **auth(token)).status_code == 404
+    account.delete()  # the token's only account: nothing left to reach
+    assert client.get("/api/rules", **auth(token)).status_code == 404
 
 
 @pytest.mark.django_db
-def test_the_control_lift_is_the_insights_report(client, make_account, token):
+def test_the_control_lift_is_the_insights_report(client, account, token):
     from fencun.insights.control_lift import control_lift
 
-    account = make_account()
     for n in range(60):
         record_event(account, kind="subscribe", openid=f"o-cl-{n}", occurred_at=T0, payload={},
                      source="test", dedup_key=f"cl{n}")

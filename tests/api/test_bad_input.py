@@ -39,16 +39,16 @@ edge_time = st.sampled_from(
 
 
 @pytest.fixture
-def token(db):
-    return ApiToken.issue("tests")[1]
-
-
-@pytest.fixture
 def account(make_account):
     account = make_account()
     record_event(account, kind="subscribe", openid="o1", occurred_at=T0, payload={}, source="test",
                  dedup_key="s1")
     return account
+
+
+@pytest.fixture
+def token(account):
+    return ApiToken.issue("tests", [account])[1]
 
 
 def auth(token):

@@ -209,12 +209,12 @@ def test_webhook_refuses_bad_signatures_and_paths(client, make_account):
 
 @pytest.mark.django_db
 def test_orders_api_needs_a_token_and_imports(client, make_account):
-    make_account()
+    account = make_account()
     payload = {"orders": [order(), order("A2")]}
     anonymous = client.post("/api/orders", payload, content_type="application/json")
     assert anonymous.status_code == 401
     assert not Event.objects.exists()
-    token = ApiToken.issue("tests")[1]
+    token = ApiToken.issue("tests", [account])[1]
     response = client.post("/api/orders", payload, content_type="application/json",
                            HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content

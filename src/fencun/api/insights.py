@@ -7,9 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
 from fencun.insights import control_lift
 
 router = Router(tags=["insights"])
@@ -61,7 +60,7 @@ def get_control_lift(  # type: ignore[no-untyped-def]
         control_lift.DEFAULT_DAYS, ge=1, le=control_lift.MAX_DAYS, description="the period: the last N days"
     ),
 ):
-    acct = Account.objects.filter(app_id=account).first() if account else default_account()
+    acct = token_account(request, account)
     if acct is None:
-        return Status(404, {"detail": "no account"})
+        return Status(404, no_account())
     return Status(200, control_lift.control_lift(acct, days).as_dict())

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 
-from django.db import models
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from fencun.channels.models import Account
 
 
 def _digest(token: str) -> str:
@@ -12,7 +16,12 @@ def _digest(token: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A bearer token for the JSON API; only its hash is stored."""
+    """A bearer token for the JSON API; only its hash is stored. It reaches only its
+    accounts, and changes nothing unless its scope is ``write``."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("只读")
+        WRITE = "write", _("读写")
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True)
@@ -20,19 +29,37 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    accounts = models.ManyToManyField(Account, related_name="api_tokens")
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.WRITE)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, name: str) -> tuple[ApiToken, str]:
-        """Create a token; return the row and the plaintext, which is shown once only."""
+    def issue(
+        cls, name: str, accounts: Iterable[Account], scope: str = Scope.WRITE
+    ) -> tuple[ApiToken, str]:
+        """Create a token for ``accounts`` (at least one) with ``scope`` (``read`` or
+        ``write``); return the row and the plaintext, which is shown once only."""
         if not name.strip():
             raise ValueError("a token needs a name")
+        if scope not in cls.Scope.values:
+            raise ValueError(f"the scope is read or write, not {scope!r}")
+        accounts = list(accounts)
+        if not accounts:
+            raise ValueError("a token needs at least one account")
         prefix = secrets.token_hex(4)
         plaintext = f"fc_{prefix}_{secrets.token_urlsafe(32)}"
-        row = cls.objects.create(name=name.strip(), prefix=prefix, digest=_digest(plaintext))
+        with transaction.atomic():
+            row = cls.objects.create(
+                name=name.strip(), prefix=prefix, digest=_digest(plaintext), scope=scope
+            )
+            row.accounts.set(accounts)
         return row, plaintext
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
 
     @classmethod
     def authenticate(cls, plaintext: str) -> ApiToken | None:

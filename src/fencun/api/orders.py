@@ -7,9 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
 from fencun.insights import orders
 
 router = Router(tags=["orders"])
@@ -50,9 +49,9 @@ class OrderErrorOut(Schema):
     summary="Import orders; every one valid or none stored",
 )
 def post_orders(request: HttpRequest, body: OrdersIn):  # type: ignore[no-untyped-def]
-    account = Account.objects.filter(app_id=body.account).first() if body.account else default_account()
+    account = token_account(request, body.account)
     if account is None:
-        return Status(404, {"detail": "no account"})
+        return Status(404, no_account())
     try:
         results = orders.import_orders(account, [o.dict() for o in body.orders])
     except orders.OrderError as exc:

@@ -6,11 +6,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut
 from fencun.campaigns.models import Rules
 from fencun.campaigns.services import HHMM, RULE_FIELDS, RulesError, rules_for, update_rules
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
 from fencun.engine.rules import MAX_CONTROL_FRACTION
 
 router = Router(tags=["rules"])
@@ -76,21 +75,15 @@ class SchemaErrorOut(Schema):
     detail: list[dict]
 
 
-def _account(app_id: str | None) -> Account | None:
-    if app_id:
-        return Account.objects.filter(app_id=app_id).first()
-    return default_account()
-
-
 def _out(rules: Rules) -> dict:
     return {name: getattr(rules, name) for name in RULE_FIELDS}
 
 
 @router.get("/rules", response={200: RulesOut, 404: ErrorOut}, summary="The account's rules")
 def get_rules(request: HttpRequest, account: AppId | None = None):  # type: ignore[no-untyped-def]
-    acct = _account(account)
+    acct = token_account(request, account)
     if acct is None:
-        return Status(404, {"detail": "no account"})
+        return Status(404, no_account())
     return Status(200, _out(rules_for(acct)))
 
 
@@ -100,9 +93,9 @@ def get_rules(request: HttpRequest, account: AppId | None = None):  # type: igno
     summary="Change some of the account's rules; all or nothing",
 )
 def patch_rules(request: HttpRequest, body: RulesIn, account: AppId | None = None):  # type: ignore[no-untyped-def]
-    acct = _account(account)
+    acct = token_account(request, account)
     if acct is None:
-        return Status(404, {"detail": "no account"})
+        return Status(404, no_account())
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None and name != "follower_value_yuan":

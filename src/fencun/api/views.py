@@ -4,45 +4,30 @@ their own modules."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
-from ninja.security import HttpBearer
 
 from fencun import inputs
-from fencun.api.models import ApiToken
+from fencun.api.auth import BearerToken, no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, OpenId
 from fencun.audience.models import Event, Follower
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        row = ApiToken.authenticate(token)
-        if row is not None:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        return row
-
 
 api = NinjaAPI(
     title="fencun API",
     version="1",
-    description="Followers and the event log of a fencun installation. `Authorization: Bearer <token>`; create one with `fencun api-token create --name N`.",
+    description="Followers and the event log of a fencun installation. `Authorization: Bearer <token>`; "
+    "create one with `fencun api-token create --name N [--account APPID] [--scope read|write]`. A token "
+    "reaches only its accounts (another account's objects answer 404); a read-only token gets 403 on "
+    "every change. Endpoints taking `account` (an AppID) act on that account, else on the token's only "
+    "account (or the default one).",
     auth=BearerToken(),
     urls_namespace="api",
     docs_url=None,
 )
 
 
-def _account(app_id: str | None) -> Account | None:
-    if app_id:
-        return Account.objects.filter(app_id=app_id).first()
-    return default_account()
-
-
 @api.get("/followers/{openid}", response={200: FollowerOut, 404: ErrorOut}, summary="One follower")
 def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):  # type: ignore[no-untyped-def]
-    acct = _account(account)
+    acct = token_account(request, account)
     follower = Follower.objects.filter(account=acct, openid=openid).first() if acct else None
     if follower is None:
         return Status(404, {"detail": f"no follower with openid {openid!r}"})
@@ -61,9 +46,9 @@ def list_events(  # type: ignore[no-untyped-def]
     offset: int = Query(0, ge=0, le=inputs.MAX_OFFSET, description="skip this many events (paging)"),
     limit: int = Query(500, ge=1, le=5000),
 ):
-    acct = _account(account)
+    acct = token_account(request, account)
     if acct is None:
-        return Status(404, {"detail": "no account"})
+        return Status(404, no_account())
     rows = Event.objects.filter(account=acct, openid=openid).order_by("occurred_at", "id")[
         offset : offset + limit
     ]

@@ -11,17 +11,64 @@ from fencun.datadir import setup_django
 app = typer.Typer(help="API tokens for `Authorization: Bearer …`.", no_args_is_help=True)
 
 
+LANG_HELP = "界面语言 / console language: zh-hans | en"
+
+
 @app.command("create")
-def create(name: str = typer.Option(..., "--name", help="What the token is for.")) -> None:
+def create(
+    name: str = typer.Option(..., "--name", help="What the token is for."),
+    account: list[str] = typer.Option(  # noqa: B008
+        [], "--account", help="AppID of an account the token reaches; repeat for several "
+        "(default: the only account)."
+    ),
+    scope: str = typer.Option("write", "--scope", help="read (GET only) or write."),
+    lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
+) -> None:
     """Create a token and print it (shown once; only its hash is stored)."""
     setup_django()
-    from fencun.api.models import ApiToken
+    from django.utils import translation
 
-    try:
-        _, plaintext = ApiToken.issue(name)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--name") from None
-    typer.echo(plaintext)
+    with translation.override(lang):
+        typer.echo(_issue(name, account, scope))
+
+
+def _issue(name: str, app_ids: list[str], scope: str) -> str:
+    """The new token's plaintext; a bad option exits 2 with why, in the active language."""
+    from django.utils.translation import gettext as _
+
+    from fencun.api.models import ApiToken
+    from fencun.channels.accounts import default_account
+    from fencun.channels.models import Account
+
+    if scope not in ApiToken.Scope.values:
+        raise typer.BadParameter(_("the scope is read or write"), param_hint="--scope")
+    if not name.strip():
+        raise typer.BadParameter(_("a token needs a name"), param_hint="--name")
+    if app_ids:
+        accounts = list(Account.objects.filter(app_id__in=app_ids))
+        unknown = sorted(set(app_ids) - {a.app_id for a in accounts})
+        if unknown:
+            raise typer.BadParameter(
+                _("no account with AppID %(app_ids)s") % {"app_ids": ", ".join(unknown)},
+                param_hint="--account",
+            )
+    else:
+        default_account()  # creates the account the WECHAT_* variables describe, if any
+        accounts = list(Account.objects.order_by("id")[:21])
+        if not accounts:
+            raise typer.BadParameter(
+                _("there is no account yet: set WECHAT_APP_ID and the other WECHAT_* variables "
+                  "(or add an account) first"),
+                param_hint="--account",
+            )
+        if len(accounts) > 1:
+            raise typer.BadParameter(
+                _("there are several accounts: choose with --account APPID (one of %(app_ids)s)")
+                % {"app_ids": ", ".join(a.app_id for a in accounts[:20])},
+                param_hint="--account",
+            )
+    _row, plaintext = ApiToken.issue(name, accounts, scope)
+    return plaintext
 
 
 @app.command("list")
@@ -30,11 +77,13 @@ def list_tokens() -> None:
     setup_django()
     from fencun.api.models import ApiToken
 
-    table = Table("name", "prefix", "created", "last used", "revoked")
-    for t in ApiToken.objects.order_by("id"):
+    table = Table("name", "prefix", "accounts", "scope", "created", "last used", "revoked")
+    for t in ApiToken.objects.prefetch_related("accounts").order_by("id"):
         table.add_row(
             t.name,
             t.prefix,
+            ", ".join(a.app_id for a in t.accounts.all()),
+            t.scope,
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
             "yes" if t.revoked else "",
