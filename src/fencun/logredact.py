@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 
 _QUERY_SECRET = re.compile(
     r"(?i)((?:secret|appsecret|access_token|corpsecret|token|encodingaeskey|password)=)[^&\s'\"]+"
@@ -22,14 +23,36 @@ _SECRET_ENV = (
     "WECOM_TOKEN",
     "FENCUN_SECRET_KEY",
 )
+# Secrets opened from the database (``fencun.sealing``): they were never in the
+# environment, so the filter learns them when they are opened. Bounded: access tokens
+# change every two hours; the oldest are forgotten first.
+_REMEMBERED_MAX = 128
+_remembered: dict[str, None] = {}
+_remembered_lock = threading.Lock()
+
+
+def remember(value: str) -> None:
+    """Mask ``value`` in every later log line (values shorter than 6 characters are not
+    worth masking: they would blank out ordinary words)."""
+    if len(value) < 6 or value in _remembered:
+        return
+    with _remembered_lock:
+        _remembered[value] = None
+        while len(_remembered) > _REMEMBERED_MAX:
+            del _remembered[next(iter(_remembered))]
+
+
+def _configured() -> list[str]:
+    values = [os.environ.get(name, "") for name in _SECRET_ENV]
+    values += os.environ.get("FENCUN_SECRET_KEY_FALLBACKS", "").split(",")
+    return values
 
 
 def redact(text: str) -> str:
     """Return ``text`` with secret query parameters and configured secret values masked."""
     text = _QUERY_SECRET.sub(r"\1***", text)
-    for name in _SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 6:
+    for value in [*_configured(), *list(_remembered)]:
+        if len(value) >= 6:
             text = text.replace(value, "***")
     return text
 

@@ -20,6 +20,9 @@ def _flag(name: str, default: bool = False) -> bool:
 
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key()
+# Earlier keys, comma-separated: sessions they signed and secrets they sealed (see
+# fencun.sealing) still open until `fencun secrets rotate` re-seals under SECRET_KEY.
+SECRET_KEY_FALLBACKS = [k for k in os.environ.get("FENCUN_SECRET_KEY_FALLBACKS", "").split(",") if k]
 DEBUG = _flag("FENCUN_DEBUG")
 # Production unless told otherwise: secure cookies, HSTS etc. follow FENCUN_HTTPS.
 HTTPS = _flag("FENCUN_HTTPS")

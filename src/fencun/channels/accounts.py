@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from fencun.channels.models import Account
+from fencun.sealing import same
 
 
 def _env_mode(aes_key: str) -> str:
@@ -37,7 +38,7 @@ def account_from_environment() -> Account | None:
         account, created = Account.objects.get_or_create(
             app_id=conf["APP_ID"], defaults={**wanted, "is_default": True}
         )
-        stale = [f for f, v in wanted.items() if getattr(account, f) != v]
+        stale = [f for f, v in wanted.items() if not same(getattr(account, f), v)]
         if stale and not created:
             for field in stale:
                 setattr(account, field, wanted[field])

@@ -7,6 +7,7 @@ from fencun.channels.models import Account
 class AccountForm(forms.ModelForm):
     # Secrets are write-only: the form never renders the stored value back.
     app_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
+    token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, max_length=64)
     aes_key = forms.CharField(
         widget=forms.PasswordInput(render_value=False), required=False, max_length=43, min_length=43
     )
@@ -26,9 +27,11 @@ class AccountForm(forms.ModelForm):
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
-        for field in ("app_secret", "aes_key"):
+        for field in ("app_secret", "token", "aes_key"):
             if not data.get(field) and self.instance.pk:
                 data[field] = getattr(self.instance, field)  # blank means "keep"
+        if not data.get("token"):
+            self.add_error("token", forms.Field.default_error_messages["required"])
         return data
 
 

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fencun.channels.fields import SecretField
+from fencun.sealing import SecretUnreadable
+
 
 class Account(models.Model):
     """One WeChat Official Account the merchant runs."""
@@ -22,10 +25,11 @@ class Account(models.Model):
     account_type = models.CharField(
         _("账号类型"), max_length=16, choices=Type.choices, default=Type.SUBSCRIPTION
     )
-    # The AppSecret is never rendered back; see ChannelAccountAdmin.
-    app_secret = models.CharField(_("AppSecret"), max_length=64, blank=True)
-    token = models.CharField(_("Token"), max_length=64)
-    aes_key = models.CharField(_("EncodingAESKey"), max_length=43, blank=True)
+    # Sealed at rest and never rendered back (fencun.sealing); the callback Token signs
+    # callbacks, so it is as much a secret as the AppSecret.
+    app_secret = SecretField(_("AppSecret"), blank=True)
+    token = SecretField(_("Token"))
+    aes_key = SecretField(_("EncodingAESKey"), blank=True)
     mode = models.CharField(_("消息加解密方式"), max_length=16, choices=Mode.choices, default=Mode.PLAINTEXT)
     is_default = models.BooleanField(_("默认账号"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -50,7 +54,7 @@ class AccessTokenLease(models.Model):
     """
 
     app_id = models.CharField(max_length=32, unique=True)
-    value = models.CharField(max_length=512, blank=True)
+    value = SecretField(blank=True)  # sealed: a live token can mass-send for two hours
     expires_at = models.FloatField(default=0)
     fetched_at = models.FloatField(default=0)
     fetch_count = models.PositiveIntegerField(default=0)
@@ -66,7 +70,11 @@ class AccessTokenLease(models.Model):
     def as_token(self):  # -> fencun.channels.wechat.tokens.AccessToken
         from fencun.channels.wechat.tokens import AccessToken
 
-        return AccessToken(self.value, self.expires_at, self.fetched_at)
+        try:
+            value = self.value.reveal() if self.value else ""
+        except SecretUnreadable:
+            value = ""  # sealed under a key since dropped: unusable, so fetched again
+        return AccessToken(value, self.expires_at, self.fetched_at)
 
 
 class MassSend(models.Model):
@@ -133,9 +141,9 @@ class WecomCorp(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="wecom_corps")
     corp_id = models.CharField(_("CorpID"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=100, blank=True)
-    secret = models.CharField(_("Secret"), max_length=128, blank=True)
-    token = models.CharField(_("Token"), max_length=64)
-    aes_key = models.CharField(_("EncodingAESKey"), max_length=43)
+    secret = SecretField(_("Secret"), blank=True)
+    token = SecretField(_("Token"))
+    aes_key = SecretField(_("EncodingAESKey"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

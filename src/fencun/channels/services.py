@@ -8,8 +8,10 @@ from django.conf import settings
 
 from fencun.channels.models import Account
 from fencun.channels.wechat.client import WeChatClient
+from fencun.channels.wechat.errors import CredentialUnreadable
 from fencun.channels.wechat.ledger import DatabaseMassLedger
 from fencun.channels.wechat.tokens import default_token_store
+from fencun.sealing import SecretUnreadable
 
 
 def wechat_client(account: Account, *, api_base: str | None = None, **options: Any) -> WeChatClient:
@@ -17,9 +19,13 @@ def wechat_client(account: Account, *, api_base: str | None = None, **options: A
     sends recorded in the database, base URL from ``WECHAT_API_BASE`` unless given."""
     if not account.app_secret:
         raise ValueError(f"account {account.app_id} has no AppSecret configured")
+    try:
+        secret = account.app_secret.reveal()
+    except SecretUnreadable as exc:
+        raise CredentialUnreadable(str(exc)) from None
     return WeChatClient(
         account.app_id,
-        account.app_secret,
+        secret,
         account_type=account.account_type,
         api_base=api_base or settings.WECHAT["API_BASE"],
         token_store=options.pop("token_store", None) or default_token_store(),

@@ -35,7 +35,7 @@ def verify_url(account: Account, query: Mapping[str, str], now: float | None = N
     """WeChat's server-URL check: return ``echostr`` if the signature is right."""
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     check_timestamp(timestamp, clock.time() if now is None else now)
-    check_signature((account.token, timestamp, nonce), query.get("signature", ""))
+    check_signature((account.token.reveal(), timestamp, nonce), query.get("signature", ""))
     echostr = query.get("echostr", "")
     if not echostr:
         raise ProtocolError("echostr missing")
@@ -55,15 +55,17 @@ def _decode(
         encrypt = envelope.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise MalformedXml("Encrypt missing")
-        check_signature((account.token, timestamp, nonce, encrypt), query.get("msg_signature", ""))
-        crypto = MessageCrypto(account.aes_key, account.app_id)
+        check_signature(
+            (account.token.reveal(), timestamp, nonce, encrypt), query.get("msg_signature", "")
+        )
+        crypto = MessageCrypto(account.aes_key.reveal(), account.app_id)
         return xmlmsg.parse(crypto.decrypt(encrypt)), crypto
     if encrypt_type != "raw":
         raise ProtocolError("unknown encrypt_type")
     if account.mode == Account.Mode.SAFE:
         # A safe-mode account never receives plaintext from WeChat: this is a downgrade.
         raise DowngradeRefused("plaintext refused: the account is in safe mode")
-    check_signature((account.token, timestamp, nonce), query.get("signature", ""))
+    check_signature((account.token.reveal(), timestamp, nonce), query.get("signature", ""))
     return xmlmsg.parse(body), None
 
 
@@ -98,6 +100,6 @@ def handle_message(
     encrypted = crypto.encrypt(reply)
     timestamp, nonce = str(int(clock.time())), secrets.token_hex(5)
     envelope = xmlmsg.encrypted_envelope(
-        encrypted, sign(account.token, timestamp, nonce, encrypted), timestamp, nonce
+        encrypted, sign(account.token.reveal(), timestamp, nonce, encrypted), timestamp, nonce
     )
     return Reply(envelope, "application/xml; charset=utf-8")

@@ -22,6 +22,7 @@ from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.gateway.callback import handle_message, verify_url
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError
+from fencun.sealing import SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -104,4 +105,9 @@ def answer(
     except bodies.LengthRequired as exc:
         log.info("callback refused: %s", exc)
         return Answer(411, b"LengthRequired: send Content-Length")
+    except SecretUnreadable as exc:
+        # The server's key configuration, not the request: WeChat retries, and the
+        # operator reads why in the log.
+        log.error("callback not answered: %s", exc)
+        return Answer(503, b"SecretUnreadable: the account's secrets cannot be decrypted")
     return Answer(200, reply.body.encode(), reply.content_type)

@@ -11,11 +11,15 @@ Redis database, never take each other's tasks or tokens.
 """
 
 import os
+import secrets
 import tempfile
 
 if not os.environ.get("FENCUN_TEST_KEEP_ENV"):
     os.environ["FENCUN_DATA_DIR"] = tempfile.mkdtemp(prefix="fencun-test-")
     os.environ["FENCUN_QUEUE_NAME"] = os.path.basename(os.environ["FENCUN_DATA_DIR"])
+    # In the environment, not the data dir: processes a test starts with a data dir of
+    # their own on the same database must open the secrets this one sealed.
+    os.environ.setdefault("FENCUN_SECRET_KEY", secrets.token_urlsafe(50))
     for _name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
         os.environ.pop(_name, None)
 

@@ -78,6 +78,11 @@ class CredentialError(WeChatError):
     """The AppID/AppSecret or the server's IP is not accepted; fix the configuration."""
 
 
+class CredentialUnreadable(ChannelError, ValueError):
+    """The stored secret does not open under ``FENCUN_SECRET_KEY`` (see fencun.sealing);
+    a ValueError too, like a secret that is not configured at all."""
+
+
 class SystemBusy(WeChatError):
     """-1: WeChat is busy; retry after a short backoff."""
 

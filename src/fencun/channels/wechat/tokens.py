@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fencun import clock
+from fencun import clock, sealing
 
 #: Refresh this many seconds before expiry. Below WeChat's 5-minute early rotation of
 #: stable tokens, so a refresh inside the window gets the rotated token, not the old one.
@@ -211,9 +211,11 @@ class RedisTokenStore:
         if not raw:
             return None
         data = json.loads(raw)
-        return AccessToken(
-            data["value"], float(data["expires_at"]), float(data.get("fetched_at", 0))
-        )
+        try:
+            value = sealing.unseal(data["value"])
+        except sealing.SecretUnreadable:
+            return None  # sealed under a key since dropped: fetch a new one
+        return AccessToken(value, float(data["expires_at"]), float(data.get("fetched_at", 0)))
 
     def refresh(self, app_id: str, fetch: Fetch, reject: str | None = None) -> AccessToken:
         lock = self._redis.lock(
@@ -234,7 +236,7 @@ class RedisTokenStore:
             token = fetch()
             ttl = max(1, int(token.expires_at - clock.time()))
             payload = {
-                "value": token.value,
+                "value": sealing.seal(token.value),  # sealed at rest, like the database's
                 "expires_at": token.expires_at,
                 "fetched_at": token.fetched_at,
             }

@@ -26,8 +26,9 @@ from fencun.protocol.signatures import check_signature, check_timestamp
 
 
 def _crypto(corp: WecomCorp) -> MessageCrypto:
+    key = corp.aes_key.reveal()  # outside the try: unreadable is not a bad key
     try:
-        return MessageCrypto(corp.aes_key, corp.corp_id)
+        return MessageCrypto(key, corp.corp_id)
     except ValueError:
         raise BadCiphertext("this corp's EncodingAESKey is not usable") from None
 
@@ -35,7 +36,7 @@ def _crypto(corp: WecomCorp) -> MessageCrypto:
 def _checked(corp: WecomCorp, query: Mapping[str, str], encrypt: str, now: float | None) -> None:
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     check_timestamp(timestamp, clock.time() if now is None else now)
-    check_signature((corp.token, timestamp, nonce, encrypt), query.get("msg_signature", ""))
+    check_signature((corp.token.reveal(), timestamp, nonce, encrypt), query.get("msg_signature", ""))
 
 
 def verify_url(corp: WecomCorp, query: Mapping[str, str], now: float | None = None) -> str:

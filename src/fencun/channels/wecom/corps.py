@@ -7,6 +7,7 @@ from django.db import transaction
 
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account, WecomCorp
+from fencun.sealing import same
 
 
 def corp_from_environment(account: Account | None = None) -> WecomCorp | None:
@@ -32,7 +33,7 @@ def corp_from_environment(account: Account | None = None) -> WecomCorp | None:
                     "企业微信的事件记录在商家的公众号账号下：请先配置 WECHAT_APP_ID 等环境变量"
                 )
             return WecomCorp.objects.create(account=owner, corp_id=conf["CORP_ID"], **wanted)
-        stale = [f for f, v in wanted.items() if getattr(corp, f) != v]
+        stale = [f for f, v in wanted.items() if not same(getattr(corp, f), v)]
         if stale:
             for field in stale:
                 setattr(corp, field, wanted[field])

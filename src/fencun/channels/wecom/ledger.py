@@ -12,8 +12,10 @@ from django.db import transaction
 from django.db.models import Count
 
 from fencun.channels.models import WecomCorp, WecomDispatch
+from fencun.channels.wechat.errors import CredentialUnreadable
 from fencun.channels.wechat.tokens import default_token_store
 from fencun.channels.wecom.client import WeComClient
+from fencun.sealing import SecretUnreadable
 
 
 class DatabaseDispatchLedger:
@@ -63,9 +65,13 @@ def wecom_client(corp: WecomCorp, *, api_base: str | None = None, **options: Any
     recorded in the database, base URL from ``WECOM_API_BASE`` unless given."""
     if not corp.secret:
         raise ValueError(f"企业微信 {corp.corp_id} 未配置 Secret（WECOM_SECRET）")
+    try:
+        secret = corp.secret.reveal()
+    except SecretUnreadable as exc:
+        raise CredentialUnreadable(str(exc)) from None
     return WeComClient(
         corp.corp_id,
-        corp.secret,
+        secret,
         api_base=api_base or settings.WECOM["API_BASE"],
         token_store=options.pop("token_store", None) or default_token_store(),
         ledger=options.pop("ledger", None) or DatabaseDispatchLedger(corp),

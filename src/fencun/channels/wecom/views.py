@@ -13,6 +13,7 @@ from fencun.channels.models import WecomCorp
 from fencun.channels.wecom.callback import handle_event, verify_url
 from fencun.channels.wecom.corps import default_corp
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError
+from fencun.sealing import SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -56,5 +57,8 @@ def callback(request: HttpRequest, corp_id: str | None = None) -> HttpResponse:
         return _text(f"{type(exc).__name__}: {exc}", exc.status)
     except bodies.LengthRequired:
         return _text("LengthRequired: send Content-Length", 411)
+    except SecretUnreadable as exc:
+        log.error("wecom callback not answered: %s", exc)
+        return _text("SecretUnreadable: the corp's secrets cannot be decrypted", 503)
     # WeCom takes an empty 200 as "received" and expects no passive reply here.
     return _text("")
