@@ -7,6 +7,7 @@ queue. ``DATABASE_URL`` switches to PostgreSQL, ``FENCUN_QUEUE_URL`` to Redis wo
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "fencun.insights",
     "fencun.console",
     "fencun.api",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -53,8 +55,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fencun.console.access.RolesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it answers a locked-out login with the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fencun.urls"
@@ -128,6 +133,22 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# Guessing passwords: after FENCUN_LOGIN_FAILURE_LIMIT failed logins for one username from
+# one address, that pair is locked out for FENCUN_LOGIN_LOCKOUT_MINUTES (django-axes; the
+# attempts are counted in the database, so every server process sees them).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("FENCUN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FENCUN_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fencun.console.access.locked_out"
+# A console session ends after this long without a request (each request renews it).
+SESSION_COOKIE_AGE = int(float(os.environ.get("FENCUN_SESSION_IDLE_MINUTES", "120")) * 60)
+SESSION_SAVE_EVERY_REQUEST = True
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = HTTPS

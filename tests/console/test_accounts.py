@@ -9,13 +9,17 @@ from django.utils import timezone
 
 from fencun.audience.models import Follower, Store
 from fencun.channels.models import Account
+from fencun.channels.roles import grant
 
 
 @pytest.fixture
 def two(db, client):
-    client.force_login(User.objects.create_user("agency", password="a-long-password-1"))
+    user = User.objects.create_user("agency", password="a-long-password-1")
+    client.force_login(user)
     first = Account.objects.create(app_id="wx-first-0000000001", token="t", name="惠州家具")
     second = Account.objects.create(app_id="wx-second-000000001", token="t", name="深圳床垫")
+    grant(user, first, "operator")
+    grant(user, second, "analyst")
     Store.objects.create(account=first, name="惠城店", lat=23.1, lng=114.4)
     Store.objects.create(account=second, name="南山店", lat=22.5, lng=113.9)
     theirs = Follower.objects.create(account=second, openid="o-second-1", subscribed=True,

@@ -71,6 +71,7 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     from django.utils import timezone
 
     from fencun.audience.models import Event, Follower, Store
+    from fencun.channels.roles import grant
 
     page, external = browser_page
     account = make_account()
@@ -86,7 +87,7 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     sofa = Category.objects.create(account=account, key="sofa", name="沙发", large_item=True)
     create_campaign(account, name="双十一沙发", category=sofa,
                     title="双十一沙发特惠", body="黄山路店沙发八折，到店看样。")
-    User.objects.create_user("owner", password="a-long-password-1")
+    grant(User.objects.create_user("owner", password="a-long-password-1"), account, "owner")
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(live_server.url + "/followers/")

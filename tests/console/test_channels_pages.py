@@ -11,6 +11,7 @@ from fencun import clock
 from fencun.channels.broadcast.services import create_post
 from fencun.channels.costs import record_cost
 from fencun.channels.models import BroadcastPost
+from fencun.channels.roles import grant
 from fencun.channels.wechat.client import PLATFORM_TZ
 
 WEIBO_FEES = "https://open.weibo.com/wiki/2/statuses/share"
@@ -19,8 +20,10 @@ Status = BroadcastPost.Status
 
 
 @pytest.fixture
-def staff(db, client):
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
+def staff(db, client, account):
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
 
 
 @pytest.fixture
@@ -32,12 +35,25 @@ def account(make_account):
     ("zh-hans", ["渠道费用", "微信公众号", "企业微信", "微博", "这段时间没有发送"]),
     ("en", ["Channel costs", "WeChat Official Account", "WeCom", "Weibo", "Nothing sent in this period"]),
 ])
-def test_costs_show_what_was_recorded_per_channel(client, staff, account, lang, words):
+def test_costs_show_what_was_recorded_per_channel(client, staff, account, make_account, lang, words):
+    from fencun.campaigns.models import OutboxItem
+    from fencun.campaigns.services import create_campaign
+    from fencun.catalog.models import Category
+
     now = clock.now()
+    campaign = create_campaign(account, name="c", category=Category.objects.create(account=account, key="k"))
     for n in range(3):
+        BroadcastPost.objects.create(account=account, text="t", remote_id=f"50{n}", status=Status.POSTED)
         record_cost("weibo", "post", f"50{n}", at=now - timedelta(days=n), fee_yuan=0, source=WEIBO_FEES)
+    for n, msg in enumerate(("msg-1", "msg-old")):
+        OutboxItem.objects.create(campaign=campaign, key=str(n), clientmsgid=msg, status="sent")
     record_cost("wecom", "message", "msg-1", at=now - timedelta(days=2), count=120, fee_yuan="1.5")
     record_cost("wecom", "message", "msg-old", at=now - timedelta(days=40), count=999)
+    # Another account's sends are not this account's costs.
+    other = make_account(app_id="wx-other-costs-0001")
+    BroadcastPost.objects.create(account=other, text="t", remote_id="777", status=Status.POSTED)
+    record_cost("weibo", "post", "777", at=now, fee_yuan=0, source=WEIBO_FEES)
+    record_cost("wecom", "message", "not-ours", at=now, count=555)
     client.cookies["django_language"] = lang
     html = client.get("/costs/").content.decode()
     for w in words:

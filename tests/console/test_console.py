@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from fencun.audience.models import Event, Follower, Store
+from fencun.channels.roles import grant
 
 # Reachable without a login on purpose, each for a stated reason.
 PUBLIC = {
@@ -78,8 +79,9 @@ def test_every_page_refuses_an_anonymous_request(client):
 
 
 @pytest.fixture
-def staff(db, client):
+def staff(db, client, world):
     user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, world[0], "operator")
     client.force_login(user)
     return user
 
@@ -162,7 +164,7 @@ def test_language_switch_sets_the_language(client, staff, world):
 
 
 def test_login_then_the_overview(client, world):
-    User.objects.create_user("owner", password="a-long-password-1")
+    grant(User.objects.create_user("owner", password="a-long-password-1"), world[0], "analyst")
     assert client.get("/").status_code == 302
     r = client.post("/accounts/login/", {"username": "owner", "password": "wrong"})
     assert r.status_code == 200 and "用户名或密码错误" in r.content.decode()
@@ -343,8 +345,11 @@ def lift_world(make_account):
     ("en", ["Long-run lift", "Control group", "Everyone else", "Orders per follower", "Marketing added about",
             "95 % interval"], r"¥\d{1,3}(,\d{3})+"),
 ])
-def test_the_overview_shows_the_long_run_lift(client, staff, lift_world, lang, words, money):
+def test_the_overview_shows_the_long_run_lift(client, lift_world, lang, words, money):
     account, control, others = lift_world
+    user = User.objects.create_user("analyst", password="a-long-password-1")
+    grant(user, account, "analyst")
+    client.force_login(user)
     client.cookies["django_language"] = lang
     html = client.get("/").content.decode()
     for w in words:

@@ -10,13 +10,16 @@ from fencun.audience.models import Store
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
 from fencun.channels.models import Account
+from fencun.channels.roles import grant
 from fencun.gateway.models import AutoReply
 
 
 @pytest.fixture
 def shop(db, client, make_account):
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
     account = make_account()
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
     sofa = Category.objects.create(account=account, key="sofa", name="沙发")
     return account, sofa
 

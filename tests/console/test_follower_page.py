@@ -13,6 +13,7 @@ from fencun.audience.models import Follower
 from fencun.audience.services import record_event
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category
+from fencun.channels.roles import grant
 from fencun.insights.orders import import_orders, register_code
 from fencun.insights.services import record_deliveries
 
@@ -22,8 +23,10 @@ from fencun.insights.services import record_deliveries
     ("en", ["Push received", "Order", "Interests"]),
 ])
 def test_timeline_shows_pushes_orders_and_interests(db, client, make_account, lang, words):
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
     account = make_account()
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
     sofa = Category.objects.create(account=account, key="sofa", name="沙发")
     Category.objects.create(account=account, key="lamp", name="灯具")
     campaign = create_campaign(account, name="周末沙发节", category=sofa)

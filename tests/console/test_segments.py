@@ -12,12 +12,15 @@ from fencun.audience import segments as service
 from fencun.audience.models import Follower, Segment, Store
 from fencun.audience.services import record_event
 from fencun.catalog.models import Category
+from fencun.channels.roles import grant
 
 
 @pytest.fixture
 def shop(db, client, make_account):
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
     account = make_account()
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
     Category.objects.create(account=account, key="sofa", name="沙发", large_item=True)
     Category.objects.create(account=account, key="lamp", name="灯具")
     Store.objects.create(account=account, name="惠城店", lat=23.111, lng=114.416)

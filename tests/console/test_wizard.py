@@ -12,12 +12,15 @@ from fencun.audience.services import record_event
 from fencun.campaigns.models import Campaign
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
+from fencun.channels.roles import grant
 
 
 @pytest.fixture
 def draft(db, client, make_account):
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
     account = make_account()
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
     sofa = Category.objects.create(account=account, key="sofa", name="沙发", large_item=True)
     Product.objects.create(account=account, category=sofa, sku="S1", name="三人沙发", price=4299)
     for n in range(5):

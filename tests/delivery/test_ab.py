@@ -18,6 +18,7 @@ from fencun.campaigns import delivery, planning, services, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem
 from fencun.campaigns.seeding import seed_account
 from fencun.catalog.models import Category
+from fencun.channels.roles import grant
 from fencun.channels.services import wechat_client
 from fencun.insights import outbox, rollups
 from fencun.insights.services import campaign_report
@@ -165,7 +166,9 @@ def test_each_variant_gets_its_title_and_the_rest_gets_the_winner_once(make_sand
     assert (report.winner, report.winner_rule) == (expected, rule)
     assert report.titles == {"A": TITLE_A, "B": TITLE_B}
     assert report.sent == len(a) + len(b) + len(rest)
-    client.force_login(User.objects.create_user("owner", password="a-long-password-1"))
+    user = User.objects.create_user("owner", password="a-long-password-1")
+    grant(user, campaign.account, "analyst")  # reading a report needs no more
+    client.force_login(user)
     client.cookies["django_language"] = "zh-hans"
     page = client.get(f"/campaigns/{campaign.pk}/report/").content.decode()
     assert "胜出规则" in page and f"{expected} ★" in page

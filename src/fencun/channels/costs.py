@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from fencun import clock
 from fencun.channels.models import ChannelCost
@@ -60,10 +60,16 @@ def record_cost(
 
 
 def costs(
-    channel: str | None = None, since: datetime | None = None, until: datetime | None = None
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    where: Q | None = None,
 ) -> list[CostSummary]:
-    """Counts and fees per channel and kind, for sends in ``[since, until)``."""
+    """Counts and fees per channel and kind, for sends in ``[since, until)`` (and among
+    the rows ``where`` selects, e.g. one account's)."""
     rows = ChannelCost.objects.all()
+    if where is not None:
+        rows = rows.filter(where)
     if channel:
         rows = rows.filter(channel=channel)
     if since:
@@ -97,12 +103,12 @@ def costs(
 
 
 def costs_by_channel(
-    days: int = 30, *, now: datetime | None = None
+    days: int = 30, *, now: datetime | None = None, where: Q | None = None
 ) -> dict[str, list[CostSummary]]:
     """:func:`costs` of the last ``days`` days for every channel in :data:`CHANNELS` (an
     empty list where nothing was sent), then any other channel that recorded sends."""
     now = now or clock.now()
     by_channel: dict[str, list[CostSummary]] = {channel: [] for channel in CHANNELS}
-    for summary in costs(since=now - timedelta(days=days)):
+    for summary in costs(since=now - timedelta(days=days), where=where):
         by_channel.setdefault(summary.channel, []).append(summary)
     return by_channel

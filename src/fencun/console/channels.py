@@ -104,13 +104,16 @@ COST_DAYS = 30
 
 @login_required
 def channel_costs(request):
-    """Per channel: messages and posts sent, and the platform's fees, over the last 30 days."""
-    from fencun.channels.costs import costs_by_channel
+    """Per channel: the account's messages and posts sent, and the platform's fees, over
+    the last 30 days."""
+    from fencun.insights.costs import account_costs
 
+    account = _account(request)
+    by_channel = account_costs(account, COST_DAYS) if account is not None else {}
     channels = [
         (CHANNEL_LABELS.get(channel, channel),
          [(COST_KIND_LABELS.get(s.kind, s.kind), s) for s in summaries])
-        for channel, summaries in costs_by_channel(COST_DAYS).items()
+        for channel, summaries in by_channel.items()
     ]
     return render(request, "console/costs.html", {
         "channels": channels, "days": COST_DAYS, "nav": "costs",

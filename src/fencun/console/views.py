@@ -16,38 +16,37 @@ from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns.services import HHMM
+from fencun.channels import roles
 from fencun.channels.models import Account
+from fencun.console import access
 from fencun.engine import geo
-
-SESSION_ACCOUNT = "fencun_account_id"
 
 
 def _account(request) -> Account | None:
-    """The account the console shows: the one chosen in this session, else the first."""
-    chosen = request.session.get(SESSION_ACCOUNT)
-    if chosen is not None:
-        account = Account.objects.filter(pk=chosen).first()
-        if account is not None:
-            return account
-    return Account.objects.order_by("id").first()
+    """The account the console shows this user (see ``fencun.console.access``)."""
+    return access.current_account(request)
 
 
 def accounts_context(request) -> dict:
-    """For the header: the accounts to choose among (only when there are several)."""
+    """For the header: the accounts this user may choose among (only when there are
+    several), and their role in the one shown."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    accounts = list(Account.objects.order_by("id").only("id", "name", "app_id")[:200])
-    if len(accounts) < 2:
-        return {}
-    return {"console_accounts": accounts, "console_account": _account(request)}
+    account = _account(request)
+    context = {"console_role": access.current_role(request)}
+    accounts = list(roles.accounts_for(request.user).order_by("id").only("id", "name", "app_id")[:200])
+    if len(accounts) >= 2:
+        context.update({"console_accounts": accounts, "console_account": account})
+    return context
 
 
 @login_required
 @require_POST
 def account_switch(request):
-    """Show another account: its id is checked, the choice kept in the session."""
-    account = get_object_or_404(Account, pk=request.POST.get("account") or 0)
-    request.session[SESSION_ACCOUNT] = account.pk
+    """Show another of the user's accounts: another account's id is a 404 like a missing
+    one, the choice is kept in the session."""
+    account = get_object_or_404(roles.accounts_for(request.user), pk=request.POST.get("account") or 0)
+    request.session[access.SESSION_ACCOUNT] = account.pk
     target = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
@@ -127,7 +126,10 @@ def _timeline(events: list[Event]) -> list[tuple[object, str, str]]:
     from fencun.campaigns.models import Campaign
 
     ids = {e.payload.get("campaign") for e in events if isinstance(e.payload, dict)}
-    names = dict(Campaign.objects.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list("pk", "name"))
+    # Only the follower's own account's campaigns, whatever an event's payload names.
+    names = dict(Campaign.objects.filter(
+        pk__in=[i for i in ids if isinstance(i, int)], account_id__in={e.account_id for e in events},
+    ).values_list("pk", "name"))
     rows = []
     for e in events:
         p = e.payload if isinstance(e.payload, dict) else {}
