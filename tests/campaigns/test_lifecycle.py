@@ -163,3 +163,23 @@ def test_the_shared_rate_gate_allows_the_limit_per_minute_then_says_how_long_to_
     assert ratelimit.take("wx1", "mass", 3, now=at) == pytest.approx(45.0)
     assert ratelimit.take("wx2", "mass", 3, now=at) == 0.0  # per account
     assert ratelimit.take("wx1", "mass", 3, now=at + 60) == 0.0  # next minute
+
+
+def test_the_scheduler_pass_forgets_rate_windows_older_than_an_hour(db):
+    import time
+
+    from fencun.campaigns import ratelimit
+    from fencun.campaigns.models import ApiRateWindow
+
+    now = time.time()
+    for minutes_ago in (0, 59, 61, 24 * 60):
+        assert ratelimit.take("wx1", "mass", 60, now=now - minutes_ago * 60) == 0.0
+    delivery.run_scheduler("sched")
+    minutes = set(ApiRateWindow.objects.values_list("minute", flat=True))
+    assert minutes == {int(now // 60), int(now // 60) - 59}
+    # The current minute's count survives the pass: the limit still holds.
+    assert ApiRateWindow.objects.get(minute=int(now // 60)).calls == 1
+    # A process that does not hold the scheduler's lease leaves the table alone.
+    ratelimit.take("wx1", "mass", 60, now=now - 3 * 3600)
+    delivery.run_scheduler("someone-else")
+    assert ApiRateWindow.objects.count() == 3

@@ -578,9 +578,10 @@ def release_scheduler(owner: str, name: str = "scheduler") -> None:
 
 
 def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list[int]:
-    """One scheduler pass (only the lease holder acts): reclaim expired leases, start due
-    campaigns (urgent first), pause stale schedules, decide the winners of A/B tests that
-    are over (releasing their held rows) and finish empty campaigns.
+    """One scheduler pass (only the lease holder acts): reclaim expired leases, forget
+    spent API rate windows, start due campaigns (urgent first), pause stale schedules,
+    decide the winners of A/B tests that are over (releasing their held rows) and finish
+    empty campaigns.
 
     Returns the ids of campaigns started.
     """
@@ -589,6 +590,8 @@ def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list
         return []
     now = now or clock.now()
     reclaim_expired(now)
+    # Rate windows count real minutes (the platform's), not the product's pinned clock.
+    ratelimit.forget_before()
     started: list[int] = []
     due = Campaign.objects.filter(status=S.SCHEDULED, scheduled_for__lte=now).order_by(
         "-urgent", "scheduled_for", "pk"
