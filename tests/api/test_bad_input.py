@@ -181,3 +181,13 @@ def test_generated_bad_rules_are_refused_and_change_nothing(client, account, tok
         return
     refused(response)
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_an_empty_orders_list_is_a_422_as_its_schema_says(client, account, token):
+    # The document says at least one order (minItems 1): a request it forbids is refused by
+    # the schema, before the import, like every other that does not fit.
+    response = client.post("/api/orders", {"orders": []}, content_type="application/json", **auth(token))
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == ["body", "body", "orders"]
+    assert not Event.objects.filter(kind="order").exists()

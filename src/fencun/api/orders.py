@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut
@@ -26,7 +26,7 @@ class OrderIn(Schema):
 
 
 class OrdersIn(Schema):
-    orders: list[OrderIn]
+    orders: list[OrderIn] = Field(min_length=1)
     account: AppId | None = None
 
 

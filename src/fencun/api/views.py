@@ -4,14 +4,15 @@ their own modules."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Status
+from ninja import Query, Status
 
 from fencun import inputs
 from fencun.api.auth import BearerToken, no_account, token_account
+from fencun.api.openapi import DocumentedAPI
 from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, OpenId
 from fencun.audience.models import Event, Follower
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="fencun API",
     version="1",
     description="Followers and the event log of a fencun installation. `Authorization: Bearer <token>`; "
