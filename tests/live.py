@@ -70,24 +70,30 @@ class Server:
         """What the server wrote (gunicorn's and Django's log: a 500 leaves its traceback)."""
         return self.log.read_text("utf-8", errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL the server, its gunicorn workers and its embedded worker at once (its
+        whole process group), as a power cut would: nothing of it runs a line more."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                self.kill()
 
 
-def start(env: dict[str, str], workers: int = 2, timeout: float = 90) -> Server:
-    """``fencun serve`` on a free port, once it answers (migrating a new database first)."""
-    port = free_port()
+def start(env: dict[str, str], workers: int = 2, timeout: float = 90, port: int = 0) -> Server:
+    """``fencun serve`` on ``port`` (a free one if 0), once it answers, in a process group
+    of its own (see :meth:`Server.kill`)."""
+    port = port or free_port()
     log = Path(env["FENCUN_DATA_DIR"]) / f"serve-{port}.log"
     with open(log, "wb") as out:  # a file, not a pipe: a pipe nobody reads fills and stalls the server
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "fencun.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", process, env, log)
     deadline = time.monotonic() + timeout
