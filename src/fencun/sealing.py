@@ -141,6 +141,11 @@ class Sealed:
         return cls(stored=stored)
 
     @property
+    def stored(self) -> str | None:
+        """The text as read from the database; None for a value not read from it."""
+        return self._stored
+
+    @property
     def is_legacy(self) -> bool:
         """Stored as plain text, from before sealing existed."""
         return bool(self._stored) and not is_sealed(self._stored or "")

@@ -6,9 +6,10 @@ import os
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fencun.channels.models import Account
-from fencun.sealing import same
+from fencun.sealing import Sealed, SecretUnreadable, mask, same
 
 
 def _env_mode(aes_key: str) -> str:
@@ -56,3 +57,41 @@ def default_account() -> Account | None:
         return account
     accounts = list(Account.objects.all()[:2])
     return accounts[0] if len(accounts) == 1 else None
+
+
+def _shown(value: Sealed) -> str:
+    if not value:
+        return _("not set")
+    try:
+        return mask(value.reveal())
+    except SecretUnreadable:
+        return _("set, but it cannot be decrypted with FENCUN_SECRET_KEY")
+
+
+def shown_connection(account: Account) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the console shows of how ``account`` and its WeCom corps are connected: ids
+    in full, every secret masked (at most its last 4 characters, see fencun.sealing)."""
+    fields = Account._meta
+    sections = [
+        (
+            _("WeChat Official Account %(app_id)s") % {"app_id": account.app_id},
+            [
+                (str(fields.get_field("app_secret").verbose_name), _shown(account.app_secret)),
+                (str(fields.get_field("token").verbose_name), _shown(account.token)),
+                (str(fields.get_field("aes_key").verbose_name), _shown(account.aes_key)),
+                (str(fields.get_field("mode").verbose_name), account.get_mode_display()),
+            ],
+        )
+    ]
+    for corp in account.wecom_corps.order_by("id"):
+        sections.append(
+            (
+                _("WeCom %(corp_id)s") % {"corp_id": corp.corp_id},
+                [
+                    ("Secret", _shown(corp.secret)),
+                    ("Token", _shown(corp.token)),
+                    ("EncodingAESKey", _shown(corp.aes_key)),
+                ],
+            )
+        )
+    return sections

@@ -13,6 +13,7 @@ from fencun.cli import import_cmd as import_cli
 from fencun.cli import lint as lint_cli
 from fencun.cli import orders as orders_cli
 from fencun.cli import sandbox as sandbox_cli
+from fencun.cli import secrets_cmd as secrets_cli
 from fencun.cli import sync as sync_cli
 from fencun.cli import wecom as wecom_cli
 
@@ -39,6 +40,7 @@ app.command("lint")(lint_cli.lint)
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(wecom_cli.app, name="wecom")
 app.add_typer(broadcast_cli.app, name="broadcast")
+app.add_typer(secrets_cli.app, name="secrets")
 
 
 if __name__ == "__main__":

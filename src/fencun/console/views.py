@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns.services import HHMM
 from fencun.channels import roles
+from fencun.channels.accounts import shown_connection
 from fencun.channels.models import Account
 from fencun.console import access
 from fencun.engine import geo
@@ -267,6 +268,7 @@ def rules(request):
     limits.append((_("Weibo"), WeiboBroadcast.limits()))
     return render(request, "console/rules.html", {
         "account": account, "form": form, "limits": limits, "nav": "rules",
+        "connection": shown_connection(account),
     })
 
 
