@@ -26,6 +26,7 @@ def _free_port() -> int:
 def _start_serve(data_dir: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "FENCUN_", "WECHAT_"))}
     env["FENCUN_DATA_DIR"] = str(data_dir)
+    env["FENCUN_ADMIN_PASSWORD"] = "a-long-password-1"  # the first start's login, not asked for
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "fencun.cli.main", "serve", "--port", str(_free_port()), "--workers", "1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ machine with the same load for comparison.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import subprocess
 import tempfile
@@ -48,7 +49,7 @@ def run(seconds: float = 20, connections: int = 64, workers: int = 0, compare: b
     workers = workers or default_workers()
     data_dir = tempfile.mkdtemp(prefix="fencun-bench-gateway-")
     env = environ(FENCUN_DATA_DIR=data_dir, WECHAT_APP_ID=APP_ID, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY,
-                  WECHAT_ENCRYPT_MODE="compatible")
+                  WECHAT_ENCRYPT_MODE="compatible", FENCUN_ADMIN_PASSWORD=secrets.token_urlsafe(16))
     if env.get("DATABASE_URL"):
         # A benchmark must start from an empty event log.
         subprocess.run([python(), "-m", "fencun.manage", "flush", "--no-input"], env=env, check=False,  # noqa: S603

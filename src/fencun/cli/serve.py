@@ -13,7 +13,8 @@ from fencun.datadir import setup_django
 
 
 def ensure_admin() -> tuple[str, str] | None:
-    """Create the first admin if there is none; return (username, password) once."""
+    """For ``fencun demo``: create the first admin with a random password if there is
+    none; return (username, password) once, to be printed."""
     import secrets
 
     from django.contrib.auth import get_user_model
@@ -24,6 +25,74 @@ def ensure_admin() -> tuple[str, str] | None:
     password = secrets.token_urlsafe(12)
     user_model.objects.create_superuser("admin", "", password)
     return "admin", password
+
+
+PASSWORD_ENV = "FENCUN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name, not a password
+USERNAME_ENV = "FENCUN_ADMIN_USERNAME"
+
+
+class NoPassword(Exception):
+    """The first start needs the owner's password, and none was given."""
+
+
+def has_login() -> bool:
+    """Whether some active user can log in with a password."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(password="")
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .exists()
+    )
+
+
+def set_owner_password(password: str, username: str = "admin") -> str:
+    """Make ``username`` (or the superuser already there without a password) the
+    installation's administrator, owner of every account, with ``password``; return the
+    username. Raises ``django.core.exceptions.ValidationError`` for a weak password."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    user_model = get_user_model()
+    user = (
+        user_model.objects.filter(is_superuser=True).order_by("id").first()
+        or user_model.objects.filter(username=username).first()
+        or user_model(username=username)
+    )
+    validate_password(password, user)
+    user.is_superuser = user.is_staff = user.is_active = True
+    user.set_password(password)
+    user.save()
+    return user.get_username()
+
+
+def first_login(password: str | None, interactive: bool) -> str | None:
+    """On a data dir where nobody can log in, the owner chooses the administrator's
+    password: from ``password`` (``FENCUN_ADMIN_PASSWORD``), else at a prompt when
+    ``interactive``; never a default one. Returns the username set up, or None when a
+    login already existed. Raises ``NoPassword`` when no password can be had."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if has_login():
+        return None
+    username = os.environ.get(USERNAME_ENV, "").strip() or "admin"
+    if password:
+        return set_owner_password(password, username)
+    if not interactive:
+        raise NoPassword
+    typer.echo(_("Nobody can log in to the console yet: choose the password of the administrator %(username)s.")
+               % {"username": username})
+    for _attempt in range(3):
+        chosen = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat the password"))
+        try:
+            return set_owner_password(chosen, username)
+        except ValidationError as exc:
+            typer.echo(" ".join(exc.messages), err=True)
+    raise NoPassword
 
 
 # Callback threads mostly wait for the group commit (fencun.gateway.ingest): more threads
@@ -67,13 +136,34 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     workers: int = typer.Option(0, "--workers", help="Server processes (0: one per core on SQLite, two on PostgreSQL)."),
+    lang: str = typer.Option("zh-hans", "--lang", help="界面语言 / console language: zh-hans | en"),
 ) -> None:
-    """Serve the console, the API and the WeChat callback (plus an embedded worker)."""
+    """Serve the console, the API and the WeChat callback (plus an embedded worker).
+
+    On a data dir where nobody can log in yet, it first asks for the administrator's
+    password (or takes FENCUN_ADMIN_PASSWORD), and refuses to start without one."""
     setup_django()
-    login = ensure_admin()
-    if login:
-        typer.echo(f"Created the first administrator — username: {login[0]}  password: {login[1]}")
-        typer.echo("(shown once; change it in the console)")
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    with translation.override(lang):
+        try:
+            username = first_login(os.environ.get(PASSWORD_ENV), interactive=sys.stdin.isatty())
+        except NoPassword:
+            typer.echo(
+                _("Nobody can log in to the console yet, and fencun will not run with a default password: "
+                  "start it once in a terminal to choose one, or set %(env)s.") % {"env": PASSWORD_ENV},
+                err=True,
+            )
+            raise typer.Exit(2) from None
+        except ValidationError as exc:
+            typer.echo(_("%(env)s is refused: %(why)s") % {"env": PASSWORD_ENV, "why": " ".join(exc.messages)},
+                       err=True)
+            raise typer.Exit(2) from None
+        if username:
+            typer.echo(_("The administrator %(username)s can now log in with the chosen password.")
+                       % {"username": username})
     from django.conf import settings
 
     worker = None

@@ -22,6 +22,9 @@ if not os.environ.get("FENCUN_TEST_KEEP_ENV"):
     os.environ.setdefault("FENCUN_SECRET_KEY", secrets.token_urlsafe(50))
     for _name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
         os.environ.pop(_name, None)
+    # `fencun serve` started by a test takes the first login's password from here
+    # instead of asking for it.
+    os.environ.setdefault("FENCUN_ADMIN_PASSWORD", secrets.token_urlsafe(16))
 
 
 def pytest_sessionfinish(session, exitstatus):
