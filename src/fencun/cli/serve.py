@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -10,6 +11,14 @@ import typer
 
 from fencun.cli.children import child_environment, die_with_parent
 from fencun.datadir import setup_django
+
+
+def stop_on_interrupt() -> None:
+    """Make SIGINT (Ctrl-C, ``kill -INT``) stop this process even when it was started
+    with SIGINT ignored, as a shell starts a script's background jobs: Python then keeps
+    ignoring it, and gunicorn and huey take it back only once they are running, so a
+    SIGINT before that was lost and the server ran on."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def ensure_admin() -> tuple[str, str] | None:
@@ -142,6 +151,7 @@ def serve(
 
     On a data dir where nobody can log in yet, it first asks for the administrator's
     password (or takes FENCUN_ADMIN_PASSWORD), and refuses to start without one."""
+    stop_on_interrupt()
     setup_django()
     from django.core.exceptions import ValidationError
     from django.utils import translation
@@ -189,6 +199,7 @@ def worker(
     processes: int = typer.Option(2, "--workers", help="Worker threads in this process."),
 ) -> None:
     """Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these)."""
+    stop_on_interrupt()
     die_with_parent()
     setup_django()
     from django.core.management import call_command
