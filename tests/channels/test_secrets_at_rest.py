@@ -203,3 +203,39 @@ def test_an_unreadable_callback_token_is_answered_503_without_a_traceback(stored
     assert r.status_code == 503
     assert b"SecretUnreadable" in r.content
     assert "Traceback" not in caplog.text and "FENCUN_SECRET_KEY_FALLBACKS" in caplog.text
+
+
+def test_a_campaign_whose_appsecret_no_key_opens_pauses_with_the_reason(db, make_sandbox):
+    from fencun.campaigns import delivery
+    from fencun.campaigns.models import Campaign, OutboxItem
+    from fencun.campaigns.seeding import ready_campaign, seed_account
+
+    box = make_sandbox(account_type="service", followers=5)
+    account = seed_account(box)
+    campaign = ready_campaign(account)
+    lost = sealing.seal(box.config.app_secret, sealing.keyring("a-key-since-lost", []))
+    Account.objects.filter(pk=account.pk).update(app_secret=lost)
+    delivery.run_scheduler("s")
+    delivery.work("w", max_items=5)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+    assert "FENCUN_SECRET_KEY" in campaign.pause_reason
+    assert not OutboxItem.objects.filter(campaign=campaign, status="sent").exists()
+    assert box.state()["token_fetches"] == 0
+
+
+@pytest.mark.parametrize(("engine", "key", "warned"), [
+    ("django.db.backends.postgresql", None, True),
+    ("django.db.backends.postgresql", "set-everywhere", False),
+    ("django.db.backends.sqlite3", None, False),
+])
+def test_the_deploy_check_asks_for_one_key_when_the_database_is_shared(monkeypatch, settings, engine, key, warned):
+    from django.core.checks import run_checks
+
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", engine)
+    if key is None:
+        monkeypatch.delenv("FENCUN_SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("FENCUN_SECRET_KEY", key)
+    ids = {m.id for m in run_checks(include_deployment_checks=True)}
+    assert ("fencun.W001" in ids) is warned
