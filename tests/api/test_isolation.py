@@ -1,0 +1,259 @@
+"""Tokens reach only their own accounts: every endpoint of the OpenAPI document, tried on
+another account's objects, answers 404 and neither shows nor changes anything of theirs.
+
+The endpoints come from the document itself, so an endpoint added later is tried too; one
+that names no account (an ``account`` parameter or body field) fails here until it says
+how it is scoped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import models
+
+from fencun.api.models import ApiToken
+from fencun.audience.services import record_event
+from fencun.campaigns.services import update_rules
+from fencun.channels.models import Account
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+THEIR_OPENID = "o-theirs-1"
+# In every row of theirs that could be shown: an answer holding it shows their data.
+MARKER = "乙方机密-marker"
+
+
+@pytest.fixture
+def two(make_account):
+    ours = make_account(app_id="wx-ours-000000000001", name="甲方家具")
+    theirs = make_account(app_id="wx-theirs-00000000001", name=f"{MARKER} 账号")
+    record_event(ours, kind="subscribe", openid="o-ours-1", occurred_at=T0, payload={},
+                 source="test", dedup_key="ours-1")
+    record_event(theirs, kind="subscribe", openid=THEIR_OPENID, occurred_at=T0,
+                 payload={"scene": MARKER}, source="test", dedup_key="theirs-1")
+    record_event(theirs, kind="text", openid=THEIR_OPENID, occurred_at=T0,
+                 payload={"content": MARKER}, source="test", dedup_key="theirs-2")
+    update_rules(theirs, weekly_cap=7, quiet_start="21:37")
+    return ours, theirs
+
+
+def auth(token: str, lang: str | None = None) -> dict[str, str]:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if lang:
+        headers["HTTP_ACCEPT_LANGUAGE"] = lang
+    return headers
+
+
+def rows_of(account: Account) -> dict[str, list[dict]]:
+    """Every row of every model that belongs to ``account`` (an ``account`` foreign key)."""
+    out = {}
+    for model in apps.get_models():
+        try:
+            field = model._meta.get_field("account")
+        except Exception:  # noqa: S112 - models without an account
+            continue
+        if isinstance(field, models.ForeignKey | models.OneToOneField) and field.related_model is Account:
+            out[model._meta.label] = list(model.objects.filter(account=account).order_by("pk").values())
+    return out
+
+
+# --- requests built from the OpenAPI document ------------------------------------------
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _value(doc: dict, name: str, schema: dict, theirs: Account) -> Any:
+    """A valid value for a field, aimed at their account and their follower."""
+    schema = _resolve(doc, schema)
+    if name == "account":
+        return theirs.app_id
+    if name == "openid":
+        return THEIR_OPENID
+    if "anyOf" in schema:
+        options = [_resolve(doc, s) for s in schema["anyOf"] if s.get("type") != "null"]
+        numeric = [s for s in options if s.get("type") in ("number", "integer")]
+        return _value(doc, name, (numeric or options)[0], theirs)
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        wanted = set(schema.get("required", [])) | ({"account", "openid"} & props.keys())
+        return {k: _value(doc, k, props[k], theirs) for k in props if k in wanted}
+    if kind == "array":
+        return [_value(doc, name, schema.get("items", {}), theirs) for _ in range(max(1, schema.get("minItems", 1)))]
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    if schema.get("format") == "date-time":
+        return "2026-11-01T08:00:00+08:00"
+    return f"{name}-1"
+
+
+def _operations(doc: dict):
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def _request(doc: dict, path: str, op: dict, theirs: Account, *, name_account: bool) -> tuple[str, dict, Any]:
+    """(url, query, body) of ``op`` on their objects; ``name_account`` False leaves out
+    the account, so the token's own account is meant."""
+    url = path
+    query: dict[str, Any] = {}
+    for param in op.get("parameters", []):
+        name = param["name"]
+        if param["in"] == "path":
+            assert name == "openid", f"{path}: teach this test whose object {{{name}}} names"
+            url = url.replace("{openid}", THEIR_OPENID)
+        elif (param["in"] == "query" and (param.get("required") or name in ("account", "openid"))
+              and (name != "account" or name_account)):
+            query[name] = _value(doc, name, param.get("schema", {}), theirs)
+    body = None
+    if "requestBody" in op:
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        body = _value(doc, "body", schema, theirs)
+        if not name_account:
+            body.pop("account", None)
+    return url, query, body
+
+
+def _names_an_account(doc: dict, op: dict) -> bool:
+    if any(p["name"] == "account" for p in op.get("parameters", [])):
+        return True
+    if "requestBody" in op:
+        schema = _resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
+        return "account" in schema.get("properties", {})
+    return False
+
+
+def _send(client, method: str, url: str, query: dict, body: Any, headers: dict):
+    if query:
+        from urllib.parse import urlencode
+
+        url = f"{url}?{urlencode(query)}"
+    if body is None:
+        return getattr(client, method)(url, **headers)
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json", **headers)
+
+
+@pytest.fixture
+def doc(client):
+    document = client.get("/api/openapi.json").json()
+    assert len(list(_operations(document))) >= 5  # the document lists the API
+    return document
+
+
+@pytest.mark.django_db
+def test_no_endpoint_reads_or_changes_another_accounts_objects(client, two, doc):
+    ours, theirs = two
+    our_token = ApiToken.issue("ours", [ours])[1]
+    their_token = ApiToken.issue("theirs", [theirs])[1]
+    before = rows_of(theirs)
+    tried = []
+    for path, method, op in _operations(doc):
+        assert _names_an_account(doc, op), f"{method.upper()} {path} names no account: how is it scoped?"
+        for name_account in (True, False):
+            url, query, body = _request(doc, path, op, theirs, name_account=name_account)
+            r = _send(client, method, url, query, body, auth(our_token))
+            where = f"{method.upper()} {url} {query} {body}"
+            assert r.status_code != 500, where
+            assert MARKER not in r.content.decode(), f"{where} shows their data"
+            if name_account or path.startswith("/api/followers/{openid}"):
+                assert r.status_code == 404, (where, r.status_code, r.content)
+            assert rows_of(theirs) == before, f"{where} changed their rows"
+        tried.append((path, method))
+    # The same requests with their own token do reach their objects: the 404s above are
+    # the scoping, not broken requests.
+    for path, method, op in _operations(doc):
+        url, query, body = _request(doc, path, op, theirs, name_account=True)
+        r = _send(client, method, url, query, body, auth(their_token))
+        assert r.status_code not in (404, 500), (method, url, r.status_code, r.content)
+    assert {("/api/followers/{openid}", "get"), ("/api/orders", "post"), ("/api/rules", "patch")} <= set(tried)
+
+
+@pytest.mark.django_db
+def test_a_token_of_two_accounts_reaches_both_and_must_say_which(client, two):
+    ours, theirs = two
+    token = ApiToken.issue("agency", [ours, theirs])[1]
+    assert client.get(f"/api/followers/{THEIR_OPENID}?account={theirs.app_id}", **auth(token)).status_code == 200
+    assert client.get("/api/followers/o-ours-1?account=wx-ours-000000000001", **auth(token)).status_code == 200
+    Account.objects.update(is_default=False)
+    r = client.get("/api/rules", **auth(token, "en"))
+    assert r.status_code == 404 and "account=<AppID>" in r.json()["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "words"), [("zh-hans", "只读"), ("en", "read-only")])
+def test_a_read_only_token_reads_and_is_refused_every_change(client, two, doc, lang, words):
+    ours, theirs = two
+    token = ApiToken.issue("reader", [theirs], scope="read")[1]
+    before = rows_of(theirs)
+    changes = 0
+    for path, method, op in _operations(doc):
+        url, query, body = _request(doc, path, op, theirs, name_account=True)
+        r = _send(client, method, url, query, body, auth(token, lang))
+        if method == "get":
+            assert r.status_code == 200, (path, r.status_code, r.content)
+        else:
+            assert r.status_code == 403, (method, path, r.status_code)
+            assert words in r.json()["detail"]
+            changes += 1
+    assert changes >= 2 and rows_of(theirs) == before
+
+
+@pytest.mark.django_db
+def test_a_token_whose_only_account_is_gone_reaches_nothing(client, two):
+    ours, theirs = two
+    token = ApiToken.issue("ours", [ours])[1]
+    ours.delete()
+    assert client.get("/api/rules", **auth(token)).status_code == 404
+    assert client.get(f"/api/followers/{THEIR_OPENID}", **auth(token)).status_code == 404
+
+
+# --- `fencun api-token create` -----------------------------------------------------------
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from fencun.cli.main import app
+
+    return CliRunner().invoke(app, ["api-token", "create", *args])
+
+
+def test_the_cli_scopes_a_token_to_the_accounts_and_scope_given(transactional_db, make_account):
+    ours = make_account(app_id="wx-ours-000000000001")
+    theirs = make_account(app_id="wx-theirs-00000000001")
+    result = _cli("--name", "report", "--account", theirs.app_id, "--scope", "read")
+    assert result.exit_code == 0, result.output
+    row = ApiToken.authenticate(result.output.strip())
+    assert list(row.accounts.all()) == [theirs] and row.scope == "read"
+    both = ApiToken.authenticate(
+        _cli("--name", "agency", "--account", ours.app_id, "--account", theirs.app_id).output.strip()
+    )
+    assert set(both.accounts.all()) == {ours, theirs} and both.scope == "write"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--scope", "admin"], "read"),
+    (["--account", "wx-nobody"], "wx-nobody"),
+    ([], "--account APPID"),  # several accounts: which one is not guessed
+])
+def test_the_cli_refuses_a_bad_choice_and_creates_nothing(transactional_db, make_account, args, words):
+    make_account(app_id="wx-ours-000000000001")
+    make_account(app_id="wx-theirs-00000000001")
+    result = _cli("--name", "n", "--lang", "en", *args)
+    assert result.exit_code == 2 and words in result.output
+    assert not ApiToken.objects.exists()
+
+
+def test_the_cli_says_there_is_no_account_yet(transactional_db):
+    result = _cli("--name", "n")
+    assert result.exit_code == 2 and "WECHAT_APP_ID" in result.output
+    assert not ApiToken.objects.exists()
