@@ -21,6 +21,7 @@ _SECRET_ENV = (
     "WECOM_SECRET",
     "WECOM_AES_KEY",
     "WECOM_TOKEN",
+    "WEIBO_ACCESS_TOKEN",
     "FENCUN_SECRET_KEY",
 )
 # Secrets opened from the database (``fencun.sealing``): they were never in the

@@ -168,6 +168,15 @@ def test_a_secret_once_opened_is_masked_in_log_lines(stored):
     assert APP_SECRET not in record.getMessage() and CORP_SECRET not in record.getMessage()
 
 
+def test_keys_and_tokens_from_the_environment_are_masked_in_log_lines(monkeypatch):
+    from fencun.logredact import redact
+
+    monkeypatch.setenv("FENCUN_SECRET_KEY_FALLBACKS", "first-old-key-123,second-old-key-456")
+    monkeypatch.setenv("WEIBO_ACCESS_TOKEN", "2.00weibo-access-token")
+    line = redact("keys first-old-key-123 second-old-key-456 token 2.00weibo-access-token")
+    assert line == "keys *** *** token ***"
+
+
 def test_the_token_fetch_uses_the_opened_secret_and_stores_the_token_sealed(db, sandbox):
     from fencun.channels.services import wechat_client
 
