@@ -248,3 +248,15 @@ def test_the_deploy_check_asks_for_one_key_when_the_database_is_shared(monkeypat
         monkeypatch.setenv("FENCUN_SECRET_KEY", key)
     ids = {m.id for m in run_checks(include_deployment_checks=True)}
     assert ("fencun.W001" in ids) is warned
+
+
+def test_broadcast_posts_of_a_corp_whose_secret_no_key_opens_wait_with_a_warning(stored, caplog):
+    from fencun.channels.tasks import post_due_broadcasts
+
+    _, corp, _ = stored
+    lost = sealing.seal(CORP_SECRET, sealing.keyring("a-key-since-lost", []))
+    WecomCorp.objects.filter(pk=corp.pk).update(secret=lost)
+    with caplog.at_level(logging.WARNING):
+        assert post_due_broadcasts() == 0
+    assert "ww-sealed" in caplog.text and "FENCUN_SECRET_KEY" in caplog.text
+    assert "Traceback" not in caplog.text

@@ -16,7 +16,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from fencun.channels.broadcast.services import post_due, recent_moment_jobs, weibo_client
 from fencun.channels.models import WecomCorp
-from fencun.channels.wechat.errors import ChannelError
+from fencun.channels.wechat.errors import ChannelError, CredentialUnreadable
 from fencun.channels.wecom.ledger import wecom_client
 from fencun.channels.wecom.tasks import record_moment_result
 
@@ -36,7 +36,12 @@ def post_due_broadcasts() -> int:
             # Weibo takes only posts with a link under the safe domain: our tracked links.
             log.warning("broadcast posts wait: FENCUN_PUBLIC_URL is not set")
     for corp in WecomCorp.objects.exclude(secret=""):
-        with wecom_client(corp) as client:
+        try:
+            client = wecom_client(corp)
+        except CredentialUnreadable as exc:
+            log.warning("broadcast posts of WeCom %s wait: %s", corp.corp_id, exc)
+            continue
+        with client:
             outcomes += post_due(client)
             # Members confirm a Moments task in the app: read back the day's results.
             for jobid in recent_moment_jobs(corp):
