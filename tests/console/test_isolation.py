@@ -12,13 +12,14 @@ from django.utils import timezone
 from tests.api.test_isolation import rows_of
 from tests.console.test_console import PUBLIC, _app_routes
 
+from fencun.api.models import ApiToken
 from fencun.audience.models import Event, Follower, Segment, Store
 from fencun.campaigns.models import Campaign
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account, BroadcastPost
-from fencun.channels.roles import grant
-from fencun.console.access import READ_ONLY_POSTS, SESSION_ACCOUNT
+from fencun.channels.models import Account, BroadcastPost, Membership
+from fencun.channels.roles import grant, role_in
+from fencun.console.access import OWNER_VIEWS, READ_ONLY_POSTS, SESSION_ACCOUNT
 from fencun.gateway.models import AutoReply
 
 MARKER = "乙方机密"
@@ -150,8 +151,11 @@ def test_an_analyst_reads_every_page_and_changes_nothing(client, two, lang, word
     log_in(client, ours, "analyst")
     client.cookies["django_language"] = lang
     routes = [(route, url_of(route, our_pks), p.name) for route, p in _app_routes() if route in console_routes()]
-    for _, url, _ in routes:
+    for _, url, name in routes:
         got = client.get(url)
+        if name in OWNER_VIEWS:  # members and tokens: owners only, even to look
+            assert got.status_code == 403, url
+            continue
         assert got.status_code not in (403, 404, 500), (url, got.status_code)  # 400: a count needs a filter
     before = rows_of(ours)  # after reading: a first read stores the default rules
     refused = 0
@@ -161,7 +165,7 @@ def test_an_analyst_reads_every_page_and_changes_nothing(client, two, lang, word
             assert r.status_code != 403, url
             continue
         assert r.status_code == 403, (url, r.status_code)
-        assert words in r.content.decode()
+        assert words in r.content.decode() or name in OWNER_VIEWS  # those say "only an owner"
         refused += 1
     assert refused >= 10 and rows_of(ours) == before
 
@@ -194,3 +198,49 @@ def test_a_superuser_is_the_owner_of_every_account(client, two):
     client.post("/account/", {"account": theirs.pk})
     assert f"{MARKER}店" in client.get("/stores/").content.decode()
     assert re.search(r"<option[^>]*>甲方家具</option>", client.get("/").content.decode())
+
+
+# --- the owner's page: members and API tokens ---------------------------------------------
+
+@pytest.mark.parametrize(("lang", "words"), [("zh-hans", "只有这个公众号的所有者"), ("en", "Only an owner")])
+def test_only_an_owner_manages_members_and_tokens(client, two, lang, words):
+    (ours, _), _ = two
+    log_in(client, ours, "operator")
+    client.cookies["django_language"] = lang
+    assert "/members/" not in client.get("/").content.decode()  # not offered
+    for r in (client.get("/members/"), client.post("/members/", {"action": "token", "name": "x", "scope": "write"})):
+        assert r.status_code == 403 and words in r.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_an_owner_gives_roles_and_tokens_of_their_account_only(client, two):
+    (ours, _), (theirs, _) = two
+    owner = log_in(client, ours, "owner")
+    wang = User.objects.create_user("wang", password="a-long-password-1")
+    their_member = grant(User.objects.create_user("zhao"), theirs, "owner")
+    their_token = ApiToken.issue("theirs", [theirs])[0]
+    assert "/members/" in client.get("/").content.decode()
+    assert client.post("/members/", {"action": "grant", "username": "wang", "role": "analyst"}).status_code == 200
+    assert role_in(wang, ours) == "analyst" and role_in(wang, theirs) is None
+    # Not their members, not their tokens: 404 as if they did not exist.
+    assert client.post("/members/", {"action": "remove", "membership": their_member.pk}).status_code == 404
+    assert client.post("/members/", {"action": "revoke", "token": their_token.pk}).status_code == 404
+    page = client.get("/members/").content.decode()
+    assert "zhao" not in page and their_token.prefix not in page and "wang" in page
+    # Nor one's own role (another owner changes it), nor a user who does not exist.
+    mine = Membership.objects.get(user=owner)
+    assert client.post("/members/", {"action": "remove", "membership": mine.pk}).status_code == 400
+    assert client.post("/members/", {"action": "grant", "username": "nobody", "role": "owner"}).status_code == 400
+    # A token made here reaches this account only, is shown once, and is revoked here.
+    r = client.post("/members/", {"action": "token", "name": "报表", "scope": "read"})
+    plaintext = re.search(r"<code>(fc_[^<]+)</code>", r.content.decode()).group(1)
+    token = ApiToken.authenticate(plaintext)
+    assert list(token.accounts.all()) == [ours] and token.scope == "read"
+    assert plaintext not in client.get("/members/").content.decode()
+    assert client.post("/members/", {"action": "revoke", "token": token.pk}).status_code == 200
+    assert ApiToken.authenticate(plaintext) is None
+    wang_row = Membership.objects.get(user=wang)
+    assert client.post("/members/", {"action": "remove", "membership": wang_row.pk}).status_code == 200
+    assert role_in(wang, ours) is None
+    their_token.refresh_from_db()
+    assert not their_token.revoked and Membership.objects.filter(pk=their_member.pk).exists()

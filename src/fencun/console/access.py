@@ -25,7 +25,7 @@ SESSION_ACCOUNT = "fencun_account_id"
 READ_ONLY_POSTS = frozenset({"console-account", "console-campaign-lint"})
 # Console views that need more than the operator role whatever the method: the
 # account's members, secrets and API tokens.
-OWNER_VIEWS: frozenset[str] = frozenset()
+OWNER_VIEWS = frozenset({"console-members"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
