@@ -21,13 +21,13 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 
 from fencun import clock
-from fencun.campaigns import ratelimit, variants
+from fencun.campaigns import outcomes, ratelimit, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
 from fencun.channels.interface import Batch, Channel, Content, Sent, is_retryable
 from fencun.channels.models import Account, WecomCorp
@@ -155,11 +155,12 @@ def _finish(item: OutboxItem, owner: str, **fields) -> bool:
     )
 
 
-def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, reason: str = "") -> None:
+def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, code: str = "", reason: str = "") -> None:
     OutboxItem.objects.filter(pk=item.pk, status=OS.CLAIMED, lease_owner=owner).update(
         status=OS.PENDING,
         lease_owner="",
         lease_until=None,
+        reason_code=code,
         reason=reason[:500],
         not_before=clock.now() + timedelta(seconds=delay) if delay else None,
     )
@@ -222,6 +223,9 @@ class RowMemo:
         return CampaignArticle.objects.filter(campaign=self.campaign)
 
     def get(self, name: str) -> str:
+        if name == "attempt":
+            at = self.item.attempt_started_at
+            return repr(at.timestamp()) if at else ""
         if name == "tag":
             return str(self.item.tag_id or "")
         if name == "task":
@@ -233,7 +237,12 @@ class RowMemo:
         raise KeyError(name)
 
     def put(self, name: str, value: str) -> str:
-        if name in ("tag", "task"):
+        if name == "attempt":
+            # Committed before the request leaves: a worker killed mid-request leaves it.
+            at = datetime.fromtimestamp(float(value), UTC) if value else None
+            self.item.attempt_started_at = at
+            OutboxItem.objects.filter(pk=self.item.pk).update(attempt_started_at=at)
+        elif name in ("tag", "task"):
             field = "tag_id" if name == "tag" else "task_id"
             setattr(self.item, field, int(value) if name == "tag" else value)
             OutboxItem.objects.filter(pk=self.item.pk).update(**{field: getattr(self.item, field)})
@@ -392,6 +401,7 @@ def _reason(exc: Exception) -> str:
 class WorkResult:
     sent: int = 0
     failed: int = 0
+    unknown: int = 0  # rows whose delivery the platform neither confirmed nor denied
     retried: int = 0
     paused: int = 0
     rate_waits: int = 0
@@ -399,7 +409,13 @@ class WorkResult:
 
 def process(item: OutboxItem, owner: str, client_factory=None) -> str:
     """Send one claimed row through its campaign's channel and record the outcome:
-    ``sent``, ``failed``, ``retry``, ``rate`` or ``paused``.
+    ``sent``, ``failed``, ``unknown``, ``retry``, ``rate`` or ``paused``.
+
+    A row whose attempt may have reached the platform without an answer is retried where
+    its idempotency key makes that safe (a mass send's ``clientmsgid``: the platform
+    answers 45065 for one it took) and otherwise ends ``unknown`` with the reason
+    (customer-service messages: no key, nothing to ask); a busy platform's answer (-1)
+    says nothing was sent, so that row is simply tried again.
 
     ``client_factory(account or corp)`` gives the API client (default: :func:`default_clients`).
     """
@@ -407,23 +423,11 @@ def process(item: OutboxItem, owner: str, client_factory=None) -> str:
     if campaign.status != S.SENDING:
         _release(item, owner)
         return "retry"
-    if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE and item.attempts > 1:
-        # A customer-service message carries no idempotency key: after an interrupted
-        # attempt its outcome is unknown, and a second try could reach the follower twice.
-        _finish(
-            item,
-            owner,
-            status=OS.FAILED,
-            lease_owner="",
-            reason="outcome unknown after an interrupted attempt; not sent again",
-        )
-        _maybe_done(campaign)
-        return "failed"
     if campaign.channel == Campaign.Channel.MASS:
         wait = ratelimit.take(campaign.account.app_id, "mass", _mass_rate(campaign.account))
         if wait > 0:
             # The minute's calls are used by this or another worker: come back next minute.
-            _release(item, owner, delay=wait, reason="rate")
+            _release(item, owner, delay=wait, code=outcomes.RATE, reason="rate")
             return "rate"
         known = _already_accepted(campaign.account, item.clientmsgid)
         if known is not None:
@@ -434,25 +438,33 @@ def process(item: OutboxItem, owner: str, client_factory=None) -> str:
     try:
         channel = channel_for(campaign, client_factory or default_clients)
     except E.ChannelError as exc:
-        _release(item, owner, reason=_reason(exc))
+        _release(item, owner, code=outcomes.PAUSED, reason=_reason(exc))
         _pause_for(campaign, _reason(exc))
         return "paused"
     try:
         sent = channel.send(_batch(item, campaign), RowMemo(item, campaign, variants.letter_of(item.variant)))
     except E.ChannelError as exc:
         reason = _reason(exc)
+        if isinstance(exc, E.OutcomeUnknown):
+            _finish(item, owner, status=OS.UNKNOWN, reason_code=outcomes.OUTCOME_UNKNOWN,
+                    reason=reason[:500], lease_owner="")
+            _maybe_done(campaign)
+            return "unknown"
         if isinstance(exc, channel.row_failures):
-            _finish(item, owner, status=OS.FAILED, reason=reason[:500], lease_owner="")
+            _finish(item, owner, status=OS.FAILED, reason_code=outcomes.code_for(exc),
+                    reason=reason[:500], lease_owner="")
             _maybe_done(campaign)
             return "failed"
         if is_retryable(exc) and item.attempts < MAX_ATTEMPTS:
-            _release(item, owner, delay=BACKOFF_SECONDS * 2 ** (item.attempts - 1), reason=reason)
+            _release(item, owner, delay=BACKOFF_SECONDS * 2 ** (item.attempts - 1), code=outcomes.RETRY,
+                     reason=reason)
             return "retry"
+        code = outcomes.PAUSED
         if is_retryable(exc):
-            reason = f"{MAX_ATTEMPTS} attempts failed: {reason}"
+            code, reason = outcomes.ATTEMPTS_EXHAUSTED, f"{MAX_ATTEMPTS} attempts failed: {reason}"
         # Quota, credentials, content, limits: sending more of this campaign would only
         # fail again until someone looks.
-        _release(item, owner, reason=reason)
+        _release(item, owner, code=code, reason=reason)
         _pause_for(campaign, reason)
         return "paused"
     outcome = _record_sent(item, owner, sent)
@@ -469,19 +481,21 @@ def _record_sent(item: OutboxItem, owner: str, sent: Sent) -> str:
     elsewhere = len(sent.refused) - len(refused)  # e.g. WeCom's fail_list, by external id
     note = f"{elsewhere} recipients refused by the platform" if elsewhere else ""
     if not refused:
-        _finish(item, owner, status=OS.SENT, msg_id=sent.msg_id, sent_at=clock.now(), lease_owner="", reason=note)
+        _finish(item, owner, status=OS.SENT, msg_id=sent.msg_id, sent_at=clock.now(), lease_owner="",
+                reason_code=outcomes.REFUSED if note else "", reason=note)
         return "sent"
     taken = set(refused)
     rest = [o for o in item.openids if o not in taken]
     with transaction.atomic():
         if not rest:
             reason = sent.refused_reasons.get(refused[0], "refused by the platform")
-            _finish(item, owner, status=OS.FAILED, lease_owner="", reason=f"{len(refused)} refused: {reason}"[:500])
+            _finish(item, owner, status=OS.FAILED, lease_owner="", reason_code=outcomes.code_for_refusal(reason),
+                    reason=f"{len(refused)} refused: {reason}"[:500])
             return "failed"
         summary = "; ".join(filter(None, [f"{len(refused)} refused, sent to the rest", note]))
         if not _finish(
             item, owner, status=OS.SENT, msg_id=sent.msg_id, sent_at=clock.now(), lease_owner="",
-            openids=rest, reason=summary,
+            openids=rest, reason_code=outcomes.REFUSED, reason=summary,
         ):
             return "sent"  # the lease was lost: whoever holds it records the outcome
         OutboxItem.objects.bulk_create(
@@ -494,6 +508,7 @@ def _record_sent(item: OutboxItem, owner: str, sent: Sent) -> str:
                     clientmsgid=f"rf{item.pk}-{uuid.uuid5(uuid.NAMESPACE_OID, openid).hex}"[:64],
                     status=OS.FAILED,
                     attempts=item.attempts,
+                    reason_code=outcomes.code_for_refusal(sent.refused_reasons.get(openid, "")),
                     reason=sent.refused_reasons.get(openid, "refused by the platform")[:500],
                 )
                 for openid in refused
@@ -547,6 +562,8 @@ def work(owner: str | None = None, *, max_items: int | None = None, client_facto
                 result.sent += 1
             elif outcome == "failed":
                 result.failed += 1
+            elif outcome == "unknown":
+                result.unknown += 1
             elif outcome == "paused":
                 result.paused += 1
             elif outcome == "rate":

@@ -203,7 +203,9 @@ class OutboxItem(models.Model):
     """One unit of delivery: a batch of openids (mass sends) or one follower (CS).
 
     ``clientmsgid`` is written once with the row and reused on every attempt, so WeChat
-    refuses a repeat (45065, recorded as sent).
+    refuses a repeat (45065, recorded as sent). Where the platform takes no such key
+    (customer-service messages), an attempt whose request may have reached it without an
+    answer ends the row as ``unknown``: never sent again, shown to the merchant.
     """
 
     class Status(models.TextChoices):
@@ -211,6 +213,8 @@ class OutboxItem(models.Model):
         CLAIMED = "claimed", _("发送中")
         SENT = "sent", _("已发送")
         FAILED = "failed", _("失败")
+        # The platform may or may not have delivered it, and cannot be asked (terminal).
+        UNKNOWN = "unknown", _("结果未知")
         # The rest of an A/B campaign's audience, waiting for the winner (never claimed).
         HELD = "held", _("等待胜出版本")
 
@@ -237,8 +241,16 @@ class OutboxItem(models.Model):
     # The delivery tag is deleted a while after WeChat accepted the send (the platform
     # resolves the tag's members while the job runs).
     tag_removed = models.BooleanField(default=False)
+    # Why the row was refused, failed, ended unknown or is waiting: a code of
+    # ``campaigns/outcomes.py`` (shown in the merchant's language) and the detail (the
+    # platform's own words, as it gave them).
+    reason_code = models.CharField(max_length=32, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When an attempt's request was about to leave and no answer has been recorded since:
+    # set before calling a platform that takes no idempotency key (or forgets it, after
+    # ``clientmsgid_dedup_hours``), cleared when an answer says nothing was sent.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -16,6 +17,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.campaigns import outcomes
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
 from fencun.channels.models import Account, MassSend
 from fencun.channels.wechat.covers import CoverError, check_cover
@@ -248,7 +250,7 @@ def cancel(campaign: Campaign) -> Campaign:
         OutboxItem.objects.filter(
             campaign=campaign, status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.HELD)
         ).update(
-            status=OutboxItem.Status.FAILED, reason="cancelled"
+            status=OutboxItem.Status.FAILED, reason_code=outcomes.CANCELLED, reason="cancelled"
         )
     return campaign
 
@@ -315,17 +317,46 @@ def recipients_of(campaign: Campaign, *, sent_only: bool = True) -> list[str]:
 
 
 def delivery_counts(campaign: Campaign) -> dict[str, int]:
-    """Outbox rows and recipients by status: ``{"pending": n, ..., "recipients_sent": n}``."""
+    """Outbox rows by status (``{"pending": n, ..., "unknown": n}``) and the recipients
+    sent, failed and of unknown outcome (``recipients_sent``, ``recipients_failed``,
+    ``recipients_unknown``)."""
     counts = {s.value: 0 for s in OutboxItem.Status}
-    sent_recipients = 0
+    recipients = dict.fromkeys((OutboxItem.Status.SENT, OutboxItem.Status.FAILED, OutboxItem.Status.UNKNOWN), 0)
     for status, openids in OutboxItem.objects.filter(campaign=campaign).values_list(
         "status", "openids"
     ):
         counts[status] += 1
-        if status == OutboxItem.Status.SENT:
-            sent_recipients += len(openids)
-    counts["recipients_sent"] = sent_recipients
+        if status in recipients:
+            recipients[status] += len(openids)
+    for status, n in recipients.items():
+        counts[f"recipients_{status}"] = n
     return counts
+
+
+@dataclass
+class ReasonGroup:
+    """Rows of one status held for one reason: ``label`` is the reason in the active
+    language, ``example`` one row's detail in the platform's own words."""
+
+    status: str
+    code: str
+    label: str
+    rows: int = 0
+    recipients: int = 0
+    example: str = ""
+
+
+def delivery_reasons(campaign: Campaign) -> list[ReasonGroup]:
+    """Why rows of the campaign failed, ended unknown or wait, most recipients first."""
+    groups: dict[tuple[str, str], ReasonGroup] = {}
+    rows = OutboxItem.objects.filter(campaign=campaign).exclude(reason_code="").exclude(
+        status=OutboxItem.Status.SENT
+    )
+    for status, code, openids, reason in rows.values_list("status", "reason_code", "openids", "reason"):
+        group = groups.setdefault((status, code), ReasonGroup(status, code, outcomes.label(code), example=reason))
+        group.rows += 1
+        group.recipients += len(openids)
+    return sorted(groups.values(), key=lambda g: (-g.recipients, g.code))
 
 
 def campaigns_of(account: Account, statuses: Iterable[str] | None = None):
@@ -343,6 +374,8 @@ __all__ = [
     "cancel",
     "create_campaign",
     "delivery_counts",
+    "delivery_reasons",
+    "ReasonGroup",
     "lint_campaign",
     "pause",
     "recipients_of",

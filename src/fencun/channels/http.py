@@ -23,6 +23,7 @@ from fencun.channels.wechat.errors import (
     ApiTimeout,
     BadResponse,
     ChannelError,
+    NotConnected,
     TransportError,
 )
 from fencun.channels.wechat.tokens import AccessToken, MemoryTokenStore, TokenStore
@@ -31,6 +32,12 @@ from fencun.logredact import RedactSecrets
 # httpx logs every request URL at INFO, access_token (or a secret in a token request's
 # query) included; clean its records at the source, whatever handlers are attached.
 logging.getLogger("httpx").addFilter(RedactSecrets())
+
+
+def _at(error: ChannelError, path: str) -> ChannelError:
+    """``error`` with the API path of the request it is about."""
+    error.path = path
+    return error
 
 
 class Secret:
@@ -223,21 +230,26 @@ class TokenClient(PlatformClient):
             response = self._http.request(
                 method, path, params=query, content=content, files=files, headers=headers
             )
-        except httpx.TimeoutException:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Before a connection: the request never left (told apart for sends that carry
+            # no idempotency key, see ``ChannelError.may_have_acted``).
             # ``from None``: httpx's own exception repeats the URL, query and secrets included.
-            raise ApiTimeout(f"{method} {path}: no answer within {self.timeout:g} s") from None
+            raise _at(NotConnected(f"{method} {path}: {type(exc).__name__}"), path) from None
+        except httpx.TimeoutException:
+            raise _at(ApiTimeout(f"{method} {path}: no answer within {self.timeout:g} s"), path) from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"{method} {path}: {type(exc).__name__}") from None
+            raise _at(TransportError(f"{method} {path}: {type(exc).__name__}"), path) from None
         if response.status_code != 200:
             error = BadResponse(f"{method} {path}: HTTP {response.status_code}")
-            error.retryable = response.status_code >= 500
-            raise error
+            # A gateway's 5xx may come after the platform acted; a 4xx is a refusal.
+            error.retryable = error.may_have_acted = response.status_code >= 500
+            raise _at(error, path)
         try:
             data = response.json()
         except ValueError:
-            raise BadResponse(f"{method} {path}: answer is not JSON") from None
+            raise _at(BadResponse(f"{method} {path}: answer is not JSON"), path) from None
         if not isinstance(data, dict):
-            raise BadResponse(f"{method} {path}: answer is not a JSON object")
+            raise _at(BadResponse(f"{method} {path}: answer is not a JSON object"), path)
         errcode = int(data.get("errcode") or 0)
         if errcode and errcode not in ok_codes:
             raise self._error_for(errcode, str(data.get("errmsg", "")), path, data)

@@ -32,6 +32,9 @@ def list_campaigns() -> None:
     for c in Campaign.objects.order_by("-created_at"):
         counts = delivery_counts(c)
         line = f"{c.pk}\t{c.status}\t{c.name}\tsent={counts['recipients_sent']}"
+        # Recipients the platform may or may not have reached (never sent again).
+        if counts["recipients_unknown"]:
+            line += f"\tunknown={counts['recipients_unknown']}"
         if c.pause_reason:
             line += f"\t{c.pause_reason}"
         typer.echo(line)
@@ -133,7 +136,7 @@ def _work(until_idle: bool, role: str, poll: float) -> None:
                 wake_workers()
         if role in ("both", "sender"):
             result = delivery.work(owner)
-            busy = bool(result.sent or result.failed or result.retried)
+            busy = bool(result.sent or result.failed or result.unknown or result.retried)
         if until_idle and not busy:
             # A sender alone cannot start a due campaign: it waits only for rows.
             if not (delivery.has_work() if role == "sender" else delivery.has_due_work()):

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
-from fencun.campaigns.services import HHMM
+from fencun.campaigns.models import OutboxItem
+from fencun.campaigns.services import HHMM, delivery_counts, delivery_reasons
 from fencun.channels import roles
 from fencun.channels.accounts import shown_connection
 from fencun.channels.models import Account
@@ -368,8 +369,14 @@ def campaign(request, pk: int):
     if plan is not None:
         rows = _predicted_rows(plan)
         held = sorted(plan.held_back.items(), key=lambda kv: -kv[1])
+    delivery = reasons = None
+    if c.outbox.exists():
+        delivery = delivery_counts(c)
+        statuses = dict(OutboxItem.Status.choices)
+        reasons = [{**vars(g), "status_label": statuses.get(g.status, g.status)} for g in delivery_reasons(c)]
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns",
+        "delivery": delivery, "reasons": reasons,
         "predicted": rows,
         "held": [(REASON_LABELS.get(k, k), n) for k, n in held] if plan is not None else [],
     }, status=400 if error else 200)

@@ -45,6 +45,8 @@ class PlatformLimits:
     customer_service_per_message: int
     customer_service_event_window_minutes: int
     customer_service_per_event: int
+    customer_service_idempotency_key: bool
+    error_answer_means_not_sent: bool
     template_marketing_allowed: bool
     templates_per_account: int
     tags_per_account: int

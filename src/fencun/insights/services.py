@@ -261,6 +261,9 @@ class CampaignReport:
     # The figures the winner was decided on, per variant: members, read, clicked, ordered, rate.
     winner_basis: dict[str, dict[str, float]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # variant letter -> title
+    # Recipients the platform may or may not have reached: their send's answer was lost
+    # and it cannot be asked (outbox rows of unknown outcome); never sent again.
+    unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -314,6 +317,7 @@ def campaign_report(campaign: Any) -> CampaignReport:
     delivered = counts.get("delivered")
     ab = _ab_decision(campaign_id)
     return CampaignReport(
+        unknown=_unknown_recipients(campaign_id),
         campaign_id=campaign_id,
         sent=pooled.members,
         delivered=int(delivered[1]) if delivered else None,
@@ -330,6 +334,14 @@ def campaign_report(campaign: Any) -> CampaignReport:
         variants=variants,
         **ab,
     )
+
+
+def _unknown_recipients(campaign_id: int) -> int:
+    """Recipients of the campaign's outbox rows of unknown outcome (read from the campaign side)."""
+    from fencun.campaigns.models import OutboxItem
+
+    rows = OutboxItem.objects.filter(campaign_id=campaign_id, status=OutboxItem.Status.UNKNOWN)
+    return sum(len(openids) for openids in rows.values_list("openids", flat=True))
 
 
 def _ab_decision(campaign_id: int) -> dict[str, Any]:

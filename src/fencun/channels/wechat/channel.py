@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import html
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+from fencun import clock
 from fencun.channels.interface import Batch, Capability, Content, Limit, Memo, Receipt, Sent
 from fencun.channels.wechat import covers, messages
 from fencun.channels.wechat import errors as E
@@ -31,6 +34,12 @@ from fencun.channels.wechat.client import WeChatClient
 from fencun.engine.limits import platform_limits_table
 
 TAG_BATCH = 50  # WeChat tags at most 50 openids per call
+CUSTOM_PATHS = frozenset({"/cgi-bin/message/custom/send"})
+MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 class OfficialAccount:
@@ -57,23 +66,68 @@ class OfficialAccount:
     def send(self, batch: Batch, memo: Memo) -> Sent:
         message = self._message(batch.content, memo)
         client = self.client
+        limits = client.limits
         if self.customer_service:
-            client.send_custom(
-                batch.recipients[0],
-                message,
-                last_interaction_at=batch.context.get("last_interaction_at"),
-            )
+            # No key and nothing to ask: an attempt left without an answer is never repeated.
+            remembers = 0.0 if not limits.customer_service_idempotency_key else float("inf")
+            with self._attempt(memo, remembers, CUSTOM_PATHS):
+                client.send_custom(
+                    batch.recipients[0],
+                    message,
+                    last_interaction_at=batch.context.get("last_interaction_at"),
+                )
             return Sent()
+        remembers = limits.clientmsgid_dedup_hours * 3600.0
         if self.account_type == "service":
-            return self._send_to_openids(batch, message)
+            with self._attempt(memo, remembers, MASS_PATHS):
+                return self._send_to_openids(batch, message)
         tag_id = int(memo.get("tag") or 0) or None
         if tag_id is None:
             tag_id = client.create_tag(f"fc{uuid.uuid4().hex[:10]}").id
             memo.put("tag", str(tag_id))
         for start in range(0, len(batch.recipients), TAG_BATCH):
             client.tag_followers(tag_id, list(batch.recipients[start : start + TAG_BATCH]))
-        result = client.sendall(message, clientmsgid=batch.clientmsgid, tag_id=tag_id)
+        with self._attempt(memo, remembers, MASS_PATHS):
+            result = client.sendall(message, clientmsgid=batch.clientmsgid, tag_id=tag_id)
         return Sent(str(result.msg_id or ""), result.msg_id)
+
+    @contextmanager
+    def _attempt(self, memo: Memo, remembers_s: float, paths: frozenset[str]) -> Iterator[None]:
+        """Around the request that sends a batch: it is marked on the batch before it
+        leaves, and the mark is cleared when an answer says nothing was sent. A batch
+        found marked had an attempt whose outcome is open; repeating it is safe only while
+        the platform remembers its idempotency key (``remembers_s`` seconds: 0 for an API
+        without one), else :class:`OutcomeUnknown` ends it unsent rather than risk a
+        second delivery. Raises :class:`OutcomeUnknown` too when this attempt's own
+        request may have reached the platform and no key makes a repeat safe."""
+        started = memo.get("attempt")
+        now = clock.time()
+        if started and now - float(started) >= remembers_s:
+            raise E.OutcomeUnknown(
+                f"an attempt at {_when(float(started))} got no answer, and the platform cannot "
+                "be asked whether it sent it"
+            )
+        if not started:
+            memo.put("attempt", repr(now))
+        try:
+            yield
+        except E.ChannelError as exc:
+            if not self._may_have_acted(exc, paths):
+                if not started:
+                    memo.put("attempt", "")  # only this attempt's request was open: closed now
+                raise
+            if remembers_s <= 0:
+                raise E.OutcomeUnknown(
+                    f"{type(exc).__name__} after the request left ({exc}); it may have been delivered"
+                ) from exc
+            raise
+
+    def _may_have_acted(self, exc: E.ChannelError, paths: frozenset[str]) -> bool:
+        """Whether the platform may have sent on the request that raised ``exc``."""
+        if isinstance(exc, E.WeChatError):
+            return not self.client.limits.error_answer_means_not_sent
+        # A failure of another request (a token fetch before the send) sent nothing.
+        return exc.may_have_acted and exc.path in paths
 
     def _send_to_openids(self, batch: Batch, message: dict[str, Any]) -> Sent:
         recipients = list(batch.recipients)

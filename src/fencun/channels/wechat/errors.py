@@ -18,6 +18,12 @@ class ChannelError(Exception):
 
     #: Whether the same request may be repeated (after a backoff) with a chance of success.
     retryable = False
+    #: Whether the platform may have acted on the request although no answer says so: the
+    #: request may have reached it and the answer was lost (a timeout, a reset connection).
+    #: An ``errcode`` answer means it did not act; a refused connection, that it never knew.
+    may_have_acted = False
+    #: The API path of the request that failed ("" when raised before any request).
+    path = ""
 
     def __init__(self, message: str) -> None:
         super().__init__(redact(message))
@@ -27,6 +33,14 @@ class TransportError(ChannelError):
     """The request did not get an answer: connection refused, reset, DNS, TLS."""
 
     retryable = True
+    may_have_acted = True
+
+
+class NotConnected(TransportError):
+    """No connection was made (refused, unreachable, no free connection): the request
+    never left, so the platform cannot have acted on it."""
+
+    may_have_acted = False
 
 
 class ApiTimeout(TransportError):
@@ -38,6 +52,13 @@ class BadResponse(ChannelError):
     """An answer that is not WeChat's JSON (a proxy's error page, a truncated body)."""
 
     retryable = True
+    may_have_acted = True
+
+
+class OutcomeUnknown(ChannelError):
+    """A send whose request may have reached the platform without its answer coming back,
+    on an API that takes no idempotency key and cannot be asked what it did (or has
+    forgotten the key): sending again could reach people twice, so it is not repeated."""
 
 
 class LimitRefused(ChannelError):
