@@ -71,3 +71,4 @@ def list_events(  # type: ignore[no-untyped-def]
 api.add_router("", "fencun.api.orders.router")  # POST /api/orders
 api.add_router("", "fencun.api.rules.router")  # GET, PATCH /api/rules
 api.add_router("", "fencun.api.insights.router")  # GET /api/insights/control-lift
+api.add_router("", "fencun.api.campaigns.router")  # GET /api/campaigns/{id}/delivery
