@@ -214,7 +214,7 @@ def test_callback_for_a_named_account_and_paths_that_are_not_the_callback(make_a
     assert lean("POST", query, body, path=f"{URL}/{APP_ID}")[::2] == (200, b"success")
     assert Event.objects.filter(openid="o_n").count() == 1
     status, headers, content = lean("POST", query, body, path=f"{URL}/wx_unknown")
-    assert (status, content) == (404, b"no WeChat account is configured")
+    assert (status, content) == (404, "NoAccount: 没有配置公众号".encode())
     # Not the callback's shape: Django answers (its 404, with the console's headers).
     status, headers, _ = lean("POST", query, body, path=f"{URL}/{APP_ID}/more")
     assert status == 404 and headers["X-Frame-Options"] == "DENY"
@@ -223,7 +223,7 @@ def test_callback_for_a_named_account_and_paths_that_are_not_the_callback(make_a
 @pytest.mark.django_db(transaction=True)
 def test_no_account_and_too_many_query_fields(make_account, signer):
     status, _, content = lean("POST", {"timestamp": "1"}, b"<xml/>")
-    assert (status, content) == (404, b"no WeChat account is configured")
+    assert (status, content) == (404, "NoAccount: 没有配置公众号".encode())
     make_account()
     status, _, _ = lean("POST", "&".join(f"f{i}=1" for i in range(1001)), b"<xml/>")
     assert status == 400

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from django.utils.translation import gettext as _
 
 from fencun.datadir import setup_django
 
@@ -24,7 +25,7 @@ def _read(file: Path) -> bytes:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     except OSError as exc:
-        typer.echo(f"无法读取 / cannot read {file}: {exc.strerror}", err=True)
+        typer.echo(_("cannot read %(file)s: %(reason)s") % {"file": file, "reason": exc.strerror}, err=True)
         raise typer.Exit(2) from None
 
 
@@ -34,10 +35,7 @@ def _account(app_id: str):  # type: ignore[no-untyped-def]
 
     acct = Account.objects.filter(app_id=app_id).first() if app_id else default_account()
     if acct is None:
-        typer.echo(
-            "找不到公众号（用 --account APPID 指定） / no such account (give --account APPID)",
-            err=True,
-        )
+        typer.echo(_("no such account (give --account APPID)"), err=True)
         raise typer.Exit(2)
     return acct
 

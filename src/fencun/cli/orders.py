@@ -21,18 +21,30 @@ def import_orders(
 ) -> None:
     """Import orders from a CSV file; a bad row stores nothing and says which row and why."""
     setup_django()
-    if webhook:
-        from fencun.insights import webhooks
-
-        typer.echo(f"POST /webhooks/orders/{webhooks.path_secret()}")
-        typer.echo(f"{webhooks.HEADER}: sha256=HMAC-SHA256(body) with secret {webhooks.secret().decode()}")
-        return
-    if file is None:
-        raise typer.BadParameter("give a CSV file (or --webhook)", param_hint="FILE")
     from django.utils import translation
 
     with translation.override(lang):
+        if webhook:
+            _webhook()
+            return
+        if file is None:
+            from django.utils.translation import gettext as _
+
+            raise typer.BadParameter(_("give a CSV file (or --webhook)"), param_hint="FILE")
         _import(file, account)
+
+
+def _webhook() -> None:
+    """The orders webhook's address and how to sign a body, in the active language."""
+    from django.utils.translation import gettext as _
+
+    from fencun.insights import webhooks
+
+    typer.echo(_("Orders webhook: POST /webhooks/orders/%(path)s") % {"path": webhooks.path_secret()})
+    typer.echo(
+        _("Sign each body: header %(header)s: sha256=<HMAC-SHA256 of the body, hex>, key %(secret)s")
+        % {"header": webhooks.HEADER, "secret": webhooks.secret().decode()}
+    )
 
 
 def _import(file: Path, account: str) -> None:

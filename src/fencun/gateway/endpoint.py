@@ -20,6 +20,7 @@ from django.conf import settings
 from fencun import bodies
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
+from fencun.gateway import refusals
 from fencun.gateway.callback import handle_message, verify_url
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError
 from fencun.sealing import SecretUnreadable
@@ -74,10 +75,10 @@ def _read_body(environ: Mapping[str, Any]) -> bytes:
         raise PayloadTooLarge("body too large") from None
 
 
-def _refuse(exc: ProtocolError) -> Answer:
+def _refuse(exc: ProtocolError, environ: Mapping[str, Any]) -> Answer:
     # The message names the check that failed, never a secret or the payload.
     log.info("callback refused: %s: %s", type(exc).__name__, exc)
-    return Answer(exc.status, f"{type(exc).__name__}: {exc}".encode())
+    return Answer(exc.status, refusals.body(type(exc).__name__, str(exc), environ))
 
 
 def answer(
@@ -92,22 +93,25 @@ def answer(
     ``Content-Length`` or in chunks, see :mod:`fencun.bodies`) only for a ``POST``.
     """
     if method not in ("GET", "POST"):
-        return Answer(405, b"method not allowed", headers=(("Allow", "GET, POST"),))
+        return Answer(405, refusals.body("MethodNotAllowed", "method not allowed", environ),
+                      headers=(("Allow", "GET, POST"),))
     account = account_for(app_id)
     if account is None:
-        return Answer(404, b"no WeChat account is configured")
+        return Answer(404, refusals.body("NoAccount", "no WeChat account is configured", environ))
     try:
         if method == "GET":
             return Answer(200, verify_url(account, query).encode(), "text/plain")
         reply = handle_message(account, query, _read_body(environ))
     except ProtocolError as exc:
-        return _refuse(exc)
+        return _refuse(exc, environ)
     except bodies.LengthRequired as exc:
         log.info("callback refused: %s", exc)
-        return Answer(411, b"LengthRequired: send Content-Length")
+        return Answer(411, refusals.body("LengthRequired", "send Content-Length", environ))
     except SecretUnreadable as exc:
         # The server's key configuration, not the request: WeChat retries, and the
         # operator reads why in the log.
         log.error("callback not answered: %s", exc)
-        return Answer(503, b"SecretUnreadable: the account's secrets cannot be decrypted")
+        return Answer(503, refusals.body(
+            "SecretUnreadable", "the account's secrets cannot be decrypted", environ
+        ))
     return Answer(200, reply.body.encode(), reply.content_type)

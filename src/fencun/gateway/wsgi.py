@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.db import close_old_connections
 
+from fencun.gateway import refusals
 from fencun.gateway.endpoint import TEXT, Answer, answer
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def _serve(environ: dict[str, Any], app_id: str | None) -> Answer:
     try:
         query = parse_query(environ.get("QUERY_STRING", ""))
     except ValueError:
-        return Answer(400, b"too many query parameters")
+        return Answer(400, refusals.body("TooManyFields", "too many query parameters", environ))
     return answer(environ.get("REQUEST_METHOD", ""), app_id, query, environ)
 
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from fencun.audience import kinds
 from fencun.audience.services import record_event
@@ -96,7 +97,8 @@ class Visit:
 
 
 class LinkError(ValueError):
-    """A token that is not ours, or a target we will not redirect to."""
+    """A token that is not ours, or a target we will not redirect to; the message is in
+    the active language (the follower's browser's, 简体中文 by default)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def check_target(target: str) -> str:
     """Return ``target`` if it is an absolute http(s) URL with a host, else raise."""
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c in target for c in "\r\n\t "):
-        raise LinkError(f"not an http(s) URL: {target[:80]!r}")
+        raise LinkError(_("not an http(s) URL: %(url)s") % {"url": repr(target[:80])})
     return target
 
 
@@ -155,7 +157,7 @@ def tracked_url(
 
         account = default_account()
         if account is None:
-            raise LinkError("no account")
+            raise LinkError(_("no account"))
     token = make_token(account.pk, campaign_id, openid, product_id, target, article=article)
     return base_url.rstrip("/") + reverse("insights-link", args=[token])
 
@@ -175,9 +177,9 @@ def parse_token(token: str) -> Link:
     try:
         data = signing.loads(token, salt=_SALT)
     except (signing.BadSignature, ValueError, TypeError, OverflowError) as exc:
-        raise LinkError("bad link signature") from exc
+        raise LinkError(_("bad link signature")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), str):
-        raise LinkError("malformed link")
+        raise LinkError(_("malformed link"))
     campaign = data.get("c")
     return Link(
         account_id=int(data["a"]),
@@ -211,7 +213,7 @@ def follow(token: str, at: datetime, visit: Visit | None = None) -> str:
     link = parse_token(token)
     account = Account.objects.filter(pk=link.account_id).first()
     if account is None:
-        raise LinkError("unknown account")
+        raise LinkError(_("unknown account"))
     if visit is not None and not _counted(visit, at):
         return link.target
     url_hash = hashlib.sha256(link.target.encode()).hexdigest()[:16]

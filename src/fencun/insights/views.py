@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -21,8 +22,12 @@ MAX_WEBHOOK_BODY = 1_000_000
 def follow_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         target = links.follow(token, clock.now(), links.Visit.of(request.META))
-    except links.LinkError:
-        return HttpResponse("链接无效 / invalid link", status=404, content_type="text/plain; charset=utf-8")
+    except links.LinkError as exc:
+        # In the follower's language (LocaleMiddleware: their browser's, else 简体中文).
+        return HttpResponse(
+            _("This link is not valid: %(reason)s") % {"reason": exc},
+            status=404, content_type="text/plain; charset=utf-8",
+        )
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
