@@ -1,11 +1,14 @@
 """Delivery workers and the scheduler over the outbox.
 
-Rows move pending -> claimed (lease owner and expiry) -> sent | failed. A claim is one
+Rows move pending -> claimed (lease owner and expiry) -> sent | failed | unknown. A claim is one
 atomic UPDATE of a pending row (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL),
 so two workers never hold one row. Every attempt reuses the row's stored
 ``clientmsgid``: if a worker dies after WeChat accepted a send but before the row was
 marked sent, the row's lease expires, another worker takes it, and WeChat answers 45065
 (already sent), which is recorded as sent. Nothing is sent twice and nothing is lost.
+A customer-service message has no such key and cannot be looked up: a row whose request
+left without an answer ends ``unknown`` (reported, never sent again); one the platform
+answered with an error (-1 busy included) sent nothing and is tried again.
 
 Rows go out through their campaign's channel (``channels/interface.py``): the Official
 Account for mass and customer-service campaigns, WeCom customer contact for WeCom
