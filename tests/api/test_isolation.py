@@ -18,11 +18,15 @@ from django.db import models
 
 from fencun.api.models import ApiToken
 from fencun.audience.services import record_event
-from fencun.campaigns.services import update_rules
+from fencun.campaigns.services import create_campaign, update_rules
+from fencun.catalog.models import Category
 from fencun.channels.models import Account
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 THEIR_OPENID = "o-theirs-1"
+# What a path parameter names, among their objects: an endpoint whose path names anything
+# else fails the test until it is taught here.
+THEIRS: dict[str, str] = {"openid": THEIR_OPENID}
 # In every row of theirs that could be shown: an answer holding it shows their data.
 MARKER = "乙方机密-marker"
 
@@ -38,6 +42,8 @@ def two(make_account):
     record_event(theirs, kind="text", openid=THEIR_OPENID, occurred_at=T0,
                  payload={"content": MARKER}, source="test", dedup_key="theirs-2")
     update_rules(theirs, weekly_cap=7, quiet_start="21:37")
+    category = Category.objects.create(account=theirs, key="sofa", name=f"{MARKER}沙发")
+    THEIRS["campaign_id"] = str(create_campaign(theirs, name=f"{MARKER}活动", category=category).pk)
     return ours, theirs
 
 
@@ -110,8 +116,8 @@ def _request(doc: dict, path: str, op: dict, theirs: Account, *, name_account: b
     for param in op.get("parameters", []):
         name = param["name"]
         if param["in"] == "path":
-            assert name == "openid", f"{path}: teach this test whose object {{{name}}} names"
-            url = url.replace("{openid}", THEIR_OPENID)
+            assert name in THEIRS, f"{path}: teach this test whose object {{{name}}} names (THEIRS)"
+            url = url.replace(f"{{{name}}}", THEIRS[name])
         elif (param["in"] == "query" and (param.get("required") or name in ("account", "openid"))
               and (name != "account" or name_account)):
             query[name] = _value(doc, name, param.get("schema", {}), theirs)
@@ -125,7 +131,8 @@ def _request(doc: dict, path: str, op: dict, theirs: Account, *, name_account: b
 
 
 def _names_an_account(doc: dict, op: dict) -> bool:
-    if any(p["name"] == "account" for p in op.get("parameters", [])):
+    """Whether the operation takes an account, or names an object (of one account) in its path."""
+    if any(p["name"] == "account" or p["in"] == "path" for p in op.get("parameters", [])):
         return True
     if "requestBody" in op:
         schema = _resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
@@ -158,14 +165,14 @@ def test_no_endpoint_reads_or_changes_another_accounts_objects(client, two, doc)
     before = rows_of(theirs)
     tried = []
     for path, method, op in _operations(doc):
-        assert _names_an_account(doc, op), f"{method.upper()} {path} names no account: how is it scoped?"
+        assert _names_an_account(doc, op), f"{method.upper()} {path} names no account nor object: how is it scoped?"
         for name_account in (True, False):
             url, query, body = _request(doc, path, op, theirs, name_account=name_account)
             r = _send(client, method, url, query, body, auth(our_token))
             where = f"{method.upper()} {url} {query} {body}"
             assert r.status_code != 500, where
             assert MARKER not in r.content.decode(), f"{where} shows their data"
-            if name_account or path.startswith("/api/followers/{openid}"):
+            if name_account or "{" in path:
                 assert r.status_code == 404, (where, r.status_code, r.content)
             assert rows_of(theirs) == before, f"{where} changed their rows"
         tried.append((path, method))
