@@ -114,7 +114,7 @@ def test_every_answer_is_documented_and_none_is_a_server_error(case, live_api):
     response = case.call(headers={"Authorization": f"Bearer {token}"}, timeout=30)
     tried[str(response.status_code)] += 1
     if response.status_code in SERVER_LIMITS:
-        assert not response.headers.get("content-type", "").startswith("application/json")
+        assert not response.text.lstrip().startswith("{")  # gunicorn's HTML, not the API's JSON
         return
     case.validate_response(response, checks=CHECKS)
 

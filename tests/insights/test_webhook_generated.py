@@ -54,3 +54,16 @@ def test_a_generated_signed_body_is_stored_or_refused_and_never_a_server_error(c
     if answer.status_code == 400:
         assert answer.json()["detail"]
         assert list(Event.objects.order_by("id").values_list("id", "dedup_key")) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("account", ["\x00", "wx\x00", "w" * 33, ["wx1"], {"a": 1}, 7])
+def test_an_account_that_is_no_appid_is_a_400_not_a_server_error(client, make_account, account):
+    # Found by the test above on PostgreSQL: a NUL in ``account`` failed the account's lookup.
+    make_account()
+    raw = json.dumps({"orders": [good], "account": account}).encode()
+    answer = client.post(f"/webhooks/orders/{webhooks.path_secret()}", raw, content_type="application/json",
+                         HTTP_X_FENCUN_SIGNATURE=webhooks.sign(raw))
+    assert answer.status_code == 400, answer.content
+    assert "account" in answer.json()["detail"]
+    assert not Event.objects.exists()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from fencun import bodies, clock
+from fencun import bodies, clock, inputs
 from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.insights import links, orders, webhooks
@@ -60,6 +60,15 @@ def orders_webhook(request: HttpRequest, secret: str) -> HttpResponse:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         return _error(400, "expected an order object or {\"orders\": [...]}")
     app_id = data.get("account") if isinstance(data, dict) else None
+    if app_id is not None:
+        # Looked up as given: a NUL or a non-string would fail the query itself (PostgreSQL
+        # refuses NUL even in a lookup), so it is refused first, as the API's AppId is.
+        try:
+            if not isinstance(app_id, str):
+                raise inputs.InputError(_("account must be an AppID"))
+            inputs.check_text(app_id, "account", Account._meta.get_field("app_id").max_length)
+        except inputs.InputError as exc:
+            return _error(400, str(exc))
     account = Account.objects.filter(app_id=app_id).first() if app_id else default_account()
     if account is None:
         return _error(400, "no account")
