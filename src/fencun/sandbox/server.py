@@ -1,4 +1,5 @@
-"""The sandbox's HTTP server: WeChat's ``/cgi-bin/...`` API plus ``/sandbox/...`` admin.
+"""The sandbox's HTTP server: WeChat's ``/cgi-bin/...`` API (the families in
+:mod:`fencun.sandbox.wechat`) plus ``/sandbox/...`` admin.
 
 Admin endpoints (JSON):
 
@@ -33,15 +34,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fencun.sandbox.http import JsonHandler, JsonServer
-from fencun.sandbox.platform import (
-    BEIJING,
-    ApiError,
-    Config,
-    FaultRule,
-    Platform,
-    _error,
-    _timestamp,
-)
+from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.errors import error_answer as _error
+from fencun.sandbox.wechat.platform import Platform
+from fencun.sandbox.wechat.state import BEIJING, Config, FaultRule
+from fencun.sandbox.wechat.state import timestamp as _timestamp
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +340,7 @@ class Sandbox:
                 for item in data.get("followers", []):
                     item.setdefault("subscribe_time", int(self.platform.now()))
                     self.platform.population.add(FollowerRecord(**item))
-                self.platform._tag_counts = None
+                self.platform.tag_counts = None
             return 200, {"followers": self.platform.population.subscribed_count}
         if route == ("POST", "/sandbox/events"):
             events = data.get("events") or self.platform.random_events(int(data.get("random") or 0))

@@ -1,0 +1,14 @@
+"""The sandbox's Official Account API, one module per API family (as wechatpy's
+``client/api/``), all sharing one :class:`~fencun.sandbox.wechat.platform.Platform`:
+
+- ``token`` — ``token``, ``stable_token``
+- ``user`` — ``user/get``, ``user/info``, ``user/info/batchget``
+- ``tag`` — ``tags/*``, ``user/tag/get``
+- ``media`` — temporary media, ``media/uploadimg``, ``media/uploadnews``
+- ``message`` — mass sends and their jobs, customer-service messages
+- ``template`` — template messages
+- ``quota`` — daily and per-minute call quotas, ``clear_quota``
+
+``platform`` holds the state and the dispatcher, ``state`` the configuration and shared
+records, ``errors`` the error answers, ``limits`` the limits table.
+"""

@@ -1,0 +1,64 @@
+"""The platform's error answers: ``ApiError`` raised by a family, ``{"errcode", "errmsg"}`` out.
+
+Messages are the platform's own (global return codes page,
+/doc/offiaccount/Getting_Started/Global_Return_Code.html), each followed by a request id
+as WeChat adds one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+ERRMSG = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40002: "invalid grant_type",
+    40003: "invalid openid",
+    40007: "invalid media_id",
+    40008: "invalid message type",
+    40013: "invalid appid",
+    40032: "invalid openid list size",
+    40037: "invalid template_id",
+    40125: "invalid appsecret",
+    41001: "access_token missing",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    44002: "empty post data",
+    45002: "content size out of limit",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach-limit mustslower retry next minute",
+    45015: "response out of time limit or subscription is canceled",
+    45028: "has no masssend quota",
+    45047: "out of response count limit",
+    45056: "too many tags",
+    45057: "can't delete the tag that has too many fans",
+    45058: "can't modify sys tag",
+    45059: "too many tag now, no need to add new",
+    45065: "clientmsgid exist",
+    45066: "same clientmsgid retry too fast",
+    45067: "clientmsgid size out of limit",
+    45157: "invalid tag name",
+    45158: "tag name too long",
+    45159: "invalid tag id",
+    47001: "data format error",
+    48001: "api unauthorized",
+    48006: "forbid to clear quota because of reaching the limit",
+    87014: "risky content",
+}
+
+
+class ApiError(Exception):
+    """A refused call: the family raises it, the dispatcher answers it."""
+
+    def __init__(self, errcode: int, **extra: Any) -> None:
+        super().__init__(errcode)
+        self.errcode = errcode
+        self.extra = extra
+
+
+def error_answer(exc: ApiError) -> dict[str, Any]:
+    """The JSON WeChat answers for a refused call."""
+    rid = secrets.token_hex(4)
+    message = ERRMSG.get(exc.errcode, "invalid request")
+    return {"errcode": exc.errcode, "errmsg": f"{message} rid: {rid}", **exc.extra}

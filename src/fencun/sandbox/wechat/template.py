@@ -1,0 +1,66 @@
+"""Template messages: ``message/template/send`` (service accounts only).
+
+/doc/offiaccount/Message_Management/Template_Message_Interface.html.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.media import screen
+from fencun.sandbox.wechat.routing import Route
+from fencun.sandbox.wechat.user import follower
+
+if TYPE_CHECKING:
+    from fencun.sandbox.wechat.platform import Platform
+
+
+def template_send(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    if not platform.limits["template_messages"]:
+        raise ApiError(48001)
+    record = follower(platform, payload.get("touser"))
+    template_id = payload.get("template_id")
+    if template_id not in platform.config.templates:
+        raise ApiError(40037)
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise ApiError(47001)
+    screen(platform, json.dumps(data, ensure_ascii=False))
+    key = str(payload.get("client_msg_id") or "")
+    now = platform.now()
+    if key:
+        seen = platform.template_keys.get((record.openid, key))
+        if (
+            seen is not None
+            and now - seen[1] < float(platform.limits["clientmsgid_dedup_hours"]) * 3600
+        ):
+            return {"errcode": 0, "errmsg": "ok", "msgid": seen[0]}
+    msg_id = platform.next_msg_id()
+    if key:
+        platform.template_keys[(record.openid, key)] = (msg_id, now)
+    platform.deliver(
+        "template",
+        record.openid,
+        msg_id,
+        key,
+        "template",
+        platform.config.templates[str(template_id)],
+    )
+    platform.callback(
+        "templatesendjobfinish",
+        record.openid,
+        {
+            "MsgType": "event",
+            "Event": "TEMPLATESENDJOBFINISH",
+            "MsgID": msg_id,
+            "Status": "success",
+        },
+    )
+    return {"errcode": 0, "errmsg": "ok", "msgid": msg_id}
+
+
+ROUTES = {
+    "/cgi-bin/message/template/send": Route(template_send, with_ok=False),
+}
