@@ -8,6 +8,7 @@ product's reading of it does not reach the sandbox.
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -25,3 +26,24 @@ def limits_for(account_type: str) -> dict[str, Any]:
     values = {k: v["value"] for k, v in table["common"].items()}
     values.update({k: v["value"] for k, v in table["account_types"][account_type].items()})
     return values
+
+
+@cache
+def api_limits() -> dict[str, Any]:
+    """The sandbox's own table (``data/api_limits.json``): per family, each limit's
+    ``value``, ``source`` and, where the platform refuses with one, ``errcode``."""
+    text = (
+        resources.files("fencun.sandbox.wechat").joinpath("data/api_limits.json").read_text("utf-8")
+    )
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def api_limit(family: str, name: str) -> Any:
+    """One limit's value from the sandbox's table."""
+    return api_limits()[family][name]["value"]
+
+
+def api_errcode(family: str, name: str) -> int:
+    """The error code the platform answers when that limit is broken."""
+    return int(api_limits()[family][name]["errcode"])

@@ -2,7 +2,7 @@
 
 Every ``/cgi-bin/...`` request is handled by :meth:`Platform.handle`: token and quota
 checks, then the family module that owns the path (``token``, ``user``, ``tag``,
-``media``, ``message``, ``template``, ``quota``), which returns the JSON WeChat would.
+``media``, ``message``, ``template``, ``quota``, ``menu``), which returns the JSON WeChat would.
 Families are functions of the :class:`Platform` they share; limits are read from the
 platform limits table, quotas and windows follow the sandbox clock, and mass sends run as
 jobs that end with a MASSSENDJOBFINISH callback.
@@ -22,7 +22,16 @@ from typing import Any
 
 from fencun.sandbox.callbacks import CallbackPoster
 from fencun.sandbox.population import GENERATED_TAGS, FollowerRecord, Population
-from fencun.sandbox.wechat import media, message, quota, tag, template, token, user
+from fencun.sandbox.wechat import (
+    media,
+    menu,
+    message,
+    quota,
+    tag,
+    template,
+    token,
+    user,
+)
 from fencun.sandbox.wechat.errors import ApiError, error_answer
 from fencun.sandbox.wechat.limits import limits_for
 from fencun.sandbox.wechat.routing import Route
@@ -37,6 +46,7 @@ ROUTES: dict[str, Route] = {
     **message.ROUTES,
     **template.ROUTES,
     **quota.ROUTES,
+    **menu.ROUTES,
 }
 #: The first id a created tag gets (the generated population's tags come before it).
 FIRST_TAG_ID = 105
@@ -75,6 +85,8 @@ class Platform:
         self.jobs: dict[int, MassJob] = {}
         self.template_keys: dict[tuple[str, str], tuple[int, float]] = {}
         self.deliveries: list[Delivery] = []
+        # Account operations and analytics.
+        self.menu: list[dict[str, Any]] | None = None
         self._msg_id = 1_000_000_000
         self._job_queue: queue.Queue[MassJob | None] = queue.Queue()
         self.poster = CallbackPoster(
