@@ -1,5 +1,6 @@
 """The sandbox's HTTP server: WeChat's ``/cgi-bin/...`` API (the families in
-:mod:`fencun.sandbox.wechat`) plus ``/sandbox/...`` admin.
+:mod:`fencun.sandbox.wechat`), ``showqrcode`` (on the platform's image host
+``mp.weixin.qq.com``, here beside the API), plus ``/sandbox/...`` admin.
 
 Admin endpoints (JSON):
 
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fencun.sandbox.http import JsonHandler, JsonServer
+from fencun.sandbox.wechat import qrcode
 from fencun.sandbox.wechat.errors import ApiError
 from fencun.sandbox.wechat.errors import error_answer as _error
 from fencun.sandbox.wechat.platform import Platform
@@ -66,7 +68,9 @@ class _Handler(JsonHandler):
         except ValueError:
             self._refuse_too_large({"errcode": 40006, "errmsg": "invalid media size"})
             return
-        if parts.path.startswith("/cgi-bin/"):
+        if parts.path == "/cgi-bin/showqrcode":
+            self._qr_image(query.get("ticket", ""))
+        elif parts.path.startswith("/cgi-bin/"):
             self._api(method, parts.path, query, body)
         elif parts.path.startswith("/sandbox/"):
             try:
@@ -78,6 +82,18 @@ class _Handler(JsonHandler):
             self._send(status, payload)
         else:
             self._send(404, {"errcode": 404, "errmsg": "not found"})
+
+    def _qr_image(self, ticket: str) -> None:
+        # The image host answers a picture, not JSON: 404 for a bad or expired ticket.
+        image = qrcode.show(self.server.platform, ticket)
+        if image is None:
+            self._send(404, {"errcode": 404, "errmsg": "not found"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpg")
+        self.send_header("Content-Length", str(len(image)))
+        self.end_headers()
+        self.wfile.write(image)
 
     def _api(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         platform = self.server.platform

@@ -2,7 +2,7 @@
 
 Every ``/cgi-bin/...`` request is handled by :meth:`Platform.handle`: token and quota
 checks, then the family module that owns the path (``token``, ``user``, ``tag``,
-``media``, ``message``, ``template``, ``quota``, ``menu``), which returns the JSON WeChat would.
+``media``, ``message``, ``template``, ``quota``, ``menu``, ``qrcode``), which returns the JSON WeChat would.
 Families are functions of the :class:`Platform` they share; limits are read from the
 platform limits table, quotas and windows follow the sandbox clock, and mass sends run as
 jobs that end with a MASSSENDJOBFINISH callback.
@@ -26,6 +26,7 @@ from fencun.sandbox.wechat import (
     media,
     menu,
     message,
+    qrcode,
     quota,
     tag,
     template,
@@ -47,6 +48,7 @@ ROUTES: dict[str, Route] = {
     **template.ROUTES,
     **quota.ROUTES,
     **menu.ROUTES,
+    **qrcode.ROUTES,
 }
 #: The first id a created tag gets (the generated population's tags come before it).
 FIRST_TAG_ID = 105
@@ -87,6 +89,7 @@ class Platform:
         self.deliveries: list[Delivery] = []
         # Account operations and analytics.
         self.menu: list[dict[str, Any]] | None = None
+        self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
         self._msg_id = 1_000_000_000
         self._job_queue: queue.Queue[MassJob | None] = queue.Queue()
         self.poster = CallbackPoster(
