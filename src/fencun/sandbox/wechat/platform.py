@@ -2,7 +2,7 @@
 
 Every ``/cgi-bin/...`` request is handled by :meth:`Platform.handle`: token and quota
 checks, then the family module that owns the path (``token``, ``user``, ``tag``,
-``media``, ``message``, ``template``, ``quota``, ``menu``, ``qrcode``), which returns the JSON WeChat would.
+``media``, ``message``, ``template``, ``quota``, ``material``, ``menu``, ``qrcode``), which returns the JSON WeChat would.
 Families are functions of the :class:`Platform` they share; limits are read from the
 platform limits table, quotas and windows follow the sandbox clock, and mass sends run as
 jobs that end with a MASSSENDJOBFINISH callback.
@@ -23,6 +23,7 @@ from typing import Any
 from fencun.sandbox.callbacks import CallbackPoster
 from fencun.sandbox.population import GENERATED_TAGS, FollowerRecord, Population
 from fencun.sandbox.wechat import (
+    material,
     media,
     menu,
     message,
@@ -47,6 +48,7 @@ ROUTES: dict[str, Route] = {
     **message.ROUTES,
     **template.ROUTES,
     **quota.ROUTES,
+    **material.ROUTES,
     **menu.ROUTES,
     **qrcode.ROUTES,
 }
@@ -88,6 +90,7 @@ class Platform:
         self.template_keys: dict[tuple[str, str], tuple[int, float]] = {}
         self.deliveries: list[Delivery] = []
         # Account operations and analytics.
+        self.materials: dict[str, dict[str, Any]] = {}  # permanent material by media_id
         self.menu: list[dict[str, Any]] | None = None
         self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
         self._msg_id = 1_000_000_000
