@@ -1,5 +1,5 @@
-"""The sandbox's HTTP server: WeChat's ``/cgi-bin/...`` API (the families in
-:mod:`fencun.sandbox.wechat`), ``showqrcode`` (on the platform's image host
+"""The sandbox's HTTP server: WeChat's ``/cgi-bin/...`` and ``/datacube/...`` API (the
+families in :mod:`fencun.sandbox.wechat`), ``showqrcode`` (on the platform's image host
 ``mp.weixin.qq.com``, here beside the API), plus ``/sandbox/...`` admin.
 
 Admin endpoints (JSON):
@@ -70,7 +70,7 @@ class _Handler(JsonHandler):
             return
         if parts.path == "/cgi-bin/showqrcode":
             self._qr_image(query.get("ticket", ""))
-        elif parts.path.startswith("/cgi-bin/"):
+        elif parts.path.startswith(("/cgi-bin/", "/datacube/")):
             self._api(method, parts.path, query, body)
         elif parts.path.startswith("/sandbox/"):
             try:

@@ -2,7 +2,8 @@
 
 Every ``/cgi-bin/...`` request is handled by :meth:`Platform.handle`: token and quota
 checks, then the family module that owns the path (``token``, ``user``, ``tag``,
-``media``, ``message``, ``template``, ``quota``, ``material``, ``menu``, ``qrcode``), which returns the JSON WeChat would.
+``media``, ``message``, ``template``, ``quota``, ``material``, ``menu``, ``qrcode``,
+``datacube``), which returns the JSON WeChat would.
 Families are functions of the :class:`Platform` they share; limits are read from the
 platform limits table, quotas and windows follow the sandbox clock, and mass sends run as
 jobs that end with a MASSSENDJOBFINISH callback.
@@ -23,6 +24,7 @@ from typing import Any
 from fencun.sandbox.callbacks import CallbackPoster
 from fencun.sandbox.population import GENERATED_TAGS, FollowerRecord, Population
 from fencun.sandbox.wechat import (
+    datacube,
     material,
     media,
     menu,
@@ -51,6 +53,7 @@ ROUTES: dict[str, Route] = {
     **material.ROUTES,
     **menu.ROUTES,
     **qrcode.ROUTES,
+    **datacube.ROUTES,
 }
 #: The first id a created tag gets (the generated population's tags come before it).
 FIRST_TAG_ID = 105
@@ -93,6 +96,8 @@ class Platform:
         self.materials: dict[str, dict[str, Any]] = {}  # permanent material by media_id
         self.menu: list[dict[str, Any]] | None = None
         self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
+        #: When the sandbox saw each follower leave (the analytics' unfollows).
+        self.unfollowed_at: dict[str, float] = {}
         self._msg_id = 1_000_000_000
         self._job_queue: queue.Queue[MassJob | None] = queue.Queue()
         self.poster = CallbackPoster(
@@ -247,6 +252,7 @@ class Platform:
                     )
                 else:
                     self.population.set_subscribed(openid, True)
+                    self.unfollowed_at.pop(openid, None)
                     mutable = self.population.mutable(openid)
                     assert mutable is not None
                     mutable.subscribe_time, mutable.scene, mutable.qr_scene_str = int(at), scene, qr
@@ -267,6 +273,7 @@ class Platform:
                 assert mutable is not None
                 if kind == "unsubscribe":
                     self.population.set_subscribed(openid, False)
+                    self.unfollowed_at[openid] = at
                     self.tag_counts = None
                     fields = {"MsgType": "event", "Event": "unsubscribe", "EventKey": ""}
                 elif kind == "location":
