@@ -8,7 +8,13 @@
 - ``message`` — mass sends and their jobs, customer-service messages
 - ``template`` — template messages
 - ``quota`` — daily and per-minute call quotas, ``clear_quota``
+- ``material`` — permanent material: add, count, list, delete
+- ``menu`` — the custom menu: create, get, delete
+- ``qrcode`` — parametric QR codes and ``showqrcode``
+- ``datacube`` — user analytics: ``getusersummary``, ``getusercumulate``
 
 ``platform`` holds the state and the dispatcher, ``state`` the configuration and shared
-records, ``errors`` the error answers, ``limits`` the limits table.
+records, ``errors`` the error answers, ``limits`` the limits tables (the product's, and
+``data/api_limits.json`` for the families that table does not cover, each limit with its
+source and error code).
 """

@@ -1,4 +1,5 @@
-"""Template messages: ``message/template/send`` (service accounts only).
+"""Template messages: ``message/template/send`` and ``template/get_all_private_template``
+(service accounts only).
 
 /doc/offiaccount/Message_Management/Template_Message_Interface.html.
 """
@@ -9,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.limits import api_limit
 from fencun.sandbox.wechat.media import screen
 from fencun.sandbox.wechat.routing import Route
 from fencun.sandbox.wechat.user import follower
@@ -61,6 +63,28 @@ def template_send(platform: Platform, _: dict[str, str], payload: dict[str, Any]
     return {"errcode": 0, "errmsg": "ok", "msgid": msg_id}
 
 
+def get_all_private_template(platform: Platform, _: dict[str, str], __: Any) -> dict[str, Any]:
+    """The account's templates (the sandbox's ``Config.templates``: id -> title)."""
+    if not platform.limits["template_messages"]:
+        raise ApiError(48001)
+    industry = api_limit("template", "industry")
+    return {
+        "template_list": [
+            {
+                "template_id": template_id,
+                "title": title,
+                **industry,
+                "content": "{{thing1.DATA}}\n{{time2.DATA}}",
+                "example": f"{title}\n2026-01-01 10:00",
+            }
+            for template_id, title in platform.config.templates.items()
+        ]
+    }
+
+
 ROUTES = {
     "/cgi-bin/message/template/send": Route(template_send, with_ok=False),
+    "/cgi-bin/template/get_all_private_template": Route(
+        get_all_private_template, json_body=False, with_ok=False
+    ),
 }
