@@ -66,6 +66,7 @@ def qrcode_create(platform: Platform, _: dict[str, str], payload: dict[str, Any]
         for code in platform.qrcodes.values():
             if code.permanent and code.scene == scene:
                 return {"ticket": code.ticket, "url": code.url}
+        # The page names no code for the 100,001st permanent code; the general one here.
         if sum(c.permanent for c in platform.qrcodes.values()) >= api_limit(
             "qrcode", "permanent_codes_max"
         ):
