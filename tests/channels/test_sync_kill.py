@@ -23,8 +23,8 @@ from fencun.channels.models import FollowerSync
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fuzz,
               pytest.mark.slow(seconds=sized(150, 40))]
 
-FOLLOWERS = sized(30_000, 6_000)
-KILLS = sized(20, 4)
+FOLLOWERS = sized(30_000, 4_500)
+KILLS = sized(20, 3)
 PAGE = 500
 
 

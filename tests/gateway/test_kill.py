@@ -22,8 +22,8 @@ from tests.conftest import WeChatSigner, message, sized
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow(seconds=sized(240, 45))]
 
-MESSAGES = sized(4_000, 600)
-KILLS = sized(20, 3)
+MESSAGES = sized(4_000, 400)
+KILLS = sized(20, 2)
 SENDERS = 8
 
 
