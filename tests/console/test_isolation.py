@@ -244,3 +244,12 @@ def test_an_owner_gives_roles_and_tokens_of_their_account_only(client, two):
     assert role_in(wang, ours) is None
     their_token.refresh_from_db()
     assert not their_token.revoked and Membership.objects.filter(pk=their_member.pk).exists()
+
+
+def test_the_administrator_manages_roles_and_token_scopes_in_the_admin(client, two):
+    (ours, _), _ = two
+    grant(User.objects.create_user("wang"), ours, "analyst")
+    client.force_login(User.objects.create_superuser("root", "", "a-long-password-1"))
+    page = client.get("/admin/channels/membership/")
+    assert page.status_code == 200 and "wang" in page.content.decode()
+    assert client.get("/admin/api/apitoken/add/").status_code == 200

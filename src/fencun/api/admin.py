@@ -5,5 +5,6 @@ from fencun.api.models import ApiToken
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked")
+    list_display = ("name", "prefix", "scope", "created_at", "last_used_at", "revoked")
+    filter_horizontal = ("accounts",)
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")

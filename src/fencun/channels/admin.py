@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from fencun.channels.models import Account
+from fencun.channels.models import Account, Membership
 
 
 class AccountForm(forms.ModelForm):
@@ -39,3 +39,9 @@ class AccountForm(forms.ModelForm):
 class AccountAdmin(admin.ModelAdmin):
     form = AccountForm
     list_display = ("app_id", "name", "account_type", "mode", "is_default")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "account", "role", "created_at")
+    list_filter = ("role", "account")
