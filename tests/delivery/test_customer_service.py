@@ -7,6 +7,8 @@ to the merchant and never sent twice."""
 from __future__ import annotations
 
 import socket
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -25,6 +27,14 @@ S = Campaign.Status
 OS = OutboxItem.Status
 
 
+def _box(make_sandbox, followers: int):
+    """A service account's sandbox with an AppID of its own: the PostgreSQL run keeps
+    access tokens in Redis by AppID, and another test's sandbox would refuse this one's
+    (a refused request is answered, so a fault meant for a send would land on it)."""
+    return make_sandbox(account_type="service", followers=followers, retry_too_fast_seconds=0,
+                        app_id=f"wx{uuid.uuid4().hex[:16]}")
+
+
 def _factory(api_base: str):
     return lambda account: wechat_client(account, api_base=api_base, backoff=0.0, timeout=1.0)
 
@@ -38,8 +48,18 @@ def _drain(box, api_base: str | None = None, rounds: int = 20) -> None:
             break
 
 
+def _eventually(read, done, timeout: float = 30.0):
+    """``read()`` once ``done`` holds of it (or at the timeout, for the assertion to show)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
 def test_busy_answers_are_retried_and_every_follower_gets_it_once(make_sandbox):
-    box = make_sandbox(account_type="service", followers=12, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 12)
     campaign = cs_campaign(box)
     # -1 answered without sending, several times over and to the same rows more than once.
     box.set_faults([{"path": CUSTOM_SEND, "action": "error", "errcode": -1, "times": 8}])
@@ -52,14 +72,16 @@ def test_busy_answers_are_retried_and_every_follower_gets_it_once(make_sandbox):
 
 
 def test_an_answer_lost_after_the_platform_sent_is_reported_unknown_and_not_sent_again(make_sandbox):
-    box = make_sandbox(account_type="service", followers=6, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 6)
     campaign = cs_campaign(box)
     # The platform sends, then answers after the client gave up (1 s).
     box.set_faults([{"path": CUSTOM_SEND, "action": "timeout_after", "seconds": 1.5, "times": 1}])
     _drain(box)
     campaign.refresh_from_db()
     assert campaign.status == S.DONE, campaign.pause_reason
-    found = outcomes(box, campaign)
+    # On a loaded machine the client may give up before the platform got to the request:
+    # the platform still sends it, once, a moment later.
+    found = _eventually(lambda: outcomes(box, campaign), lambda f: f["unknown_delivered"] == 1)
     assert found == {**found, "planned": 6, "sent": 5, "lost": 0, "duplicated": 0, "unknown": 1,
                      "unknown_delivered": 1}
     (row,) = OutboxItem.objects.filter(campaign=campaign, status=OS.UNKNOWN)
@@ -70,7 +92,7 @@ def test_an_answer_lost_after_the_platform_sent_is_reported_unknown_and_not_sent
 
 def test_a_request_that_timed_out_before_the_platform_acted_is_unknown_too(make_sandbox):
     # Nothing tells this apart from the case above: the row is reported, not guessed.
-    box = make_sandbox(account_type="service", followers=4, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 4)
     campaign = cs_campaign(box)
     box.set_faults([{"path": CUSTOM_SEND, "action": "timeout", "seconds": 1.5, "times": 1}])
     _drain(box)
@@ -79,7 +101,7 @@ def test_a_request_that_timed_out_before_the_platform_acted_is_unknown_too(make_
 
 
 def test_a_connection_never_made_is_retried(make_sandbox):
-    box = make_sandbox(account_type="service", followers=3, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 3)
     campaign = cs_campaign(box)
     with socket.socket() as s:  # a port nobody listens on: the connection is refused
         s.bind(("127.0.0.1", 0))
@@ -97,7 +119,7 @@ def test_a_connection_never_made_is_retried(make_sandbox):
 
 
 def test_a_row_whose_worker_died_mid_request_ends_unknown(make_sandbox):
-    box = make_sandbox(account_type="service", followers=3, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 3)
     campaign = cs_campaign(box)
     delivery.run_scheduler("sched")
     item = delivery.claim("dead-worker", lease_seconds=0.01)
@@ -120,7 +142,7 @@ def test_a_mass_send_is_asked_again_only_while_the_platform_remembers_its_client
     from fencun.channels.wechat.messages import text
 
     monkeypatch.setattr("fencun.campaigns.planning.OPENID_BATCH", 50)
-    box = make_sandbox(account_type="service", followers=100, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 100)
     campaign = ready_campaign(seed_account(box))
     delivery.run_scheduler("sched")
     item = delivery.claim("dead-worker", lease_seconds=0.01)
@@ -142,7 +164,7 @@ def test_a_mass_send_is_asked_again_only_while_the_platform_remembers_its_client
 
 @pytest.mark.parametrize(("lang", "words"), [("zh-hans", "结果未知"), ("en", "Outcome unknown")])
 def test_the_reasons_are_told_in_the_merchants_language(make_sandbox, lang, words):
-    box = make_sandbox(account_type="service", followers=3, retry_too_fast_seconds=0)
+    box = _box(make_sandbox, 3)
     campaign = cs_campaign(box)
     box.set_faults([{"path": CUSTOM_SEND, "action": "timeout_after", "seconds": 1.5, "times": 1}])
     _drain(box)
