@@ -50,3 +50,22 @@ def test_the_webhook_instructions_are_in_the_merchants_language(monkeypatch, arg
     lines = result.output.splitlines()
     assert lines[0] == first + webhooks.path_secret()
     assert lines[1].startswith(second) and lines[1].endswith(webhooks.secret().decode())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "signature", "not_json"),
+    [("", "签名不符", "请求体不是 JSON"), ("en", "bad signature", "body is not JSON")],
+)
+def test_the_orders_webhook_refuses_in_the_callers_language(make_account, language, signature, not_json):
+    make_account()
+    extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    url = f"/webhooks/orders/{webhooks.path_secret()}"
+
+    def post(body: bytes, signed: str) -> tuple[int, str]:
+        response = Client().generic("POST", url, body, content_type="application/json",
+                                    **{f"HTTP_{webhooks.HEADER.upper().replace('-', '_')}": signed}, **extra)
+        return response.status_code, response.json()["detail"]
+
+    assert post(b"{}", "sha256=" + "0" * 64) == (403, signature)
+    assert post(b"[1, 2", webhooks.sign(b"[1, 2")) == (400, not_json)

@@ -112,15 +112,29 @@ def test_url_check_by_corp_id_in_the_path(client, corp, wecom_signer):
 
 
 @pytest.mark.django_db
-def test_without_a_corp_the_endpoint_says_so(client, wecom_signer):
+def test_without_a_corp_the_endpoint_says_so_in_the_asked_language(client, wecom_signer):
+    # WeCom sends no Accept-Language: 简体中文, the product's default.
     response = client.get("/wecom/callback", wecom_signer.verify())
-    assert response.status_code == 404 and b"no WeCom corp" in response.content
+    assert response.status_code == 404
+    assert response.content.decode() == "NoCorp: 没有配置企业微信"
+    response = client.get("/wecom/callback", wecom_signer.verify(), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.content.decode() == "NoCorp: no WeCom corp is configured"
 
 
-def _post(client, query, body, path="/wecom/callback"):
+def test_a_refusal_is_in_chinese_unless_english_is_asked_for(client, corp, wecom_signer):
+    query, body = wecom_signer.event(contact_event())
+    forged = {**query, "msg_signature": "f" * 40}
+    response = _post(client, forged, body, language="")
+    assert response.status_code == 403 and response.content.decode() == "BadSignature: 签名不符"
+    _nothing_stored(corp)
+
+
+def _post(client, query, body, path="/wecom/callback", language="en"):
+    """POST a callback; refusals in English (``language``), so they read as the code says."""
     from urllib.parse import urlencode
 
-    return client.generic("POST", f"{path}?{urlencode(query)}", body, content_type="text/xml")
+    extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    return client.generic("POST", f"{path}?{urlencode(query)}", body, content_type="text/xml", **extra)
 
 
 def test_add_external_contact_is_stored_once_and_the_contact_follows_the_member(

@@ -42,23 +42,23 @@ def _error(status: int, detail: str, **extra: object) -> JsonResponse:
 @require_POST
 def orders_webhook(request: HttpRequest, secret: str) -> HttpResponse:
     if not webhooks.path_matches(secret):
-        return _error(404, "not found")
+        return _error(404, _("not found"))
     try:
         # From the environ, so a chunked body is read too, never more than the limit of it.
         body = bodies.read_body(request.META, MAX_WEBHOOK_BODY)
     except bodies.BodyTooLarge:
-        return _error(413, "body too large")
+        return _error(413, _("body too large"))
     except bodies.LengthRequired:
-        return _error(411, "send Content-Length")
+        return _error(411, _("send Content-Length"))
     if not webhooks.verify(body, request.headers.get(webhooks.HEADER, "")):
-        return _error(403, "bad signature")
+        return _error(403, _("bad signature"))
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not JSON")
+        return _error(400, _("body is not JSON"))
     items = data.get("orders") if isinstance(data, dict) and "orders" in data else [data]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        return _error(400, "expected an order object or {\"orders\": [...]}")
+        return _error(400, _("expected an order object or {\"orders\": [...]}"))
     app_id = data.get("account") if isinstance(data, dict) else None
     if app_id is not None:
         # Looked up as given: a NUL or a non-string would fail the query itself (PostgreSQL
@@ -71,11 +71,11 @@ def orders_webhook(request: HttpRequest, secret: str) -> HttpResponse:
             return _error(400, str(exc))
     account = Account.objects.filter(app_id=app_id).first() if app_id else default_account()
     if account is None:
-        return _error(400, "no account")
+        return _error(400, _("no account"))
     try:
         results = orders.import_orders(account, items)
     except orders.OrderError as exc:
-        return _error(400, "invalid orders", errors=[{"row": r, "error": m} for r, m in exc.errors])
+        return _error(400, _("invalid orders"), errors=[{"row": r, "error": m} for r, m in exc.errors])
     return JsonResponse(
         {"orders": [{"order_id": r.order_id, "created": r.created, "campaign": r.campaign} for r in results]}
     )

@@ -12,6 +12,7 @@ from fencun import bodies
 from fencun.channels.models import WecomCorp
 from fencun.channels.wecom.callback import handle_event, verify_url
 from fencun.channels.wecom.corps import default_corp
+from fencun.gateway import refusals
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError
 from fencun.sealing import SecretUnreadable
 
@@ -27,8 +28,14 @@ def _read_body(request: HttpRequest) -> bytes:
         raise PayloadTooLarge("body too large") from None
 
 
-def _text(body: str, status: int = 200) -> HttpResponse:
+def _text(body: str | bytes, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _refused(request: HttpRequest, kind: str, message: str, status: int) -> HttpResponse:
+    """A refusal in the caller's language (``Accept-Language``; WeCom sends none and reads
+    简体中文), the error's type first for machines to match."""
+    return _text(refusals.body(kind, message, request.META), status)
 
 
 @csrf_exempt
@@ -43,9 +50,10 @@ def callback(request: HttpRequest, corp_id: str | None = None) -> HttpResponse:
             else default_corp()
         )
     except ValueError as exc:
-        return _text(f"WeCom configuration: {exc}", 500)
+        log.error("wecom callback: configuration: %s", exc)
+        return _refused(request, "Configuration", "the WeCom configuration is invalid", 500)
     if corp is None:
-        return _text("no WeCom corp is configured", 404)
+        return _refused(request, "NoCorp", "no WeCom corp is configured", 404)
     query = {k: request.GET.get(k, "") for k in request.GET}
     try:
         if request.method == "GET":
@@ -54,11 +62,11 @@ def callback(request: HttpRequest, corp_id: str | None = None) -> HttpResponse:
     except ProtocolError as exc:
         # Names the check that failed, never a secret or the payload.
         log.info("wecom callback refused: %s: %s", type(exc).__name__, exc)
-        return _text(f"{type(exc).__name__}: {exc}", exc.status)
+        return _refused(request, type(exc).__name__, str(exc), exc.status)
     except bodies.LengthRequired:
-        return _text("LengthRequired: send Content-Length", 411)
+        return _refused(request, "LengthRequired", "send Content-Length", 411)
     except SecretUnreadable as exc:
         log.error("wecom callback not answered: %s", exc)
-        return _text("SecretUnreadable: the corp's secrets cannot be decrypted", 503)
+        return _refused(request, "SecretUnreadable", "the corp's secrets cannot be decrypted", 503)
     # WeCom takes an empty 200 as "received" and expects no passive reply here.
     return _text("")
