@@ -41,6 +41,11 @@ class WeChat:
         self.acked = 0
         self.retries = 0
         self.lock = threading.Lock()
+        # Cleared while the server is restarted, so that the stream goes on only once the
+        # test watches it again: on a loaded machine it could otherwise end before the
+        # next kill.
+        self.flowing = threading.Event()
+        self.flowing.set()
         self.threads = [threading.Thread(target=self._send, daemon=True) for _ in range(SENDERS)]
 
     def start(self) -> None:
@@ -56,7 +61,7 @@ class WeChat:
 
     def _send(self) -> None:
         with httpx.Client(timeout=10) as http:
-            while (i := self._take()) is not None:
+            while self.flowing.wait() and (i := self._take()) is not None:
                 query, body = self.requests[i]
                 while True:
                     try:
@@ -100,7 +105,9 @@ def test_a_killed_gateway_loses_no_acknowledged_message_and_stores_none_twice(
                     time.sleep(0.001)
                 at_kill.append(wechat.acked)
                 server.kill()
+                wechat.flowing.clear()
                 server = live.start(env, port=port)
+                wechat.flowing.set()
             wechat.join(timeout=300)
         finally:
             server.stop()

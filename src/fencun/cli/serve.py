@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import typer
 
@@ -117,8 +118,11 @@ def default_workers(database_url: str | None = None) -> int:
     return max(2, cores if not url else cores * 2)
 
 
-def run_server(host: str, port: int, workers: int, threads: int = THREADS_PER_WORKER) -> None:
-    """Run the WSGI application under gunicorn in this process (blocks)."""
+def run_server(
+    host: str, port: int, workers: int, threads: int = THREADS_PER_WORKER, on_ready: Callable[[], object] | None = None
+) -> None:
+    """Run the WSGI application under gunicorn in this process (blocks); ``on_ready`` is
+    called once gunicorn handles signals and listens."""
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
@@ -132,6 +136,8 @@ def run_server(host: str, port: int, workers: int, threads: int = THREADS_PER_WO
             self.cfg.set("accesslog", None)
             self.cfg.set("errorlog", "-")
             self.cfg.set("loglevel", "warning")
+            if on_ready is not None:
+                self.cfg.set("when_ready", lambda _arbiter: on_ready())
 
         def load(self):  # type: ignore[no-untyped-def]
             from fencun.wsgi import application
@@ -176,6 +182,12 @@ def serve(
                        % {"username": username})
     from django.conf import settings
 
+    # From here until gunicorn has its own handlers, a Ctrl-C is noted and handed to
+    # gunicorn once it is ready (below), rather than raised wherever the start-up happens
+    # to be: an interrupt half-way through starting the worker or gunicorn's logging
+    # could leave a process behind or a lock held.
+    interrupted: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
     worker = None
     if not settings.QUEUE_URL:
         # Embedded queue: a worker process beside the server, ended with it, even when
@@ -185,7 +197,9 @@ def serve(
         )
     typer.echo(f"fencun is serving on http://{host}:{port}/  (callback: /wechat/callback)")
     try:
-        run_server(host, port, workers or default_workers())
+        if not interrupted:
+            run_server(host, port, workers or default_workers(),
+                       on_ready=lambda: interrupted and os.kill(os.getpid(), signal.SIGINT))
     finally:
         if worker is not None:
             worker.terminate()
