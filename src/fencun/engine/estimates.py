@@ -60,6 +60,7 @@ follower by engagement (0.5-3x).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +152,7 @@ def lasting_unfollow_curve(state: FollowerState) -> np.ndarray:
     before = PRESSURE_GRID[:, None] * decay[None, :]
     after = before + decay[None, :]
     extra = h[bucket(after, HAZARD_EDGES)] - h[bucket(before, HAZARD_EDGES)]
-    return np.maximum(extra, 0.0).sum(axis=1)
+    return np.maximum(extra, 0.0).sum(axis=1)  # type: ignore[no-any-return]  # numpy: sum is Any
 
 
 def attention_loss(state: FollowerState) -> np.ndarray:
@@ -170,7 +171,7 @@ def attention_loss(state: FollowerState) -> np.ndarray:
     # A share lost is only as sure as the reads behind it: an account whose reads are not
     # reported (or a new one) has learned nothing about attention, not that it is all lost.
     sure = r_c.sum() / (r_c.sum() + S_ATTENTION_READS)
-    return np.clip((1.0 - rate_t / rate_c) * sure, 0.0, 1.0)
+    return np.clip((1.0 - rate_t / rate_c) * sure, 0.0, 1.0)  # type: ignore[no-any-return]  # numpy
 
 
 def future_push_value(
@@ -238,7 +239,7 @@ def _arm_posterior(
 
 def _by_relevance(x: np.ndarray) -> np.ndarray:
     """(C, N_CELLS) -> (N_REL,): summed over categories and every other cell dimension."""
-    return x.reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))
+    return x.reshape(-1, *CELL_SHAPE).sum(axis=(0, *range(2, len(CELL_SHAPE) + 1)))  # type: ignore[no-any-return]  # numpy: sum is Any
 
 
 def _difference_posterior(
@@ -246,7 +247,7 @@ def _difference_posterior(
     y: np.ndarray,
     prior_treated: np.ndarray,
     prior_uplift: np.ndarray,
-    sigma2: tuple[np.ndarray, np.ndarray],
+    sigma2: Sequence[np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-down posterior of the uplift (treated - control) along ``CELL_SHAPE``.
 
@@ -300,7 +301,7 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     else:
         raise ValueError(f"quantity {quantity!r}: revenue or orders")
     control_prior = np.full(CELL_SHAPE[0], PRIOR_BASE)
-    sigma2 = []
+    sigma2: list[np.ndarray] = []
     for arm, prior in ((TREATED, control_prior + PRIOR_UPLIFT), (CONTROL, control_prior)):
         # Variance of one observation per relevance bucket: the data's second moment
         # shrunk toward a Bernoulli at the prior rate (in price units, y^2 ~ y).

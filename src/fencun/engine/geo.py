@@ -8,8 +8,10 @@ mixing the two datums shifts points by about 500 m in China.
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 GCJ02 = "gcj02"
 WGS84 = "wgs84"
@@ -67,7 +69,15 @@ def valid_point(lat: float, lng: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180
 
 
-def haversine_km(lat1, lng1, lat2, lng2):  # type: ignore[no-untyped-def]
+@overload
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float: ...
+@overload
+def haversine_km(
+    lat1: ArrayLike, lng1: ArrayLike, lat2: ArrayLike, lng2: ArrayLike
+) -> np.ndarray: ...
+def haversine_km(
+    lat1: ArrayLike, lng1: ArrayLike, lat2: ArrayLike, lng2: ArrayLike
+) -> float | np.ndarray:
     """Great-circle distance in km; accepts scalars or numpy arrays (broadcast)."""
     lat1, lng1, lat2, lng2 = (
         np.radians(np.asarray(v, dtype=np.float64)) for v in (lat1, lng1, lat2, lng2)
@@ -76,7 +86,8 @@ def haversine_km(lat1, lng1, lat2, lng2):  # type: ignore[no-untyped-def]
         np.sin((lat2 - lat1) / 2) ** 2
         + np.cos(lat1) * np.cos(lat2) * np.sin((lng2 - lng1) / 2) ** 2
     )
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    km: float | np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return km
 
 
 def nearest_store_km(

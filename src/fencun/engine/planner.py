@@ -248,7 +248,7 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     x = x + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    return x ^ (x >> np.uint64(31))  # type: ignore[no-any-return]  # numpy types ^ as Any
 
 
 def _hash_uniform(hashes: np.ndarray, salt_text: str) -> np.ndarray:
@@ -555,7 +555,7 @@ def _assign(
                 score[j] = -np.inf
     best = np.argmax(score, axis=0)
     any_candidate = np.isfinite(score).any(axis=0)
-    for j in range(k):
+    for j in range(k):  # type: ignore[assignment]  # j was an np.intp in the loop above
         lost = np.isfinite(score[j]) & ~((best == j) & any_candidate)
         codes[j][lost] = R.CODE_INDEX[R.LOST_TO_OTHER_CAMPAIGN]
     _openid_list_minimum(campaigns, codes, limits)

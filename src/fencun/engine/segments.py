@@ -451,9 +451,11 @@ def compile_segment(node: Node, state: FollowerState, now: float) -> np.ndarray:
             scene = normalise_scene(p.label or "")
             if scene not in state.scenes:
                 return np.zeros(n, dtype=np.bool_)
-            return state.scene == state.scenes.index(scene)
+            in_scene: np.ndarray = state.scene == state.scenes.index(scene)
+            return in_scene
         if p.name == "has":
-            return ~np.isnan(state.lat)
+            located: np.ndarray = ~np.isnan(state.lat)
+            return located
         if p.name == "interest":
             c = cats.get((p.label or "").lower())
             if c is None:

@@ -266,7 +266,8 @@ class FollowerState:
     def __getattr__(self, name: str) -> np.ndarray:
         # Public column views trimmed to the live rows: state.subscribed, state.evidence, ...
         if name in COLUMNS:
-            return self.__dict__["_" + name][: self.__dict__["n"]]
+            column: np.ndarray = self.__dict__["_" + name][: self.__dict__["n"]]
+            return column
         raise AttributeError(name)
 
     def __len__(self) -> int:
@@ -364,7 +365,8 @@ class FollowerState:
             return np.zeros(self.n, dtype=np.bool_)
         pos = self.tag_names.index(tag)
         word = self._tag_bits[: self.n, pos // 64]
-        return (word >> np.uint64(pos % 64)) & np.uint64(1) == np.uint64(1)
+        mask: np.ndarray = (word >> np.uint64(pos % 64)) & np.uint64(1) == np.uint64(1)
+        return mask
 
     def set_wecom_tags(self, members: Mapping[str, Iterable[str]]) -> None:
         """Replace the WeCom corp tags: tag name -> person keys of the customers with it.
@@ -385,11 +387,13 @@ class FollowerState:
     # ----- derived columns at a time ---------------------------------------------------
     def evidence_at(self, now: float) -> np.ndarray:
         """Interest evidence per (row, category), decayed to ``now``; float32 (n, C)."""
-        return self.evidence * self._evidence_decay(now)[:, None]
+        evidence: np.ndarray = self.evidence * self._evidence_decay(now)[:, None]
+        return evidence
 
     def _evidence_decay(self, now: float) -> np.ndarray:
         age = np.maximum(now - self.__dict__["_evidence_at"][: self.n], 0.0)
-        return np.exp2(-age / (EVIDENCE_HALF_LIFE_DAYS * DAY)).astype(np.float32)
+        decay: np.ndarray = np.exp2(-age / (EVIDENCE_HALF_LIFE_DAYS * DAY)).astype(np.float32)
+        return decay
 
     def uplift_cells(self, c: int, now: float, rows: np.ndarray | None = None) -> np.ndarray:
         """The uplift cell (a flat index into ``CELL_SHAPE``) of each row for a push of
@@ -448,7 +452,8 @@ class FollowerState:
     def pushes_within(self, now: float, seconds: float) -> np.ndarray:
         """Pushes received in ``(now - seconds, now]`` per row (at most ``PUSH_RING``)."""
         times = self.push_times
-        return ((times > now - seconds) & (times <= now)).sum(axis=1, dtype=np.int16)
+        pushes: np.ndarray = ((times > now - seconds) & (times <= now)).sum(axis=1, dtype=np.int16)
+        return pushes
 
     def month_count_at(self, now: float) -> np.ndarray:
         """Mass messages received in the local calendar month of ``now``."""

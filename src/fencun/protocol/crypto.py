@@ -32,7 +32,7 @@ class MessageCrypto:
             raise ValueError("EncodingAESKey must decode to 32 bytes")
         self.app_id = app_id
 
-    def _cipher(self) -> Cipher:
+    def _cipher(self) -> Cipher[modes.CBC]:
         return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
     def encrypt(self, message: str | bytes, random_prefix: bytes | None = None) -> str:
