@@ -18,10 +18,10 @@ django.setup(set_prefix=False)
 from fencun.gateway.wsgi import app_id_of, callback_application  # noqa: E402 - needs django.setup()
 
 
-def dispatch(full, callback):  # type: ignore[no-untyped-def]
+def dispatch(full, callback):
     """Route WeChat's callback to ``callback`` and everything else to ``full``."""
 
-    def application(environ, start_response):  # type: ignore[no-untyped-def]
+    def application(environ, start_response):
         if app_id_of(environ.get("PATH_INFO", ""))[0]:
             return callback(environ, start_response)
         return full(environ, start_response)

@@ -41,7 +41,7 @@ class DeliveryOut(Schema):
     response={200: DeliveryOut, 404: ErrorOut},
     summary="A campaign's delivery: recipients sent, failed and of unknown outcome, with the reasons",
 )
-def get_delivery(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def get_delivery(request: HttpRequest, campaign_id: int):
     token = request.auth  # type: ignore[attr-defined]
     campaign = Campaign.objects.filter(pk=campaign_id, account__in=token.accounts.all()).first()
     if campaign is None:

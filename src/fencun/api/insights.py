@@ -53,7 +53,7 @@ class ControlLiftOut(Schema):
     response={200: ControlLiftOut, 404: ErrorOut},
     summary="The long-run lift: the control group against everyone else, with 95 % intervals",
 )
-def get_control_lift(  # type: ignore[no-untyped-def]
+def get_control_lift(
     request: HttpRequest,
     account: AppId | None = None,
     days: int = Query(

@@ -78,5 +78,5 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
 class DocumentedAPI(NinjaAPI):
     """A NinjaAPI whose document names the framework's own answers (see :func:`complete`)."""
 
-    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):  # type: ignore[no-untyped-def, override]
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
         return complete(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))

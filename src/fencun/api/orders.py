@@ -48,7 +48,7 @@ class OrderErrorOut(Schema):
     response={200: list[OrderOut], 400: OrderErrorOut, 404: ErrorOut},
     summary="Import orders; every one valid or none stored",
 )
-def post_orders(request: HttpRequest, body: OrdersIn):  # type: ignore[no-untyped-def]
+def post_orders(request: HttpRequest, body: OrdersIn):
     account = token_account(request, body.account)
     if account is None:
         return Status(404, no_account())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -17,15 +20,29 @@ router = Router(tags=["rules"])
 _HHMM = f"^{HHMM}$"
 
 
-def _bounds(name: str) -> dict[str, float]:
+class _Bounds(TypedDict, total=False):
+    ge: float
+    le: float
+
+
+def _bounds(name: str) -> _Bounds:
     """``ge``/``le`` of a rule from the model's validators: the document says what is checked."""
-    out: dict[str, float] = {}
-    for v in Rules._meta.get_field(name).validators:
+    out: _Bounds = {}
+    field = Rules._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a rule is a column of Rules, not a relation
+    for v in field.validators:
         if isinstance(v, MinValueValidator):
-            out["ge"] = float(v.limit_value)  # type: ignore[arg-type]
+            out["ge"] = float(v.limit_value)
         elif isinstance(v, MaxValueValidator):
-            out["le"] = float(v.limit_value)  # type: ignore[arg-type]
+            out["le"] = float(v.limit_value)
     return out
+
+
+def _optional_rule(name: str, description: str | None = None) -> Any:
+    """The field of an optional rule in a request, bounded as the model bounds it."""
+    if description is None:
+        return Field(None, **_bounds(name))
+    return Field(None, description=description, **_bounds(name))
 
 
 class RulesOut(Schema):
@@ -50,15 +67,14 @@ class RulesIn(Schema):
     quiet_start: str | None = Field(None, pattern=_HHMM)
     quiet_end: str | None = Field(None, pattern=_HHMM)
     weekly_cap: int | None = Field(None, ge=0, le=32767)
-    category_cooldown_days: float | None = Field(None, **_bounds("category_cooldown_days"))
-    min_gap_hours: float | None = Field(None, **_bounds("min_gap_hours"))
-    holdout_fraction: float | None = Field(None, **_bounds("holdout_fraction"))
-    control_fraction: float | None = Field(
-        None,
+    category_cooldown_days: float | None = _optional_rule("category_cooldown_days")
+    min_gap_hours: float | None = _optional_rule("min_gap_hours")
+    holdout_fraction: float | None = _optional_rule("holdout_fraction")
+    control_fraction: float | None = _optional_rule(
+        "control_fraction",
         description=f"0 to {MAX_CONTROL_FRACTION}; followers in it never get marketing pushes",
-        **_bounds("control_fraction"),
     )
-    follower_value_yuan: float | None = Field(None, **_bounds("follower_value_yuan"))
+    follower_value_yuan: float | None = _optional_rule("follower_value_yuan")
 
 
 class RulesErrorOut(Schema):
@@ -80,7 +96,7 @@ def _out(rules: Rules) -> dict:
 
 
 @router.get("/rules", response={200: RulesOut, 404: ErrorOut}, summary="The account's rules")
-def get_rules(request: HttpRequest, account: AppId | None = None):  # type: ignore[no-untyped-def]
+def get_rules(request: HttpRequest, account: AppId | None = None):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
@@ -92,7 +108,7 @@ def get_rules(request: HttpRequest, account: AppId | None = None):  # type: igno
     response={200: RulesOut, 400: RulesErrorOut, 404: ErrorOut, 422: SchemaErrorOut},
     summary="Change some of the account's rules; all or nothing",
 )
-def patch_rules(request: HttpRequest, body: RulesIn, account: AppId | None = None):  # type: ignore[no-untyped-def]
+def patch_rules(request: HttpRequest, body: RulesIn, account: AppId | None = None):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())

@@ -27,7 +27,7 @@ api = DocumentedAPI(
 
 
 @api.get("/followers/{openid}", response={200: FollowerOut, 404: ErrorOut}, summary="One follower")
-def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):  # type: ignore[no-untyped-def]
+def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):
     acct = token_account(request, account)
     follower = Follower.objects.filter(account=acct, openid=openid).first() if acct else None
     if follower is None:
@@ -40,7 +40,7 @@ def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = N
     response={200: list[EventOut], 404: ErrorOut},
     summary="A follower's events, oldest first",
 )
-def list_events(  # type: ignore[no-untyped-def]
+def list_events(
     request: HttpRequest,
     openid: OpenId,
     account: AppId | None = None,

@@ -37,7 +37,7 @@ class SegmentCount:
     subscribed: int  # all subscribed followers
 
 
-def _state(account: Account):  # type: ignore[no-untyped-def]
+def _state(account: Account):
     from fencun.campaigns.planning import build_state
 
     with _lock:

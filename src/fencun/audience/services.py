@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from fencun.audience import projection
@@ -65,6 +66,7 @@ class _FollowerState:
     """
 
     __slots__ = ("pk", *_PROJECTED)
+    pk: int
 
     @classmethod
     def new(cls, pk: int) -> _FollowerState:
@@ -75,9 +77,24 @@ class _FollowerState:
         return state
 
 
+def _stored_field(model: type[Model], name: str) -> Field:
+    """``model``'s field ``name``, which these statements name by its column (get_field
+    also finds reverse relations, which have none)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not stored in a column")
+    return field
+
+
+def _column(field: Field) -> str:
+    if field.column is None:
+        raise TypeError(f"{field!r} is not stored in a column")
+    return field.column
+
+
 # What a follower row created by the log holds before its first event is projected.
 _NEW_FOLLOWER: dict[str, Any] = {
-    f: (Follower._meta.get_field(f).get_default() if not Follower._meta.get_field(f).null else None)
+    f: (_stored_field(Follower, f).get_default() if not _stored_field(Follower, f).null else None)
     for f in _PROJECTED
 }
 
@@ -154,7 +171,7 @@ def _select_followers(
 
     On SQLite the batch's IMMEDIATE transaction already holds the only write lock.
     """
-    columns = [Follower._meta.get_field(f).column for f in fields]
+    columns = [_column(_stored_field(Follower, f)) for f in fields]
     readers = [adapt.reader(f) for f in fields]
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     found: dict[str, _FollowerState] = {}
@@ -197,7 +214,7 @@ def _insert_followers(adapt: _Adapt, account_id: int, openids: list[str], now: d
                 template[at] = openid
                 params += template
             cursor.execute(
-                f"INSERT INTO {adapt.qn(Follower._meta.db_table)} ({', '.join(adapt.qn(f.column) for f in fields)}) "  # noqa: S608
+                f"INSERT INTO {adapt.qn(Follower._meta.db_table)} ({', '.join(adapt.qn(_column(f)) for f in fields)}) "  # noqa: S608
                 f"VALUES {', '.join([row] * len(chunk))} "
                 f"ON CONFLICT ({adapt.qn('account_id')}, {adapt.qn('openid')}) DO NOTHING RETURNING {adapt.qn('id')}, {adapt.qn('openid')}",
                 params,
@@ -233,7 +250,7 @@ def _insert_new_events(
     Rows go in de-duplication key order, so concurrent batches wait for each other's
     keys in one order and cannot deadlock.
     """
-    columns = ", ".join(adapt.qn(Event._meta.get_field(name).column) for name in _EVENT_COLUMNS)
+    columns = ", ".join(adapt.qn(_column(_stored_field(Event, name))) for name in _EVENT_COLUMNS)
     row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
     received = adapt.datetime(now)
     created: dict[str, int] = {}
@@ -265,7 +282,7 @@ def _update_followers(adapt: _Adapt, states: list[_FollowerState], fields: list[
     columns = ", ".join(f"c{i}" for i in range(len(names)))
     table = qn(Follower._meta.db_table)
     assignments = ", ".join(
-        f"{qn(Follower._meta.get_field(name).column)} = v.c{i}" for i, name in enumerate(names) if i
+        f"{qn(_column(_stored_field(Follower, name)))} = v.c{i}" for i, name in enumerate(names) if i
     )
     stamp = adapt.datetime(now)
     with connection.cursor() as cursor:
@@ -310,7 +327,8 @@ def _append(account_id: int, new: Sequence[NewEvent]) -> _Appended:
         for key, e in first.items():
             if key in created_ids and e.openid:
                 state = followers[e.openid]
-                touched = projection.apply(state, e.kind, e.occurred_at, e.payload)
+                # apply reads and sets only the attributes a _FollowerState holds.
+                touched = projection.apply(state, e.kind, e.occurred_at, e.payload)  # type: ignore[arg-type]
                 if touched:
                     changed[e.openid] = state
                     fields |= touched

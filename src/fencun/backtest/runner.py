@@ -180,7 +180,7 @@ def load_world_factory(spec: str) -> Callable[[Mapping[str, Any]], Any]:
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise BacktestError(f"world {spec!r}: {module_name} has no callable {attr!r}")
-    return factory  # type: ignore[no-any-return]
+    return factory
 
 
 def make_world(
@@ -406,7 +406,7 @@ def run_backtest(
             elif kind == "unsubscribe":
                 totals["unfollows"] += 1
                 ts = to_epoch(ev["at"])
-                for at, cid, _ in reversed(sends_log.get(openid, [])):
+                for at, cid, _ in reversed(sends_log.get(openid, []) if openid is not None else []):
                     if 0 <= ts - at <= UNFOLLOW_ATTRIBUTION_HOURS * HOUR:
                         tallies[cid].unfollows_48h += 1
                         break

@@ -37,7 +37,9 @@ def _stored_events(env: dict[str, str]) -> int:
         import psycopg
 
         with psycopg.connect(env["DATABASE_URL"]) as conn:
-            return conn.execute("SELECT count(*) FROM audience_event").fetchone()[0]
+            row = conn.execute("SELECT count(*) FROM audience_event").fetchone()
+            assert row is not None  # count(*) always returns one row
+            return row[0]
     with sqlite3.connect(f"{env['FENCUN_DATA_DIR']}/fencun.sqlite3") as conn:
         return conn.execute("SELECT count(*) FROM audience_event").fetchone()[0]
 

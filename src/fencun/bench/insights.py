@@ -77,7 +77,8 @@ def _generate(n_events: int, n_followers: int, follower_ids: list[int], account_
                             np.where(np.isin(kind_idx, [2, 3, 4]), hours, chatter))
         stamps = start64 + (hours_at * 3_600_000_000).astype("timedelta64[us]")
         texts = np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " ").tolist()
-        rows = []
+        # (account, follower id or None for a receipt, openid, kind, at, received, payload, source, key)
+        rows: list[tuple[int, int | None, str, str, str, str, str, str, str]] = []
         for i in range(n):
             kind = kinds[kind_idx[i]]
             f = int(follower[i])

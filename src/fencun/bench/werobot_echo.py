@@ -17,7 +17,7 @@ robot = werobot.WeRoBot(
 
 
 @robot.text
-def echo(message):  # type: ignore[no-untyped-def]
+def echo(message):
     return message.content
 
 

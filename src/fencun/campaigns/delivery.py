@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
@@ -264,8 +265,9 @@ class RowMemo:
         return value
 
 
-def channel_for(campaign: Campaign, clients: Callable[[object], object]) -> Channel:
-    """The channel a campaign is sent on, its client from ``clients(account or corp)``."""
+def channel_for(campaign: Campaign, clients: Callable[[Account | WecomCorp], Any]) -> Channel:
+    """The channel a campaign is sent on, its client from ``clients(account or corp)``
+    (a WeChat client for an account, a WeCom client for a corp)."""
     if campaign.channel == Campaign.Channel.WECOM:
         corp = people.campaign_corp(campaign.account)
         if corp is None:
@@ -295,7 +297,7 @@ def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
     )
 
 
-def default_clients(target) -> object:
+def default_clients(target: Account | WecomCorp) -> Any:
     """The API client of an Official Account or a WeCom corp."""
     if isinstance(target, WecomCorp):
         from fencun.channels.wecom.ledger import wecom_client
@@ -338,6 +340,7 @@ def cleanup_tags(older_than_s: float = 600.0, client_factory=None) -> int:
     ).select_related("campaign__account")
     for item in items:
         client = (client_factory or wechat_client)(item.campaign.account)
+        assert item.tag_id is not None  # by the filter above
         try:
             client.delete_tag(item.tag_id)
         except E.InvalidRequest:
@@ -617,6 +620,7 @@ def run_scheduler(owner: str | None = None, now: datetime | None = None) -> list
         "-urgent", "scheduled_for", "pk"
     )
     for campaign in due:
+        assert campaign.scheduled_for is not None  # by the filter above
         late = (now - campaign.scheduled_for).total_seconds()
         with transaction.atomic():
             current = Campaign.objects.select_for_update().get(pk=campaign.pk)

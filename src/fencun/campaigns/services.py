@@ -119,6 +119,8 @@ def check_fields(**fields: object) -> None:
             field = Campaign._meta.get_field(name)
         except FieldDoesNotExist:
             raise CampaignError(_("a campaign has no field %(name)s") % {"name": name}) from None
+        if not isinstance(field, models.Field):  # a reverse relation: not a column to fill
+            raise CampaignError(_("a campaign has no field %(name)s") % {"name": name})
         if field.choices and value not in [choice for choice, _label in field.flatchoices]:
             allowed = ", ".join(str(choice) for choice, _label in field.flatchoices)
             raise CampaignError(
@@ -321,7 +323,7 @@ def delivery_counts(campaign: Campaign) -> dict[str, int]:
     sent, failed and of unknown outcome (``recipients_sent``, ``recipients_failed``,
     ``recipients_unknown``)."""
     counts = {s.value: 0 for s in OutboxItem.Status}
-    recipients = dict.fromkeys((OutboxItem.Status.SENT, OutboxItem.Status.FAILED, OutboxItem.Status.UNKNOWN), 0)
+    recipients: dict[str, int] = dict.fromkeys((OutboxItem.Status.SENT, OutboxItem.Status.FAILED, OutboxItem.Status.UNKNOWN), 0)
     for status, openids in OutboxItem.objects.filter(campaign=campaign).values_list(
         "status", "openids"
     ):

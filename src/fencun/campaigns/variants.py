@@ -200,13 +200,13 @@ def measure(campaign: Any) -> dict[str, Measured]:
         account_id=campaign.account_id, kind__in=list(field), occurred_at__gte=first_sent
     ).values_list("kind", "openid", "payload")
     for kind, openid, payload in events.iterator(chunk_size=2000):
-        variant = by_openid.get(openid)
-        if variant is None or not isinstance(payload, dict) or payload.get("campaign") != campaign.pk:
+        letter = by_openid.get(openid)
+        if letter is None or not isinstance(payload, dict) or payload.get("campaign") != campaign.pk:
             continue
         if (kind, openid) in seen:  # a follower counts once per outcome
             continue
         seen.add((kind, openid))
-        m = out[variant]
+        m = out[letter]
         setattr(m, field[kind], getattr(m, field[kind]) + 1)
     return out
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
@@ -25,8 +27,9 @@ class AccountForm(forms.ModelForm):
             "is_default",
         )
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         for field in ("app_secret", "token", "aes_key"):
             if not data.get(field) and self.instance.pk:
                 data[field] = getattr(self.instance, field)  # blank means "keep"

@@ -33,6 +33,11 @@ class SecretField(models.TextField):
     sealing is randomised, so no two sealed values of one secret are equal."""
 
     descriptor_class = _SealedAttribute
+    # The types django-stubs gives the attribute on a model: any str may be assigned (it is
+    # sealed on the way in, see _SealedAttribute), a Sealed is always read back. TextField's
+    # stubs fix both to str, hence the ignores: the types are narrower at runtime, not wrong.
+    _pyi_private_set_type: Sealed | str  # type: ignore[assignment]
+    _pyi_private_get_type: Sealed  # type: ignore[assignment]
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Sealed | None:
         return None if value is None else Sealed.from_stored(value)

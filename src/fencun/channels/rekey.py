@@ -76,7 +76,7 @@ def rotate(old_keys: Sequence[str] = ()) -> RotationReport:
     unreadable: list[str] = []
     with transaction.atomic():
         for model, names in secret_fields():
-            rows = list(model.objects.select_for_update().order_by("pk").values_list("pk", *names))
+            rows = list(model._default_manager.select_for_update().order_by("pk").values_list("pk", *names))
             for index, name in enumerate(names, start=1):
                 counts = FieldReport(f"{model.__name__}.{name}")
                 report.fields.append(counts)
@@ -92,12 +92,12 @@ def rotate(old_keys: Sequence[str] = ()) -> RotationReport:
                         new = sealing.reseal(stored, ring)
                     except sealing.SecretUnreadable:
                         if model is AccessTokenLease:
-                            model.objects.filter(pk=pk).update(value="", expires_at=0)
+                            model._default_manager.filter(pk=pk).update(value="", expires_at=0)
                             counts.cleared += 1
                         else:
                             unreadable.append(f"{counts.label} #{pk}")
                         continue
-                    model.objects.filter(pk=pk).update(**{name: new})
+                    model._default_manager.filter(pk=pk).update(**{name: new})
                     if sealing.is_sealed(stored):
                         counts.resealed += 1
                     else:

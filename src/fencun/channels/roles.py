@@ -21,7 +21,8 @@ from fencun.channels.models import Account, Membership
 Role = Membership.Role
 
 # What each role may do, from most to least.
-_RANK = {Role.OWNER: 3, Role.OPERATOR: 2, Role.ANALYST: 1}
+# Keyed by str: a role read from the database or a form is a plain str equal to its member.
+_RANK: dict[str, int] = {Role.OWNER: 3, Role.OPERATOR: 2, Role.ANALYST: 1}
 
 
 def at_least(role: str | None, needed: str) -> bool:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, models, transaction
 
 from fencun import clock
 from fencun.audience import kinds
@@ -52,7 +52,9 @@ class SyncResult:
 
 def _fit(value: str, field: str) -> str:
     """``value`` cut to the follower column the projection copies it into."""
-    return clip(value, Follower._meta.get_field(field).max_length or len(value))
+    column = Follower._meta.get_field(field)
+    assert isinstance(column, models.Field)  # a column of the follower, not a relation
+    return clip(value, column.max_length or len(value))
 
 
 def profile_payload(profile: FollowerProfile) -> dict[str, Any]:

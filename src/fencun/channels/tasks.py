@@ -30,8 +30,8 @@ def post_due_broadcasts() -> int:
     outcomes = []
     if settings.WEIBO["ACCESS_TOKEN"]:
         if settings.WEIBO["PUBLIC_URL"]:
-            with weibo_client() as client:
-                outcomes += post_due(client)
+            with weibo_client() as weibo:
+                outcomes += post_due(weibo)
         else:
             # Weibo takes only posts with a link under the safe domain: our tracked links.
             log.warning("broadcast posts wait: FENCUN_PUBLIC_URL is not set")

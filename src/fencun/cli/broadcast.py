@@ -32,7 +32,7 @@ def _parse_time(value: str) -> datetime:
     return at.replace(tzinfo=PLATFORM_TZ) if at.tzinfo is None else at
 
 
-def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:  # type: ignore[no-untyped-def]
+def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:
     """The client of ``channel``: the configured Weibo account, or the account's WeCom corp."""
     from fencun.channels.broadcast.services import MOMENTS, weibo_client
 

@@ -152,7 +152,7 @@ def _work(until_idle: bool, role: str, poll: float) -> None:
             time.sleep(poll)
 
 
-def _lease_wait_line(wait) -> str:  # type: ignore[no-untyped-def]
+def _lease_wait_line(wait) -> str:
     """One line saying which leases the loop waits for, in the active language."""
     from django.utils import timezone
     from django.utils.translation import gettext as _

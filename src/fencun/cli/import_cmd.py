@@ -29,7 +29,7 @@ def _read(file: Path) -> bytes:
         raise typer.Exit(2) from None
 
 
-def _account(app_id: str):  # type: ignore[no-untyped-def]
+def _account(app_id: str):
     from fencun.channels.accounts import default_account
     from fencun.channels.models import Account
 

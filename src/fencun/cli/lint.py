@@ -16,7 +16,7 @@ STYLE = {"error": "bold white on red", "warning": "black on yellow", "info": "bl
 LABEL = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info")}
 
 
-def read_message(file: Path):  # type: ignore[no-untyped-def]
+def read_message(file: Path):
     """A ``Message`` from FILE: a JSON object, or Markdown/text (``# title`` or first line, then body)."""
     from fencun.content import Message
 
@@ -65,7 +65,7 @@ def lint(
         raise typer.Exit(1)
 
 
-def _catalog(app_id: str):  # type: ignore[no-untyped-def]
+def _catalog(app_id: str):
     from fencun.datadir import setup_django
 
     setup_django()
@@ -79,7 +79,7 @@ def _catalog(app_id: str):  # type: ignore[no-untyped-def]
     return catalog_for_lint(acct)
 
 
-def _print(console: Console, message, findings, english: bool) -> None:  # type: ignore[no-untyped-def]
+def _print(console: Console, message, findings, english: bool) -> None:
     if not findings:
         console.print("没有发现问题 / no findings" if not english else "No findings")
         return

@@ -16,7 +16,7 @@ app = typer.Typer(
 LANG_HELP = "界面语言 / console language: zh-hans | en"
 
 
-def _account(app_id: str):  # type: ignore[no-untyped-def]
+def _account(app_id: str):
     from django.utils.translation import gettext as _
 
     from fencun.channels.models import Account

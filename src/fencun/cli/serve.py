@@ -139,7 +139,7 @@ def run_server(
             if on_ready is not None:
                 self.cfg.set("when_ready", lambda _arbiter: on_ready())
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self):
             from fencun.wsgi import application
 
             return application
@@ -196,10 +196,13 @@ def serve(
             [sys.executable, "-m", "fencun.cli.main", "worker"], env=child_environment()
         )
     typer.echo(f"fencun is serving on http://{host}:{port}/  (callback: /wechat/callback)")
+    def hand_on_interrupt() -> None:
+        if interrupted:
+            os.kill(os.getpid(), signal.SIGINT)
+
     try:
         if not interrupted:
-            run_server(host, port, workers or default_workers(),
-                       on_ready=lambda: interrupted and os.kill(os.getpid(), signal.SIGINT))
+            run_server(host, port, workers or default_workers(), on_ready=hand_on_interrupt)
     finally:
         if worker is not None:
             worker.terminate()

@@ -34,12 +34,14 @@ class BroadcastPostForm(forms.Form):
     def __init__(self, *args, account=None, **kwargs):
         super().__init__(*args, **kwargs)
         has_corp = account is not None and account.wecom_corps.exists()
-        self.fields["channel"].choices = [
+        channel = self.fields["channel"]
+        assert isinstance(channel, forms.ChoiceField)
+        channel.choices = [
             (k, v) for k, v in BROADCAST_CHANNELS.items() if k != "wecom_moments" or has_corp
         ]
 
 
-def _finding_lines(findings) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _finding_lines(findings) -> list[tuple[str, str]]:
     """(severity, text) per lint finding, in the page's language."""
     zh = (get_language() or "zh-hans").startswith("zh")
     lines = []

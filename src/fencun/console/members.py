@@ -13,7 +13,7 @@ from fencun.channels.models import Membership
 from fencun.console.access import current_account
 
 
-def _grant(request, account) -> str:  # type: ignore[no-untyped-def]
+def _grant(request, account) -> str:
     """Give an existing user a role here; the reason when refused."""
     username = request.POST.get("username", "").strip()
     role = request.POST.get("role", "")
@@ -28,7 +28,7 @@ def _grant(request, account) -> str:  # type: ignore[no-untyped-def]
     return ""
 
 
-def _remove(request, account) -> str:  # type: ignore[no-untyped-def]
+def _remove(request, account) -> str:
     membership = get_object_or_404(Membership, pk=request.POST.get("membership") or 0, account=account)
     if membership.user_id == request.user.pk:
         return _("You cannot change your own role; another owner can.")
@@ -36,7 +36,7 @@ def _remove(request, account) -> str:  # type: ignore[no-untyped-def]
     return ""
 
 
-def _revoke(request, account) -> str:  # type: ignore[no-untyped-def]
+def _revoke(request, account) -> str:
     """Take this account from a token; a token left with no account is revoked."""
     token = get_object_or_404(ApiToken, pk=request.POST.get("token") or 0, accounts=account)
     token.accounts.remove(account)

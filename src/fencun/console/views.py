@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,9 @@ from fencun.channels.models import Account
 from fencun.console import access
 from fencun.engine import geo
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 def _account(request) -> Account | None:
     """The account the console shows this user (see ``fencun.console.access``)."""
@@ -35,7 +39,7 @@ def accounts_context(request) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     account = _account(request)
-    context = {"console_role": access.current_role(request)}
+    context: dict[str, object] = {"console_role": access.current_role(request)}
     accounts = list(roles.accounts_for(request.user).order_by("id").only("id", "name", "app_id")[:200])
     if len(accounts) >= 2:
         context.update({"console_accounts": accounts, "console_account": account})
@@ -81,7 +85,7 @@ def overview(request):
     })
 
 
-def _long_run_lift(account: Account):  # type: ignore[no-untyped-def]
+def _long_run_lift(account: Account):
     """The long-run lift the rollup task stored, and when; before its first run, computed
     now (and not stored: a page view writes nothing)."""
     from fencun.insights import control_lift
@@ -123,7 +127,7 @@ EVENT_LABELS = {
 }
 
 
-def _timeline(events: list[Event]) -> list[tuple[object, str, str]]:
+def _timeline(events: list[Event]) -> list[tuple[object, StrOrPromise, str]]:
     """(when, what, detail) per event; campaigns by name, orders by amount."""
     from fencun.campaigns.models import Campaign
 
@@ -132,7 +136,7 @@ def _timeline(events: list[Event]) -> list[tuple[object, str, str]]:
     names = dict(Campaign.objects.filter(
         pk__in=[i for i in ids if isinstance(i, int)], account_id__in={e.account_id for e in events},
     ).values_list("pk", "name"))
-    rows = []
+    rows: list[tuple[object, StrOrPromise, str]] = []
     for e in events:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.kind == "order":
@@ -175,8 +179,9 @@ class StoreForm(forms.ModelForm):
         model = Store
         fields = ["name", "address", "lat", "lng"]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         lat, lng = data.get("lat"), data.get("lng")
         if lat is not None and lng is not None and not geo.valid_point(lat, lng):
             raise forms.ValidationError(_("Latitude must be within ±90 and longitude within ±180."))
@@ -301,12 +306,12 @@ PREDICTED_LABELS = {
 }
 
 
-def _predicted_rows(plan) -> list[dict]:  # type: ignore[no-untyped-def]
+def _predicted_rows(plan) -> list[dict]:
     """One row per predicted figure: ``cells`` holds (value, interval) for this plan and
     for send-to-all (the interval is None for reach, and for plans made before intervals
     were stored)."""
 
-    def interval(prediction: dict, key: str):  # type: ignore[no-untyped-def]
+    def interval(prediction: dict, key: str):
         ci = prediction.get(f"{key}_ci")
         return tuple(ci) if isinstance(ci, list | tuple) and len(ci) == 2 else None
 
@@ -317,7 +322,7 @@ def _predicted_rows(plan) -> list[dict]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _send_at(raw: str):  # type: ignore[no-untyped-def]
+def _send_at(raw: str):
     """The approval's send time from a ``datetime-local`` field (Asia/Shanghai); now if empty."""
     from datetime import datetime
 
@@ -345,7 +350,8 @@ def campaign(request, pk: int):
     from fencun.campaigns.services import CampaignError, lint_campaign
 
     c = get_object_or_404(Campaign, pk=pk, account=_account(request))
-    findings, error = [], ""
+    findings = []
+    error: StrOrPromise = ""
     if request.method == "POST":
         step = request.POST.get("step")
         try:
@@ -407,7 +413,7 @@ def campaign_lint(request):
 
 class NewCampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
-    category = forms.ModelChoiceField(label=_("Category"), queryset=None)
+    category: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Category"), queryset=None)
     segment = forms.CharField(label=_("Audience (segment language)"), required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
     channel = forms.ChoiceField(label=_("Channel"), choices=(), initial="mass", required=False)
@@ -433,9 +439,11 @@ class NewCampaignForm(forms.Form):
         from fencun.catalog.models import Category
 
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(account=account)
+        category, channel = self.fields["category"], self.fields["channel"]
+        assert isinstance(category, forms.ModelChoiceField) and isinstance(channel, forms.ChoiceField)
+        category.queryset = Category.objects.filter(account=account)
         has_corp = account is not None and account.wecom_corps.exists()
-        self.fields["channel"].choices = [
+        channel.choices = [
             (value, label) for value, label in Campaign.Channel.choices
             if value != Campaign.Channel.WECOM or has_corp
         ]
@@ -449,6 +457,7 @@ def campaign_new(request):
     account = _account(request)
     form = NewCampaignForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid():
+        assert account is not None  # a valid form has a category, one of the account's
         d = form.cleaned_data
         try:
             c = create_campaign(account, name=d["name"], category=d["category"], segment=d["segment"],
@@ -542,7 +551,7 @@ def _forget_reply_cache():
     forget_cached_rules()
 
 
-def _product_in_use(product) -> str:  # type: ignore[no-untyped-def]
+def _product_in_use(product) -> str:
     # A campaign's products are part of what was planned and sent: keep them.
     if product.campaigns.exists():
         return str(_("Campaigns name this product: untick “on sale” instead of deleting it."))

@@ -62,7 +62,8 @@ def _location(lat: float, lng: float, datum: str) -> dict[str, Any]:
 
 
 def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    key = message.get("EventKey") if isinstance(message.get("EventKey"), str) else ""
+    event_key = message.get("EventKey")
+    key = event_key if isinstance(event_key, str) else ""
     kind = event.lower()
     if kind == kinds.SUBSCRIBE:
         if key and key.startswith(_QR_PREFIX):

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, trans_real
 
 # Messages with a part that varies: the pattern, and the msgid it is translated by.
 _VARYING = (
@@ -29,7 +29,7 @@ _VARYING = (
 
 def language(environ: Mapping[str, Any]) -> str:
     """The first of ``Accept-Language``'s languages the product speaks, else its default."""
-    for code, _quality in translation.trans_real.parse_accept_lang_header(environ.get("HTTP_ACCEPT_LANGUAGE", "")):
+    for code, _quality in trans_real.parse_accept_lang_header(environ.get("HTTP_ACCEPT_LANGUAGE", "")):
         if code == "*":
             break
         try:

@@ -97,13 +97,14 @@ def parse_order(raw: Mapping[str, Any]) -> OrderIn:
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise ValueError(_("amount out of range: %(value)s") % {"value": _shown(raw.get("amount"))})
     when = raw.get("ordered_at")
+    ordered_at: datetime | None
     if isinstance(when, datetime):
         ordered_at = when
     else:
         try:
-            ordered_at = parse_datetime(str(when or "").strip())  # type: ignore[assignment]
+            ordered_at = parse_datetime(str(when or "").strip())
         except ValueError:
-            ordered_at = None  # type: ignore[assignment]
+            ordered_at = None
         if ordered_at is None:
             raise ValueError(_("ordered_at is not an ISO 8601 time: %(value)s") % {"value": _shown(when)})
     if timezone.is_naive(ordered_at):

@@ -36,18 +36,20 @@ def sync() -> int:
     count = 0
     for item in rows.select_related("campaign").order_by("sent_at").iterator(chunk_size=500):
         campaign = item.campaign
+        sent_at = item.sent_at
+        assert sent_at is not None  # by the filter above
         # A mass-send batch lists its openids; a customer-service row is keyed by its one openid.
         openids = [o for o in item.openids if isinstance(o, str)] or ([] if item.key.isdigit() else [item.key])
         with transaction.atomic():
             wecom = campaign.channel == "wecom"
             msg_id = item.task_id if wecom else (str(item.msg_id) if item.msg_id else "")
-            record_deliveries(campaign.account, campaign.pk, openids, item.sent_at,
+            record_deliveries(campaign.account, campaign.pk, openids, sent_at,
                               variant=item.variant or "A", msg_id=msg_id)
             # What the send cost, once per outbox row (its clientmsgid), for the costs page.
-            record_cost("wecom" if wecom else "wechat", "message", item.clientmsgid, at=item.sent_at,
+            record_cost("wecom" if wecom else "wechat", "message", item.clientmsgid, at=sent_at,
                         count=len(openids), fee_yuan=0, source=WECOM_FEE_SOURCE if wecom else WECHAT_FEE_SOURCE)
         campaigns[campaign.pk] = campaign
-        latest = max(latest, int(item.sent_at.timestamp() * 1e6))
+        latest = max(latest, int(sent_at.timestamp() * 1e6))
         count += 1
     for campaign in campaigns.values():
         plan = PlanSnapshot.objects.filter(campaign=campaign).order_by("-created_at").first()

@@ -311,7 +311,7 @@ def _write_members(new: list[_Member], dirty: list[_Member]) -> None:
     table = qn(CampaignMember._meta.db_table)
     with connection.cursor() as cursor:
         if new:
-            cols = ("account_id", "campaign_id", "openid", "arm", "sent_at", "read", "clicked", "orders", "revenue",
+            cols: tuple[str, ...] = ("account_id", "campaign_id", "openid", "arm", "sent_at", "read", "clicked", "orders", "revenue",
                     "unfollowed")
             sql = (f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) "  # noqa: S608
                    f"VALUES ({', '.join(['%s'] * len(cols))})")

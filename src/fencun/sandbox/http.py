@@ -86,7 +86,7 @@ class ServedSandbox:
     @property
     def api_base(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> Self:
         # A short poll keeps stop() quick: tests start and stop many sandboxes.

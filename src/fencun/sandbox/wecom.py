@@ -208,7 +208,7 @@ class WeComPlatform:
         self.tokens: dict[str, float] = {}
         self.current_token: str | None = None
         self.faults: list[FaultRule] = []
-        self.tag_groups = [
+        self.tag_groups: list[dict[str, Any]] = [
             {
                 "group_id": gid,
                 "group_name": gname,

@@ -188,6 +188,17 @@ def _scenario_catalog(
 class PopulationWorld:
     """A world for ``fencun backtest``: ``start(seed)`` then ``day(date, deliveries)`` per day."""
 
+    # One entry per follower, set by start() and grown as followers subscribe.
+    lat: np.ndarray
+    lng: np.ndarray
+    dist: np.ndarray
+    likes: np.ndarray
+    alive: np.ndarray
+    fatigue: np.ndarray
+    shared_location: np.ndarray
+    sub_at: np.ndarray
+    kind: np.ndarray
+
     def __init__(self, params: WorldParams, scenario: Mapping[str, Any]) -> None:
         self.p = params
         self.scenario = scenario

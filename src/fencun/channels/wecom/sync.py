@@ -96,6 +96,7 @@ def sync_contacts(
         state.started_at = clock.now()
         state.finished_at = None
         state.save()
+    assert state.started_at is not None  # set above, or by the run being resumed
     run = state.started_at.timestamp()
     group = client.limits.batch_get_by_user_users_max
     done = state.contacts_done

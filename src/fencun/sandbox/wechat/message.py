@@ -125,7 +125,8 @@ def mass_sendall(platform: Platform, _: dict[str, str], payload: dict[str, Any])
     tag_id = None
     if not to_all:
         try:
-            tag_id = int(flt.get("tag_id"))
+            raw: Any = flt.get("tag_id")  # missing: int(None) raises TypeError, refused below
+            tag_id = int(raw)
         except (TypeError, ValueError):
             raise ApiError(47001) from None
         if tag_id not in platform.tags and tag_id != STAR_TAG:
@@ -169,7 +170,8 @@ def mass_preview(platform: Platform, _: dict[str, str], payload: dict[str, Any])
 
 def mass_get(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
     try:
-        job = platform.jobs[int(payload.get("msg_id"))]
+        msg_id: Any = payload.get("msg_id")  # missing: int(None) raises TypeError
+        job = platform.jobs[int(msg_id)]
     except (KeyError, TypeError, ValueError):
         raise ApiError(47001) from None
     return {"msg_id": job.msg_id, "msg_status": job.status}
