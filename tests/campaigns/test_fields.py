@@ -43,6 +43,7 @@ def create(account, category, **fields):
         {"segment": "tag:vip\x00"},
         {"deadline": datetime(9999, 12, 31, tzinfo=UTC)},
         {"colour": "red"},
+        {"outbox": []},  # a reverse relation: no column to fill
     ],
     ids=lambda bad: next(iter(bad)),
 )
