@@ -309,7 +309,7 @@ def _references(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/campaigns", response={200: list[CampaignOut], 404: ErrorOut}, summary="The account's campaigns, newest first"
 )
-def list_campaigns(  # type: ignore[no-untyped-def]
+def list_campaigns(
     request: HttpRequest,
     account: AppId | None = None,
     status: Annotated[str, StringConstraints(max_length=20)] | None = Query(None, description="only this status"),
@@ -328,7 +328,7 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     response={201: CreatedOut, 400: ErrorOut, 404: ErrorOut},
     summary="Create a draft campaign; the content lint's findings come back with it",
 )
-def post_campaign(request: HttpRequest, body: CampaignIn):  # type: ignore[no-untyped-def]
+def post_campaign(request: HttpRequest, body: CampaignIn):
     acct = token_account(request, body.account)
     if acct is None:
         return Status(404, no_account())
@@ -343,7 +343,7 @@ def post_campaign(request: HttpRequest, body: CampaignIn):  # type: ignore[no-un
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, 404: ErrorOut}, summary="One campaign, with its latest plan")
-def get_campaign(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def get_campaign(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -355,7 +355,7 @@ def get_campaign(request: HttpRequest, campaign_id: int):  # type: ignore[no-unt
     response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
     summary="Change a campaign not yet approved; it goes back to draft",
 )
-def patch_campaign(request: HttpRequest, campaign_id: int, body: CampaignPatch):  # type: ignore[no-untyped-def]
+def patch_campaign(request: HttpRequest, campaign_id: int, body: CampaignPatch):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -376,7 +376,7 @@ def patch_campaign(request: HttpRequest, campaign_id: int, body: CampaignPatch):
     response={200: LintOut, 400: ErrorOut, 404: ErrorOut},
     summary="Run the content lint: a draft without errors (and with warnings acknowledged) becomes linted",
 )
-def post_lint(request: HttpRequest, campaign_id: int, body: LintIn):  # type: ignore[no-untyped-def]
+def post_lint(request: HttpRequest, campaign_id: int, body: LintIn):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -393,7 +393,7 @@ def post_lint(request: HttpRequest, campaign_id: int, body: LintIn):  # type: ig
     response={200: PlanOut, 400: ErrorOut, 404: ErrorOut},
     summary="The dry run: reach, hold-backs by reason and predicted figures beside send-to-all",
 )
-def post_plan(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def post_plan(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -409,7 +409,7 @@ def post_plan(request: HttpRequest, campaign_id: int):  # type: ignore[no-untype
     response={200: ApprovedOut, 400: ErrorOut, 404: ErrorOut},
     summary="Approve a dry run and schedule the campaign (now, or at send_at): its outbox is written",
 )
-def post_approve(request: HttpRequest, campaign_id: int, body: ApproveIn):  # type: ignore[no-untyped-def]
+def post_approve(request: HttpRequest, campaign_id: int, body: ApproveIn):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -426,7 +426,7 @@ def post_approve(request: HttpRequest, campaign_id: int, body: ApproveIn):  # ty
     response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
     summary="Cancel a campaign: rows not yet sent are never sent",
 )
-def post_cancel(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def post_cancel(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -442,7 +442,7 @@ def post_cancel(request: HttpRequest, campaign_id: int):  # type: ignore[no-unty
     response={200: ResultsOut, 404: ErrorOut},
     summary="A campaign's results: sent, read, orders, unfollows, and the lift against its holdout",
 )
-def get_results(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def get_results(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
@@ -479,7 +479,7 @@ class DeliveryOut(Schema):
     response={200: DeliveryOut, 404: ErrorOut},
     summary="A campaign's delivery: recipients sent, failed and of unknown outcome, with the reasons",
 )
-def get_delivery(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def get_delivery(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         # Another account's campaign answers as one that does not exist.

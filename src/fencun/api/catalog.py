@@ -144,7 +144,7 @@ def _null_refused(changes: dict[str, Any], nullable: set[str]) -> Status | None:
 
 # ----- products ---------------------------------------------------------------------------
 @products.get("/products", response={200: list[ProductOut], 404: ErrorOut}, summary="The account's products, by SKU")
-def list_products(  # type: ignore[no-untyped-def]
+def list_products(
     request: HttpRequest,
     account: AppId | None = None,
     offset: int = Query(0, ge=0, le=inputs.MAX_OFFSET),
@@ -158,7 +158,7 @@ def list_products(  # type: ignore[no-untyped-def]
 
 
 @products.post("/products", response={201: ProductOut, 400: FieldErrorOut, 404: ErrorOut}, summary="Add a product")
-def post_product(request: HttpRequest, body: ProductIn):  # type: ignore[no-untyped-def]
+def post_product(request: HttpRequest, body: ProductIn):
     acct = token_account(request, body.account)
     if acct is None:
         return Status(404, no_account())
@@ -170,7 +170,7 @@ def post_product(request: HttpRequest, body: ProductIn):  # type: ignore[no-unty
 
 
 @products.get("/products/{product_id}", response={200: ProductOut, 404: ErrorOut}, summary="One product")
-def get_product(request: HttpRequest, product_id: int):  # type: ignore[no-untyped-def]
+def get_product(request: HttpRequest, product_id: int):
     product = _products_of(request).filter(pk=product_id).first()
     if product is None:
         return Status(404, _no_product())
@@ -180,7 +180,7 @@ def get_product(request: HttpRequest, product_id: int):  # type: ignore[no-untyp
 @products.patch(
     "/products/{product_id}", response={200: ProductOut, 400: FieldErrorOut, 404: ErrorOut}, summary="Change a product"
 )
-def patch_product(request: HttpRequest, product_id: int, body: ProductPatch):  # type: ignore[no-untyped-def]
+def patch_product(request: HttpRequest, product_id: int, body: ProductPatch):
     product = _products_of(request).filter(pk=product_id).first()
     if product is None:
         return Status(404, _no_product())
@@ -200,7 +200,7 @@ def patch_product(request: HttpRequest, product_id: int, body: ProductPatch):  #
     response={204: None, 400: FieldErrorOut, 404: ErrorOut},
     summary="Delete a product no campaign names (else take it off sale)",
 )
-def delete_product_(request: HttpRequest, product_id: int):  # type: ignore[no-untyped-def]
+def delete_product_(request: HttpRequest, product_id: int):
     product = _products_of(request).filter(pk=product_id).first()
     if product is None:
         return Status(404, _no_product())
@@ -213,7 +213,7 @@ def delete_product_(request: HttpRequest, product_id: int):  # type: ignore[no-u
 
 # ----- stores -----------------------------------------------------------------------------
 @stores.get("/stores", response={200: list[StoreOut], 404: ErrorOut}, summary="The account's stores, by name")
-def list_stores(request: HttpRequest, account: AppId | None = None):  # type: ignore[no-untyped-def]
+def list_stores(request: HttpRequest, account: AppId | None = None):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
@@ -221,7 +221,7 @@ def list_stores(request: HttpRequest, account: AppId | None = None):  # type: ig
 
 
 @stores.post("/stores", response={201: StoreOut, 400: FieldErrorOut, 404: ErrorOut}, summary="Add a store")
-def post_store(request: HttpRequest, body: StoreIn):  # type: ignore[no-untyped-def]
+def post_store(request: HttpRequest, body: StoreIn):
     acct = token_account(request, body.account)
     if acct is None:
         return Status(404, no_account())
@@ -233,7 +233,7 @@ def post_store(request: HttpRequest, body: StoreIn):  # type: ignore[no-untyped-
 
 
 @stores.get("/stores/{store_id}", response={200: StoreOut, 404: ErrorOut}, summary="One store")
-def get_store(request: HttpRequest, store_id: int):  # type: ignore[no-untyped-def]
+def get_store(request: HttpRequest, store_id: int):
     store = _stores_of(request).filter(pk=store_id).first()
     if store is None:
         return Status(404, _no_store())
@@ -241,7 +241,7 @@ def get_store(request: HttpRequest, store_id: int):  # type: ignore[no-untyped-d
 
 
 @stores.patch("/stores/{store_id}", response={200: StoreOut, 400: FieldErrorOut, 404: ErrorOut}, summary="Change a store")
-def patch_store(request: HttpRequest, store_id: int, body: StorePatch):  # type: ignore[no-untyped-def]
+def patch_store(request: HttpRequest, store_id: int, body: StorePatch):
     store = _stores_of(request).filter(pk=store_id).first()
     if store is None:
         return Status(404, _no_store())
@@ -250,14 +250,14 @@ def patch_store(request: HttpRequest, store_id: int, body: StorePatch):  # type:
     if refused is not None:
         return refused
     try:
-        save_store(store.account, store, **changes)  # type: ignore[arg-type]
+        save_store(store.account, store, **changes)
     except CatalogError as exc:
         return _refused(exc)
     return Status(200, _store(store))
 
 
 @stores.delete("/stores/{store_id}", response={204: None, 404: ErrorOut}, summary="Delete a store")
-def delete_store_(request: HttpRequest, store_id: int):  # type: ignore[no-untyped-def]
+def delete_store_(request: HttpRequest, store_id: int):
     store = _stores_of(request).filter(pk=store_id).first()
     if store is None:
         return Status(404, _no_store())

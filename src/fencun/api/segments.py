@@ -73,7 +73,7 @@ def _out(segment: Segment) -> dict[str, Any]:
 
 
 @router.get("/segments", response={200: list[SegmentOut], 404: ErrorOut}, summary="The account's saved segments, with counts")
-def list_segments(request: HttpRequest, account: AppId | None = None):  # type: ignore[no-untyped-def]
+def list_segments(request: HttpRequest, account: AppId | None = None):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
@@ -83,7 +83,7 @@ def list_segments(request: HttpRequest, account: AppId | None = None):  # type: 
 @router.post(
     "/segments", response={201: SegmentOut, 400: ErrorOut, 404: ErrorOut}, summary="Save a named segment"
 )
-def post_segment(request: HttpRequest, body: SegmentIn):  # type: ignore[no-untyped-def]
+def post_segment(request: HttpRequest, body: SegmentIn):
     acct = token_account(request, body.account)
     if acct is None:
         return Status(404, no_account())
@@ -99,7 +99,7 @@ def post_segment(request: HttpRequest, body: SegmentIn):  # type: ignore[no-unty
     response={200: CountOut, 400: ErrorOut, 404: ErrorOut},
     summary="Preview: how many subscribed followers a filter selects now, before saving it",
 )
-def count_segment(  # type: ignore[no-untyped-def]
+def count_segment(
     request: HttpRequest,
     text: str = Query(..., max_length=100_000, description="the filter, in the segment language"),
     account: AppId | None = None,
@@ -115,7 +115,7 @@ def count_segment(  # type: ignore[no-untyped-def]
 
 
 @router.get("/segments/{segment_id}", response={200: SegmentOut, 404: ErrorOut}, summary="One saved segment, with its count")
-def get_segment(request: HttpRequest, segment_id: int):  # type: ignore[no-untyped-def]
+def get_segment(request: HttpRequest, segment_id: int):
     segment = _scoped(request).filter(pk=segment_id).first()
     if segment is None:
         return Status(404, _missing())
@@ -127,7 +127,7 @@ def get_segment(request: HttpRequest, segment_id: int):  # type: ignore[no-untyp
     response={200: SegmentOut, 400: ErrorOut, 404: ErrorOut},
     summary="Rename a saved segment or change its filter",
 )
-def patch_segment(request: HttpRequest, segment_id: int, body: SegmentPatch):  # type: ignore[no-untyped-def]
+def patch_segment(request: HttpRequest, segment_id: int, body: SegmentPatch):
     segment = _scoped(request).filter(pk=segment_id).first()
     if segment is None:
         return Status(404, _missing())
@@ -139,7 +139,7 @@ def patch_segment(request: HttpRequest, segment_id: int, body: SegmentPatch):  #
 
 
 @router.delete("/segments/{segment_id}", response={204: None, 404: ErrorOut}, summary="Delete a saved segment")
-def delete_segment(request: HttpRequest, segment_id: int):  # type: ignore[no-untyped-def]
+def delete_segment(request: HttpRequest, segment_id: int):
     segment = _scoped(request).filter(pk=segment_id).first()
     if segment is None:
         return Status(404, _missing())

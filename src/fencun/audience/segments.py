@@ -114,7 +114,7 @@ def delete(segment: Segment) -> None:
     segment.delete()
 
 
-def segments_of(account: Account):  # type: ignore[no-untyped-def]
+def segments_of(account: Account):
     """The account's saved segments, by name."""
     return Segment.objects.filter(account=account).order_by("name")
 

@@ -139,7 +139,7 @@ def check_fields(**fields: object) -> None:
                 raise CampaignError(str(exc)) from None
 
 
-def _check_campaign(account: Account, *, name: str, category, segment: str, fields: dict) -> None:  # type: ignore[no-untyped-def]
+def _check_campaign(account: Account, *, name: str, category, segment: str, fields: dict) -> None:
     """Refuse a campaign's settings that cannot be stored or cannot run (see
     :func:`create_campaign`); ``fields`` are the other columns (``products`` aside)."""
     if not name.strip():
@@ -175,7 +175,7 @@ def _check_campaign(account: Account, *, name: str, category, segment: str, fiel
         raise CampaignError(str(exc)) from exc
 
 
-def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:  # type: ignore[no-untyped-def]
+def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
     """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token);
     a value a field cannot hold (see :func:`check_fields`) and A/B settings that cannot
     run (a subscription account's mass send, an image message…) are refused with the reason."""

@@ -469,7 +469,7 @@ def campaign_new(request):
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
 
 
-def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None,  # type: ignore[no-untyped-def]
+def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None,
           save=None, remove=None):
     """A list view, an add/edit view and a delete view for one of the account's own
     models. ``in_use(obj)`` names why an object may not be deleted (empty: it may).
