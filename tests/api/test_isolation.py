@@ -17,9 +17,11 @@ from django.apps import apps
 from django.db import models
 
 from fencun.api.models import ApiToken
+from fencun.audience.models import Segment, Store
+from fencun.audience.segments import forget_states
 from fencun.audience.services import record_event
 from fencun.campaigns.services import create_campaign, update_rules
-from fencun.catalog.models import Category
+from fencun.catalog.models import Category, Product
 from fencun.channels.models import Account
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -29,6 +31,8 @@ THEIR_OPENID = "o-theirs-1"
 THEIRS: dict[str, str] = {"openid": THEIR_OPENID}
 # In every row of theirs that could be shown: an answer holding it shows their data.
 MARKER = "乙方机密-marker"
+# A saved segment's filter (and any `text` the document asks for).
+FILTER = "subscribed"
 
 
 @pytest.fixture
@@ -43,7 +47,13 @@ def two(make_account):
                  payload={"content": MARKER}, source="test", dedup_key="theirs-2")
     update_rules(theirs, weekly_cap=7, quiet_start="21:37")
     category = Category.objects.create(account=theirs, key="sofa", name=f"{MARKER}沙发")
-    THEIRS["campaign_id"] = str(create_campaign(theirs, name=f"{MARKER}活动", category=category).pk)
+    product = Product.objects.create(account=theirs, category=category, sku="SOFA-1", name=f"{MARKER}沙发", price=999)
+    THEIRS["campaign_id"] = str(create_campaign(theirs, name=f"{MARKER}活动", category=category,
+                                                products=[product]).pk)
+    THEIRS["segment_id"] = str(Segment.objects.create(account=theirs, name=f"{MARKER}人群", text=FILTER).pk)
+    THEIRS["product_id"] = str(Product.objects.create(account=theirs, sku="LAMP-1", name=f"{MARKER}灯", price=9).pk)
+    THEIRS["store_id"] = str(Store.objects.create(account=theirs, name=f"{MARKER}店", lat=23.1, lng=114.4).pk)
+    forget_states()
     return ours, theirs
 
 
@@ -82,6 +92,8 @@ def _value(doc: dict, name: str, schema: dict, theirs: Account) -> Any:
         return theirs.app_id
     if name == "openid":
         return THEIR_OPENID
+    if name == "text":  # a filter in the segment language: a made-up string does not parse
+        return FILTER
     if "anyOf" in schema:
         options = [_resolve(doc, s) for s in schema["anyOf"] if s.get("type") != "null"]
         numeric = [s for s in options if s.get("type") in ("number", "integer")]
@@ -182,7 +194,10 @@ def test_no_endpoint_reads_or_changes_another_accounts_objects(client, two, doc)
         url, query, body = _request(doc, path, op, theirs, name_account=True)
         r = _send(client, method, url, query, body, auth(their_token))
         assert r.status_code not in (404, 500), (method, url, r.status_code, r.content)
-    assert {("/api/followers/{openid}", "get"), ("/api/orders", "post"), ("/api/rules", "patch")} <= set(tried)
+    assert {("/api/followers/{openid}", "get"), ("/api/orders", "post"), ("/api/rules", "patch"),
+            ("/api/campaigns", "post"), ("/api/campaigns/{campaign_id}/approve", "post"),
+            ("/api/segments/{segment_id}", "delete"), ("/api/products/{product_id}", "patch"),
+            ("/api/stores/{store_id}", "delete")} <= set(tried)
 
 
 @pytest.mark.django_db

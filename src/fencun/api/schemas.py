@@ -12,6 +12,12 @@ from fencun import inputs
 # longer than the column it is looked up in, so a bad one is a 422 naming the field.
 OpenId = Annotated[str, StringConstraints(max_length=64), AfterValidator(inputs.no_nul)]
 AppId = Annotated[str, StringConstraints(max_length=32), AfterValidator(inputs.no_nul)]
+Text20 = Annotated[str, StringConstraints(max_length=20), AfterValidator(inputs.no_nul)]
+Text64 = Annotated[str, StringConstraints(max_length=64), AfterValidator(inputs.no_nul)]
+Text100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(inputs.no_nul)]
+Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(inputs.no_nul)]
+Text500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(inputs.no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(inputs.no_nul)]
 
 
 class Location(Schema):
@@ -42,3 +48,10 @@ class EventOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+class FieldErrorOut(Schema):
+    """Values refused, by field (``__all__`` for the whole): nothing was saved."""
+
+    detail: str
+    errors: dict[str, list[str]]

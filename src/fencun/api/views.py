@@ -15,7 +15,8 @@ from fencun.audience.models import Event, Follower
 api = DocumentedAPI(
     title="fencun API",
     version="1",
-    description="Followers and the event log of a fencun installation. `Authorization: Bearer <token>`; "
+    description="Followers and the event log of a fencun installation, and the console's actions: campaigns "
+    "(create, lint, plan, approve, cancel, results), saved segments, products and stores. `Authorization: Bearer <token>`; "
     "create one with `fencun api-token create --name N [--account APPID] [--scope read|write]`. A token "
     "reaches only its accounts (another account's objects answer 404); a read-only token gets 403 on "
     "every change. Endpoints taking `account` (an AppID) act on that account, else on the token's only "
@@ -71,4 +72,7 @@ def list_events(
 api.add_router("", "fencun.api.orders.router")  # POST /api/orders
 api.add_router("", "fencun.api.rules.router")  # GET, PATCH /api/rules
 api.add_router("", "fencun.api.insights.router")  # GET /api/insights/control-lift
-api.add_router("", "fencun.api.campaigns.router")  # GET /api/campaigns/{id}/delivery
+api.add_router("", "fencun.api.campaigns.router")  # /api/campaigns: create, plan, approve, cancel, results
+api.add_router("", "fencun.api.segments.router")  # /api/segments: saved audience filters
+api.add_router("", "fencun.api.catalog.products")  # /api/products
+api.add_router("", "fencun.api.catalog.stores")  # /api/stores

@@ -89,6 +89,36 @@ def save(account: Account, name: str, text: str) -> Segment:
         raise SegmentInputError(_("A segment named “%(name)s” exists already.") % {"name": name}) from None
 
 
+def update(segment: Segment, *, name: str | None = None, text: str | None = None) -> Segment:
+    """Rename ``segment`` or change its filter (each checked as :func:`save` checks it);
+    :class:`SegmentInputError` says why a change is refused, and nothing is saved."""
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise SegmentInputError(_("A segment needs a name."))
+        segment.name = name[:100]
+    if text is not None:
+        check(segment.account, text)
+        segment.text = text.strip()
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        segment.refresh_from_db()
+        raise SegmentInputError(_("A segment named “%(name)s” exists already.") % {"name": name}) from None
+    return segment
+
+
+def delete(segment: Segment) -> None:
+    """Delete a saved segment; campaigns keep their own copy of the filter text."""
+    segment.delete()
+
+
+def segments_of(account: Account):
+    """The account's saved segments, by name."""
+    return Segment.objects.filter(account=account).order_by("name")
+
+
 def interests(account: Account, openid: str) -> list[tuple[str, float]]:
     """The follower's interest per category (0–1, from reads, clicks, texts, orders),
     strongest first, those above zero only."""

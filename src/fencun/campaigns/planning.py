@@ -11,12 +11,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from fencun import clock
 from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns import variants
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
-from fencun.campaigns.services import CampaignError, check_segment_text, rules_for
+from fencun.campaigns.services import CampaignError, check_segment_text, check_send_at, rules_for
 from fencun.channels.models import Account
 from fencun.channels.wecom import people
 from fencun.engine import planner
@@ -367,3 +368,23 @@ def approve(
         PlanSnapshot.objects.filter(pk=snapshot.pk).update(approved_at=current.approved_at)
     campaign.refresh_from_db()
     return len(rows)
+
+
+def approve_plan(
+    campaign: Campaign, *, by: str, plan_id: int | None = None, at: datetime | None = None
+) -> int:
+    """Approve the plan the approver was shown and schedule the campaign for ``at``
+    (now when None); returns the outbox rows written.
+
+    ``plan_id`` names the dry run that was shown (default: the latest), so a plan made
+    since in another tab is not the one approved. A send time in the past is refused
+    (see :func:`fencun.campaigns.services.check_send_at`). What the console's approve
+    button and ``POST /api/campaigns/{id}/approve`` both do.
+    """
+    scheduled_for = check_send_at(at)
+    shown = None
+    if plan_id is not None:
+        shown = PlanSnapshot.objects.filter(campaign=campaign, pk=plan_id).first()
+        if shown is None:
+            raise CampaignError(gettext("This campaign has no plan %(plan)s.") % {"plan": plan_id})
+    return approve(campaign, by=by, snapshot=shown, scheduled_for=scheduled_for)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
@@ -139,17 +139,15 @@ def check_fields(**fields: object) -> None:
                 raise CampaignError(str(exc)) from None
 
 
-def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
-    """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token);
-    a value a field cannot hold (see :func:`check_fields`) and A/B settings that cannot
-    run (a subscription account's mass send, an image message…) are refused with the reason."""
+def _check_campaign(account: Account, *, name: str, category, segment: str, fields: dict) -> None:
+    """Refuse a campaign's settings that cannot be stored or cannot run (see
+    :func:`create_campaign`); ``fields`` are the other columns (``products`` aside)."""
     if not name.strip():
-        raise CampaignError("a campaign needs a name")
+        raise CampaignError(_("a campaign needs a name"))
     check_fields(name=name, segment=segment, **{k: v for k, v in fields.items() if k != "products"})
     check_segment_text(segment)
-    products = fields.pop("products", ())
     if category.account_id != account.pk:
-        raise CampaignError("the category belongs to another account")
+        raise CampaignError(_("the category belongs to another account"))
     if fields.get("cover"):
         try:
             check_cover(fields["cover"])
@@ -175,12 +173,60 @@ def create_campaign(account: Account, *, name: str, category, segment: str = "",
         )
     except variants.VariantError as exc:
         raise CampaignError(str(exc)) from exc
+
+
+def create_campaign(account: Account, *, name: str, category, segment: str = "", **fields) -> Campaign:
+    """A new draft. ``segment`` is parsed first (``SegmentError`` points at the bad token);
+    a value a field cannot hold (see :func:`check_fields`) and A/B settings that cannot
+    run (a subscription account's mass send, an image message…) are refused with the reason."""
+    _check_campaign(account, name=name, category=category, segment=segment, fields=fields)
+    products = fields.pop("products", ())
     with transaction.atomic():
         campaign = Campaign.objects.create(
             account=account, name=name, category=category, segment=segment, **fields
         )
         if products:
             campaign.products.set(products)
+    return campaign
+
+
+#: What :func:`update_campaign` may change: the draft's content and audience, not its lifecycle.
+EDITABLE_FIELDS = frozenset({
+    "name", "category", "segment", "products", "urgent", "deadline", "channel", "message_type",
+    "title", "body", "media_id", "cover", "title_variants", "variant_split", "winner_rule",
+})
+#: The statuses a campaign may still be edited in; an edit takes it back to draft.
+EDITABLE_STATUSES = (S.DRAFT, S.LINTED, S.PLANNED)
+
+
+def update_campaign(campaign: Campaign, **changes: object) -> Campaign:
+    """Change some settings (names in :data:`EDITABLE_FIELDS`) of a campaign not yet
+    approved, checked as :func:`create_campaign` checks a new one; all or nothing. The
+    campaign goes back to draft: it must be linted and planned again."""
+    unknown = sorted(set(changes) - EDITABLE_FIELDS)
+    if unknown:
+        raise CampaignError(_("a campaign has no field %(name)s") % {"name": ", ".join(unknown)})
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().select_related("account", "category").get(pk=campaign.pk)
+        if current.status not in EDITABLE_STATUSES:
+            raise CampaignError(
+                _("a %(status)s campaign cannot be changed any more") % {"status": current.status}
+            )
+        products = changes.pop("products", None)
+        for name, value in changes.items():
+            setattr(current, name, value)
+        fields = {
+            name: getattr(current, name)
+            for name in EDITABLE_FIELDS - {"name", "category", "segment", "products"}
+        }
+        _check_campaign(current.account, name=current.name, category=current.category,
+                        segment=current.segment, fields=fields)
+        current.status = S.DRAFT
+        current.lint_acknowledged = False
+        current.save()
+        if products is not None:
+            current.products.set(products)  # type: ignore[arg-type]
+    campaign.refresh_from_db()
     return campaign
 
 
@@ -237,6 +283,24 @@ def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> 
     if not errors and (not warnings or acknowledge_warnings):
         transition(campaign, S.LINTED, lint_acknowledged=bool(warnings))
     return findings
+
+
+#: A send time this far in the past is still "now": the form took a while to submit.
+SEND_AT_GRACE = timedelta(minutes=5)
+
+
+def check_send_at(at: datetime | None) -> datetime:
+    """The send time of an approval: ``at``, or now when it is None; a time in the past
+    (beyond :data:`SEND_AT_GRACE`) is refused with :class:`CampaignError`."""
+    if at is None:
+        return clock.now()
+    try:
+        inputs.check_time(at, "send_at")
+    except inputs.InputError as exc:
+        raise CampaignError(str(exc)) from None
+    if at < clock.now() - SEND_AT_GRACE:
+        raise CampaignError(_("The send time is in the past."))
+    return at
 
 
 def schedule(campaign: Campaign, at: datetime | None = None) -> Campaign:
@@ -374,6 +438,7 @@ __all__ = [
     "SegmentError",
     "campaign_for_msg_id",
     "cancel",
+    "check_send_at",
     "create_campaign",
     "delivery_counts",
     "delivery_reasons",
@@ -386,4 +451,5 @@ __all__ = [
     "update_rules",
     "schedule",
     "transition",
+    "update_campaign",
 ]

@@ -501,3 +501,99 @@ __all__: list[str] = [
     "nothing_imported",
     "read_csv",
 ]
+
+
+# ----- one product, one store: what the console's forms and the API save -------------------
+class CatalogError(ValueError):
+    """A refused product or store: ``errors`` maps each bad field to why (``__all__`` for
+    the whole); nothing was saved."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+
+
+def _check_nul(**fields: object) -> None:
+    bad = {name: [_("must not contain a NUL character")] for name, v in fields.items() if isinstance(v, str) and "\x00" in v}
+    if bad:
+        raise CatalogError(bad)
+
+
+def _validated(row: Product | Store, exclude: list[str] | None = None) -> None:
+    """The model's own checks (lengths, URLs, bounds, a SKU unique in the account)."""
+    try:
+        row.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise CatalogError({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
+
+
+PRODUCT_FIELDS = ("category", "sku", "name", "price", "image_url", "link_url", "active")
+
+
+def save_product(account: Account, product: Product | None = None, **fields: Any) -> Product:
+    """Create a product of ``account`` (``product`` None) or change ``product``: the fields
+    given among :data:`PRODUCT_FIELDS` (``price`` in yuan, ``category`` a Category of the
+    account or None). Checked as the console's form checks it; :class:`CatalogError`
+    names each bad field and nothing is saved."""
+    unknown = sorted(set(fields) - set(PRODUCT_FIELDS))
+    if unknown:
+        raise CatalogError({name: [_("not a product field")] for name in unknown})
+    _check_nul(**fields)
+    category = fields.get("category")
+    if category is not None and category.account != account:
+        raise CatalogError({"category": [_("the category belongs to another account")]})
+    row = product if product is not None else Product(account=account)
+    if row.account != account:
+        raise CatalogError({"__all__": [_("the product belongs to another account")]})
+    for name, value in fields.items():
+        setattr(row, name, value)
+    _validated(row)
+    with transaction.atomic():
+        row.save()
+    return row
+
+
+def product_in_use(product: Product) -> str:
+    """Why ``product`` may not be deleted, in the active language; empty when it may."""
+    # A campaign's products are part of what was planned and sent: keep them.
+    if Product.objects.filter(pk=product.pk, campaigns__isnull=False).exists():
+        return _("Campaigns name this product: untick “on sale” instead of deleting it.")
+    return ""
+
+
+def delete_product(product: Product) -> None:
+    """Delete ``product``; :class:`CatalogError` when a campaign names it (see :func:`product_in_use`)."""
+    reason = product_in_use(product)
+    if reason:
+        raise CatalogError({"__all__": [reason]})
+    product.delete()
+
+
+STORE_FIELDS = ("name", "address", "lat", "lng")
+
+
+def save_store(account: Account | None, store: Store | None = None, **fields: Any) -> Store:
+    """Create a store of ``account`` (``store`` None; an account of None makes a store of
+    the whole installation) or change ``store``: the fields given among
+    :data:`STORE_FIELDS` (``lat``/``lng`` in degrees, GCJ-02 as the console takes them).
+    :class:`CatalogError` names each bad field and nothing is saved."""
+    unknown = sorted(set(fields) - set(STORE_FIELDS))
+    if unknown:
+        raise CatalogError({name: [_("not a store field")] for name in unknown})
+    _check_nul(**fields)
+    row = store if store is not None else Store(account=account)
+    if row.account != account:
+        raise CatalogError({"__all__": [_("the store belongs to another account")]})
+    for name, value in fields.items():
+        setattr(row, name, value)
+    _validated(row, exclude=["account"])
+    if not geo.valid_point(row.lat, row.lng):
+        raise CatalogError({"__all__": [_("Latitude must be within ±90 and longitude within ±180.")]})
+    with transaction.atomic():
+        row.save()
+    return row
+
+
+def delete_store(store: Store) -> None:
+    """Delete ``store``; followers' distances are measured to the stores left."""
+    store.delete()

@@ -27,7 +27,7 @@ def segments(request):
         else:
             return redirect("console-segments")
     if account is not None:
-        for segment in Segment.objects.filter(account=account).order_by("name"):
+        for segment in service.segments_of(account):
             try:
                 rows.append({"segment": segment, "count": service.count(account, segment.text)})
             except service.SegmentInputError as exc:  # e.g. a category since deleted
@@ -40,8 +40,7 @@ def segments(request):
 @login_required
 @require_POST
 def segment_delete(request, pk: int):
-    segment = get_object_or_404(Segment, pk=pk, account=_account(request))
-    segment.delete()
+    service.delete(get_object_or_404(Segment, pk=pk, account=_account(request)))
     return redirect("console-segments")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -16,8 +15,17 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
+from fencun.campaigns import plan_words
 from fencun.campaigns.models import OutboxItem
 from fencun.campaigns.services import HHMM, delivery_counts, delivery_reasons
+from fencun.catalog.services import (
+    STORE_FIELDS,
+    CatalogError,
+    delete_product,
+    delete_store,
+    save_product,
+    save_store,
+)
 from fencun.channels import roles
 from fencun.channels.accounts import shown_connection
 from fencun.channels.models import Account
@@ -201,18 +209,26 @@ def store_edit(request, pk: int | None = None):
     store = get_object_or_404(Store, pk=pk, account=account) if pk else None
     form = StoreForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
-        obj = form.save(commit=False)
-        obj.account = account
-        obj.save()
-        return redirect("console-stores")
+        try:
+            save_store(account, store, **{name: form.cleaned_data[name] for name in STORE_FIELDS})
+        except CatalogError as exc:
+            _add_errors(form, exc.errors)
+        else:
+            return redirect("console-stores")
     return render(request, "console/store_form.html", {"form": form, "store": store, "nav": "stores"})
 
 
 @login_required
 @require_POST
 def store_delete(request, pk: int):
-    get_object_or_404(Store, pk=pk, account=_account(request)).delete()
+    delete_store(get_object_or_404(Store, pk=pk, account=_account(request)))
     return redirect("console-stores")
+
+
+def _add_errors(form: forms.BaseForm, errors: dict[str, list[str]]) -> None:
+    """A domain function's refusal, field by field, on the form that was shown."""
+    for name, messages in errors.items():
+        form.add_error(name if name in form.fields else None, messages)
 
 
 @login_required
@@ -278,32 +294,9 @@ def rules(request):
     })
 
 
-# Why followers were held back (the engine's reason codes), and the predicted figures.
-REASON_LABELS = {
-    "unsubscribed": _("Unfollowed"),
-    "not_a_contact": _("Not a WeCom customer"),
-    "already_sent": _("Already received this campaign"),
-    "segment": _("Outside the audience"),
-    "platform_limit": _("Over the platform's mass-send limit"),
-    "outside_window": _("Outside the 48-hour customer-service window"),
-    "quiet_hours": _("Quiet hours"),
-    "weekly_cap": _("Weekly cap reached"),
-    "min_gap": _("Too soon after the last push"),
-    "category_cooldown": _("Same category pushed recently"),
-    "holdout": _("Holdout (to measure the lift)"),
-    "control_group": _("Control group (never sent marketing, to measure the long-run lift)"),
-    "low_relevance": _("No interest shown in this category"),
-    "no_lift": _("A push adds no orders (they buy anyway, or less)"),
-    "harm_exceeds_value": _("Expected harm exceeds the value"),
-    "lost_to_other_campaign": _("A better campaign for them"),
-}
-# Predictions are uplift estimates: what sending adds against not sending.
-PREDICTED_LABELS = {
-    "reach": _("Reach"),
-    "orders": _("Extra orders (beyond not sending)"),
-    "revenue": _("Extra revenue beyond not sending (yuan)"),
-    "unfollows": _("Unfollows caused by the push"),
-}
+# Why followers were held back, and the predicted figures: the words the API uses too.
+REASON_LABELS = plan_words.HOLD_BACK_LABELS
+PREDICTED_LABELS = plan_words.PREDICTED_LABELS
 
 
 def _predicted_rows(plan) -> list[dict]:
@@ -329,6 +322,7 @@ def _send_at(raw: str):
     from django.utils import timezone
 
     from fencun import clock
+    from fencun.campaigns.services import check_send_at
 
     if not raw.strip():
         return clock.now()
@@ -336,9 +330,7 @@ def _send_at(raw: str):
         at = timezone.make_aware(datetime.fromisoformat(raw))
     except ValueError:
         raise ValueError(_("The send time is not a date and time.")) from None
-    if at < clock.now() - timedelta(minutes=5):
-        raise ValueError(_("The send time is in the past."))
-    return at
+    return check_send_at(at)
 
 
 @login_required
@@ -363,8 +355,8 @@ def campaign(request, pk: int):
                 at = _send_at(request.POST.get("send_at", ""))
                 # The plan the merchant was shown, not one made since in another tab.
                 raw = request.POST.get("plan", "")
-                shown = c.plans.filter(pk=int(raw)).first() if raw.isdigit() else None
-                planning.approve(c, by=request.user.get_username(), snapshot=shown, scheduled_for=at)
+                planning.approve_plan(c, by=request.user.get_username(),
+                                      plan_id=int(raw) if raw.isdigit() else None, at=at)
             else:
                 error = _("Unknown step.")
         except (CampaignError, ValueError) as exc:
@@ -477,9 +469,12 @@ def campaign_new(request):
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
 
 
-def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None):
+def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None,
+          save=None, remove=None):
     """A list view, an add/edit view and a delete view for one of the account's own
-    models. ``in_use(obj)`` names why an object may not be deleted (empty: it may)."""
+    models. ``in_use(obj)`` names why an object may not be deleted (empty: it may).
+    ``save(account, obj_or_None, **cleaned_data)`` and ``remove(obj)``, when given, are
+    the domain's actions (they raise an error with ``errors`` by field to refuse)."""
     from importlib import import_module
 
     module, name = model_path.rsplit(".", 1)
@@ -515,9 +510,19 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
         obj = get_object_or_404(model(), pk=pk, account=account) if pk else None
         form = form_class(account)(request.POST or None, instance=obj)
         if request.method == "POST" and form.is_valid():
-            row = form.save(commit=False)
-            row.account = account
-            row.save()
+            if save is not None:
+                try:
+                    save(account, obj, **{f: form.cleaned_data[f] for f in fields})
+                except ValueError as exc:
+                    _add_errors(form, getattr(exc, "errors", {"__all__": [str(exc)]}))
+                    return render(request, "console/crud_form.html", {
+                        "form": form, "title": model()._meta.verbose_name, "nav": name.lower(), "obj": obj,
+                        "delete_url": f"console-{name.lower()}-delete",
+                    })
+            else:
+                row = form.save(commit=False)
+                row.account = account
+                row.save()
             if after_save:
                 after_save()
             return redirect(f"console-{name.lower()}s")
@@ -532,12 +537,18 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
         account = _account(request)
         obj = get_object_or_404(model(), pk=pk, account=account)
         reason = in_use(obj) if in_use else ""
+        if not reason and remove is not None:
+            try:
+                remove(obj)
+            except ValueError as exc:
+                reason = " ".join(m for ms in getattr(exc, "errors", {"": [str(exc)]}).values() for m in ms)
         if reason:
             return render(request, "console/crud_form.html", {
                 "form": form_class(account)(instance=obj), "title": model()._meta.verbose_name,
                 "nav": name.lower(), "obj": obj, "delete_url": f"console-{name.lower()}-delete", "error": reason,
             }, status=409)
-        obj.delete()
+        if remove is None:
+            obj.delete()
         if after_save:
             after_save()
         return redirect(f"console-{name.lower()}s")
@@ -551,18 +562,12 @@ def _forget_reply_cache():
     forget_cached_rules()
 
 
-def _product_in_use(product) -> str:
-    # A campaign's products are part of what was planned and sent: keep them.
-    if product.campaigns.exists():
-        return str(_("Campaigns name this product: untick “on sale” instead of deleting it."))
-    return ""
-
-
 products, product_edit, product_delete = _crud(
     "fencun.catalog.models.Product",
     ["category", "sku", "name", "price", "image_url", "link_url", "active"],
     ["sku", "name", "price", "active"],
-    in_use=_product_in_use,
+    save=save_product,
+    remove=delete_product,
 )
 autoreplys, autoreply_edit, autoreply_delete = _crud(
     "fencun.gateway.models.AutoReply",
