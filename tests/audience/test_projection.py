@@ -229,3 +229,18 @@ def test_fields_of_names_every_field_apply_touches(kind, variant):
                 "subscribe_scene", "subscribe_scene_value") else False if name == "subscribed" else None)
     changed = projection.apply(follower, kind, T0, _payload(kind, variant, 7))
     assert changed <= allowed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first", [(23.0, 114.0), (23.01, 114.0)])
+def test_two_locations_at_the_same_moment_fold_the_same_in_any_order(make_account, first):
+    from fencun.audience.services import NewEvent, append_events
+
+    account = make_account()
+    second = (23.01, 114.0) if first == (23.0, 114.0) else (23.0, 114.0)
+    for key, (lat, lng) in (("l1", first), ("l2", second)):
+        append_events(account.pk, [NewEvent(kinds.LOCATION, "o_t", T0, {"lat": lat, "lng": lng}, "test", key)])
+    live = _state(account)
+    rebuild_followers(account)
+    assert _state(account) == live
+    assert Follower.objects.get(openid="o_t").lat == 23.01

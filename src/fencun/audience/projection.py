@@ -110,14 +110,18 @@ def apply(
         if payload.get("tags") is not None:
             put("tags", sorted(int(t) for t in payload["tags"]))
 
-    if (
-        kind == kinds.LOCATION
-        and payload.get("lat") is not None
-        and _later(follower.location_at, occurred_at)
-    ):
-        put("lat", float(payload["lat"]))
-        put("lng", float(payload["lng"]))
-        put("location_at", occurred_at)
+    if kind == kinds.LOCATION and payload.get("lat") is not None:
+        place = (float(payload["lat"]), float(payload["lng"]))
+        if (
+            follower.location_at is None
+            or occurred_at > follower.location_at
+            # Two locations at the same moment: the same one wins in any order, so a batch
+            # folded as it arrived equals the replay.
+            or (occurred_at == follower.location_at and place >= (follower.lat or 0.0, follower.lng or 0.0))
+        ):
+            put("lat", place[0])
+            put("lng", place[1])
+            put("location_at", occurred_at)
     return changed
 
 
