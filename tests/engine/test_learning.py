@@ -12,7 +12,7 @@ from fencun.engine.clock import DAY, iso
 from fencun.engine.estimates import daily_hazard, lasting_unfollow_curve, uplift
 from fencun.engine.planner import dial_effect, plan
 from fencun.engine.rules import MerchantRules
-from fencun.engine.state import CELL_SHAPE, CONTRAST_HALF_LIFE_DAYS, FollowerState
+from fencun.engine.state import CELL_SHAPE, FollowerState
 
 T0 = NOW - 30 * DAY
 PRICE = 2000.0
@@ -78,32 +78,6 @@ def test_the_uplift_of_a_randomized_push_is_recovered_within_its_interval():
     assert abs(revenue.mean[0, cell] - 0.02 * PRICE) < 2.6 * np.sqrt(revenue.var[0, cell])
     # What happens without the push is learned too: the control arm's rate.
     assert abs(est.control[0, cell] - 0.01) < 0.003
-
-
-def test_old_contrasts_fade_so_an_uplift_that_ended_is_forgotten_within_weeks():
-    # A push that added 2 % orders in the spring and adds nothing in the summer: the
-    # estimate follows the summer's contrast, not the sum of both seasons.
-    rng = np.random.default_rng(4)
-    state, openids = _followers(40_000)
-    _experiment(state, openids, rng, p_treated=0.03, p_control=0.01, at=T0 + DAY)
-    cell = _root_cell()
-    summer = T0 + 4 * CONTRAST_HALF_LIFE_DAYS * DAY
-    now = summer + 8 * DAY
-    # Faded but alone, the spring's contrast still speaks.
-    spring = uplift(state, "orders", now)
-    assert spring.mean[0, cell] > 2.6 * np.sqrt(spring.var[0, cell])
-    newcomers = [f"s{i:07d}" for i in range(20_000)]  # in the spring's cell, as they were
-    state.observe(
-        [{"kind": "subscribe", "openid": o, "at": iso(summer - 3600), "scene": "qrcode"} for o in newcomers],
-        now=summer,
-    )
-    _experiment(state, newcomers, rng, p_treated=0.01, p_control=0.01, at=summer, cid="b")
-    est = uplift(state, "orders", now)
-    assert abs(est.mean[0, cell]) < 2.6 * np.sqrt(est.var[0, cell]) < 0.01
-    # An observation weighs by its own time, however the events were folded in.
-    fade = lambda at: 2.0 ** (-(now - at) / (CONTRAST_HALF_LIFE_DAYS * DAY))  # noqa: E731
-    n_now = state.stats.contrasts(now)[0][:, 0, cell].sum()
-    assert abs(n_now - (40_000 * fade(T0 + DAY) + 20_000 * fade(summer))) < 1e-6 * n_now
 
 
 def test_buyers_who_buy_anyway_earn_no_credit_and_sleeping_dogs_are_learned():

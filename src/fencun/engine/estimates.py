@@ -22,9 +22,7 @@ rich one speaks for itself, and a cell that is nearly always pushed never compar
 treated mean with a baseline borrowed from other followers. What
 happens without a push (the control arm alone) is pooled the same way, borrowing more
 (``CONTROL_BORROW``). The same is done with order counts, for the dry-run's predicted
-orders. Contrasts fade with a half-life of ``CONTRAST_HALF_LIFE_DAYS`` (30 days): as the
-engine finds who likes what, those followers leave the cells without evidence, so what
-those cells bought a season ago overstates what they buy now; tastes drift too.
+orders.
 
 **Value of information: Thompson sampling.** A plan decides on a draw of each follower's
 uplift from its posterior (mean plus its standard deviation times a standard normal draw,
@@ -290,17 +288,16 @@ def _difference_posterior(
     return u_mean.reshape(c, N_CELLS), u_var.reshape(c, N_CELLS)
 
 
-def uplift(state: FollowerState, quantity: str = "revenue", now: float | None = None) -> Uplift:
+def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     """Posterior uplift per (category, cell): revenue in yuan per push (``"revenue"``) or
-    orders per push (``"orders"``), from the randomized contrasts in ``state.stats`` as
-    they weigh ``now`` (default: the state's clock; older ones fade)."""
-    up_n, up_y, up_y2, up_o = state.stats.contrasts(state.clock if now is None else now)
+    orders per push (``"orders"``), from the randomized contrasts in ``state.stats``."""
+    s = state.stats
     if quantity == "revenue":
         scale = state.category_prices()[None, :, None]
-        y, y2 = up_y / scale, up_y2 / (scale * scale)
+        y, y2 = s.up_y / scale, s.up_y2 / (scale * scale)
     elif quantity == "orders":
-        scale = np.ones((1, up_n.shape[1], 1))
-        y, y2 = up_o, up_o  # counts: y^2 ~ y for rare single orders
+        scale = np.ones((1, s.up_n.shape[1], 1))
+        y, y2 = s.up_o, s.up_o  # counts: y^2 ~ y for rare single orders
     else:
         raise ValueError(f"quantity {quantity!r}: revenue or orders")
     control_prior = np.full(CELL_SHAPE[0], PRIOR_BASE)
@@ -308,14 +305,14 @@ def uplift(state: FollowerState, quantity: str = "revenue", now: float | None = 
     for arm, prior in ((TREATED, control_prior + PRIOR_UPLIFT), (CONTROL, control_prior)):
         # Variance of one observation per relevance bucket: the data's second moment
         # shrunk toward a Bernoulli at the prior rate (in price units, y^2 ~ y).
-        n_r, y_r, y2_r = (_by_relevance(x[arm]) for x in (up_n, y, y2))
+        n_r, y_r, y2_r = (_by_relevance(x[arm]) for x in (s.up_n, y, y2))
         m = (y_r + S_ROOT * prior) / (n_r + S_ROOT)
         m2 = (y2_r + S_ROOT * prior) / (n_r + S_ROOT)
         sigma2.append(np.maximum(m2 - m * m, 1e-6))
     # What happens without a push: the control arm, its levels borrowing more (controls
     # are scarcer and baselines smoother).
-    mc, _ = _arm_posterior(up_n[CONTROL], y[CONTROL], control_prior, sigma2[1], CONTROL_BORROW)
-    md, vd = _difference_posterior(up_n, y, control_prior + PRIOR_UPLIFT, PRIOR_UPLIFT, sigma2)
+    mc, _ = _arm_posterior(s.up_n[CONTROL], y[CONTROL], control_prior, sigma2[1], CONTROL_BORROW)
+    md, vd = _difference_posterior(s.up_n, y, control_prior + PRIOR_UPLIFT, PRIOR_UPLIFT, sigma2)
     unit = scale[0]
     return Uplift(mean=md * unit, var=vd * unit * unit, control=mc * unit)
 
@@ -349,7 +346,7 @@ def plan_context(
     engagement = evidence.sum(axis=1) + np.float32(5.0) * state.orders
     mean_eng = float(engagement.mean()) if engagement.size else 0.0
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
-    revenue = uplift(state, "revenue", now)
+    revenue = uplift(state, "revenue")
     cells = state.uplift_cells_of(range(len(state.categories)), now, evidence=evidence)
     per_push, organic = future_push_value(state, revenue, cells)
     # Every follower likes something: one the engine knows nothing about yet is worth at
@@ -371,7 +368,7 @@ def plan_context(
         rng=rng,
         exploration=rules.exploration,
         revenue=revenue,
-        orders=uplift(state, "orders", now),
+        orders=uplift(state, "orders"),
         cells=cells,
         attention_loss=attention_loss(state).astype(np.float32),
         future_value=exposed,

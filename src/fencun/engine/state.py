@@ -54,11 +54,6 @@ OTHER_CHANNELS = frozenset({"wecom"})
 UNFOLLOW_ATTRIBUTION_HOURS = 48.0
 ORDER_ATTRIBUTION_DAYS = 7.0
 ATTENTION_DAYS = 14.0  # a push's effect on how the next one is read is followed this long
-#: The randomized contrasts fade with this half-life: who is left in a cell changes as the
-#: engine learns (a follower whose interest shows moves to a cell with evidence, so the
-#: no-evidence cells lose their likers) and as tastes drift, so last month speaks for today
-#: more than last season.
-CONTRAST_HALF_LIFE_DAYS = 30.0
 
 # Buckets that pool followers for the estimates (see estimates.py).
 RELEVANCE_EDGES = (0.05, 1.5, 4.0)  # evidence -> 0 none, 1 weak (any sign at all), 2 some, 3 strong
@@ -128,10 +123,6 @@ class PooledStats:
     up_y: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan
     up_y2: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan^2
     up_o: np.ndarray = field(init=False)  # (2, C, N_CELLS) orders
-    # The four ``up_`` sums are weighted by recency: each observation counts
-    # 2 ** ((at - up_at) / half-life), so :meth:`contrasts` at any time is exact whatever
-    # the order events were folded in. ``up_at`` follows the data, keeping weights near 1.
-    up_at: float = float("nan")
     amount_sum: np.ndarray = field(init=False)  # (C,) yuan of attributed orders
     amount_n: np.ndarray = field(init=False)  # (C,)
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
@@ -162,30 +153,6 @@ class PooledStats:
         self.att_read = np.zeros((2, N_REL))
         self.haz_days = np.zeros(N_HAZARD)
         self.haz_unf = np.zeros(N_HAZARD)
-
-    def contrast_weight(self, at: float) -> float:
-        """The weight of an observation at ``at`` in the ``up_`` sums (rescaling them when
-        ``at`` is far past their reference, so that weights stay finite)."""
-        if np.isnan(self.up_at):
-            self.up_at = at
-        elif at - self.up_at > 20 * CONTRAST_HALF_LIFE_DAYS * DAY:
-            factor = _fade(at - self.up_at)
-            for sums in (self.up_n, self.up_y, self.up_y2, self.up_o):
-                sums *= factor
-            self.up_at = at
-        return 1.0 / _fade(at - self.up_at)
-
-    def contrasts(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(n, y, y2, orders)`` of the randomized contrasts as they weigh at ``now``."""
-        if np.isnan(self.up_at) or np.isnan(now):
-            return self.up_n, self.up_y, self.up_y2, self.up_o
-        factor = _fade(now - self.up_at)
-        return self.up_n * factor, self.up_y * factor, self.up_y2 * factor, self.up_o * factor
-
-
-def _fade(seconds: float) -> float:
-    """What an observation ``seconds`` old still weighs in the contrasts."""
-    return float(2.0 ** (-seconds / (CONTRAST_HALF_LIFE_DAYS * DAY)))
 
 
 # name -> (dtype, per-row shape suffix ("C" = categories), fill value)
@@ -770,10 +737,9 @@ class FollowerState:
             arm = int(self._win_arm[i, c])
             if arm >= 0 and 0.0 <= ts - self._win_at[i, c] <= ORDER_ATTRIBUTION_DAYS * DAY:
                 cell = int(self._win_cell[i, c])
-                w = s.contrast_weight(float(self._win_at[i, c]))  # as its window weighs
-                s.up_y[arm, c, cell] += w * amount
-                s.up_y2[arm, c, cell] += w * amount * amount
-                s.up_o[arm, c, cell] += w
+                s.up_y[arm, c, cell] += amount
+                s.up_y2[arm, c, cell] += amount * amount
+                s.up_o[arm, c, cell] += 1
         return True
 
     def _ev_tags(self, openid: str, ts: float, ev: Mapping[str, Any]) -> bool:
@@ -878,7 +844,7 @@ class FollowerState:
         """Start the outcome window of ``rows`` for category ``c``: one observation of
         ``arm`` in each row's cell as the follower was at ``ts``. Returns the cells."""
         cells = self.uplift_cells(c, ts, rows)
-        np.add.at(self.stats.up_n[arm, c], cells, self.stats.contrast_weight(ts))
+        np.add.at(self.stats.up_n[arm, c], cells, 1.0)
         self._win_at[rows, c] = ts
         self._win_arm[rows, c] = arm
         self._win_cell[rows, c] = cells
