@@ -10,7 +10,10 @@ from tests.engine.factories import CATEGORIES, NOW, STORES, make_state
 from fencun.engine.clock import DAY, iso
 from fencun.engine.state import FollowerState, differences
 
-CAMPAIGNS = [("c1", "sofa", [{"id": "S1", "price": 2999.0}]), ("c2", "bed", [{"id": "B1", "price": 1999.0}])]
+CAMPAIGNS = [
+    ("c1", "sofa", [{"id": "S1", "price": 2999.0}]),
+    ("c2", "bed", [{"id": "B1", "price": 1999.0}]),
+]
 
 
 def _log(seed: int, days: int = 20, per_day: int = 40) -> tuple[list[dict], list[dict]]:
@@ -22,24 +25,36 @@ def _log(seed: int, days: int = 20, per_day: int = 40) -> tuple[list[dict], list
         for k in range(per_day):
             at = start + day * DAY + k * 600 + rng.randrange(300)
             openid = f"o{rng.randrange(30):02d}"
-            kind = rng.choice(["subscribe", "text", "click", "read", "order", "location", "unsubscribe"])
+            kind = rng.choice(
+                ["subscribe", "text", "click", "read", "order", "location", "unsubscribe"]
+            )
             ev: dict = {"kind": kind, "openid": openid, "at": iso(at)}
-            ev.update({
-                "subscribe": {"scene": "qrscene_7"},
-                "text": {"content": rng.choice(["沙发", "床架", "hi"])},
-                "click": {"key": "sofa"},
-                "read": {"campaign": "c1"},
-                "order": {"amount": 99.0, "product": rng.choice(["S1", "B1", "Z"]), "campaign": "c1"},
-                "location": {"lat": 23.1, "lng": 114.4},
-                "unsubscribe": {},
-            }[kind])
+            ev.update(
+                {
+                    "subscribe": {"scene": "qrscene_7"},
+                    "text": {"content": rng.choice(["沙发", "床架", "hi"])},
+                    "click": {"key": "sofa"},
+                    "read": {"campaign": "c1"},
+                    "order": {
+                        "amount": 99.0,
+                        "product": rng.choice(["S1", "B1", "Z"]),
+                        "campaign": "c1",
+                    },
+                    "location": {"lat": 23.1, "lng": 114.4},
+                    "unsubscribe": {},
+                }[kind]
+            )
             events.append(ev)
         if day % 5 == 2:
             cid, category, _ = CAMPAIGNS[day % 2]
             at = iso(start + day * DAY + 3 * 3600)
             for n in range(0, 30, 2):
-                deliveries.append({"openid": f"o{n:02d}", "campaign": cid, "at": at, "category": category})
-            deliveries.append({"openid": "o01", "campaign": cid, "at": at, "category": category, "control": True})
+                deliveries.append(
+                    {"openid": f"o{n:02d}", "campaign": cid, "at": at, "category": category}
+                )
+            deliveries.append(
+                {"openid": "o01", "campaign": cid, "at": at, "category": category, "control": True}
+            )
     return events, deliveries
 
 
