@@ -107,7 +107,8 @@ class History:
         self.rng = np.random.default_rng(seed)
         self.vendor = connection.vendor
         self.now = datetime.now(UTC).replace(microsecond=0)
-        self.start = self.now.timestamp() - HISTORY_DAYS * 86400
+        # The year ends a day ago; the new day's events are the last 24 hours.
+        self.start = self.now.timestamp() - (HISTORY_DAYS + 1) * 86400
         self.seq = 0  # dedup keys
 
     def build(self, progress: Any) -> None:
@@ -224,7 +225,7 @@ class History:
                 status=Campaign.Status.DONE,
             )
             campaign.products.set(
-                [p for p in self.products if p.category_id == self.categories[key].pk]
+                [p for p in self.products if p.category.pk == self.categories[key].pk]
             )
             out.append((100 + k * 90, campaign))
         return out
@@ -250,7 +251,11 @@ class History:
         people = np.concatenate([new, who])[order]
         kind_of = np.concatenate([np.full(len(new), -1), kinds])[order]
         times = _db_time(at[order], self.vendor)
-        received = times
+        # History arrived as it happened; the new day's events arrive now (on PostgreSQL
+        # they are then folded into the plan but not yet into the saved snapshot).
+        received = (
+            times if base is None else _db_time(np.full(len(times), time.time()), self.vendor)
+        )
         sent_before = (
             [c.pk for d, c in self.sends if d < day]
             if base is None
@@ -352,9 +357,9 @@ class History:
         )
 
     def new_day(self) -> int:
-        """A day of new events, dated the day after the history, received now."""
+        """A day of new events: the last 24 hours, after the history's year."""
         per_day = max((self.m - self.n) // HISTORY_DAYS, 1)
-        return self._day(HISTORY_DAYS, per_day, base=self.now.timestamp())
+        return self._day(HISTORY_DAYS, per_day, base=self.start + HISTORY_DAYS * 86400.0)
 
     def campaign_to_plan(self) -> int:
         from fencun.campaigns.services import create_campaign, lint_campaign
@@ -366,7 +371,7 @@ class History:
             category=sofa,
             title="新品布艺沙发到店",
             body="新款布艺沙发到店，欢迎试坐。",
-            products=[p for p in self.products if p.category_id == sofa.pk],
+            products=[p for p in self.products if p.category.pk == sofa.pk],
         )
         lint_campaign(campaign, acknowledge_warnings=True)
         return int(campaign.pk)
@@ -480,7 +485,8 @@ def command(
         raise typer.BadParameter(
             "at least one event (the subscription) per follower", param_hint="--events"
         )
-    figures = run(followers, events, seed, quiet=json_)
+    # The build's progress goes to stderr; stdout holds only the figures.
+    figures = run(followers, events, seed)
     if json_:
         typer.echo(json.dumps(figures))
     else:

@@ -277,7 +277,7 @@ def _new_deliveries(account: Account, horizon: Horizon, now: datetime) -> list[d
                 }
                 for openid in item.openids
             )
-            campaigns[item.campaign_id] = item.campaign
+            campaigns[item.campaign.pk] = item.campaign
     horizon.outbox = np.union1d(horizon.outbox, new)
     replayed = set(horizon.controls.tolist())
     first_time = [pk for pk in campaigns if pk not in replayed]
