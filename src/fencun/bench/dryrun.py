@@ -379,6 +379,7 @@ class History:
 
 def _dry_run_process(campaign_pk: int, env: dict[str, str]) -> dict[str, Any]:
     """``fencun campaign plan`` in a fresh process; its wall time measured from here."""
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
         [sys.executable, "-m", "fencun.bench.dryrun", str(campaign_pk)],
@@ -390,6 +391,7 @@ def _dry_run_process(campaign_pk: int, env: dict[str, str]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     figures: dict[str, Any] = json.loads(proc.stdout)
     figures["seconds"] = seconds
+    figures["load_average_before"] = round(load, 2)
     return figures
 
 
@@ -409,13 +411,17 @@ def measure_one(campaign_pk: int) -> dict[str, Any]:
     t2 = time.perf_counter()
     snapshot = dry_run(campaign, at, state=state)
     t3 = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "setup_seconds": round(t1 - t0, 3),
         "state_seconds": round(t2 - t1, 3),
         "plan_seconds": round(t3 - t2, 3),
         "reach": snapshot.reach,
         "audience": snapshot.audience,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        # CPU time of the whole process (interpreter start included): on a shared machine
+        # the wall time above also holds the time other work took the cores.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
     }
 
 
