@@ -356,9 +356,10 @@ class History:
             holdout=[],
         )
 
-    def new_day(self) -> int:
-        """A day of new events: the last 24 hours, after the history's year."""
-        per_day = max((self.m - self.n) // HISTORY_DAYS, 1)
+    def new_day(self, count: int | None = None) -> int:
+        """A day of new events (``count``, default a day's share of the log): the last 24
+        hours, after the history's year."""
+        per_day = count if count is not None else max((self.m - self.n) // HISTORY_DAYS, 1)
         return self._day(HISTORY_DAYS, per_day, base=self.start + HISTORY_DAYS * 86400.0)
 
     def campaign_to_plan(self) -> int:
@@ -425,7 +426,14 @@ def measure_one(campaign_pk: int) -> dict[str, Any]:
     }
 
 
-def run(followers: int, events: int, seed: int = 0, *, quiet: bool = False) -> dict[str, Any]:
+def run(
+    followers: int,
+    events: int,
+    seed: int = 0,
+    *,
+    new_events: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Build the history, then time the two dry runs (see the module docstring)."""
     # A data dir of its own: the SQLite database (unless DATABASE_URL is set), the
     # snapshot files and the secret key the dry-run processes share.
@@ -457,7 +465,7 @@ def run(followers: int, events: int, seed: int = 0, *, quiet: bool = False) -> d
     env = dict(os.environ)
     first = _dry_run_process(campaign, env)
     with transaction.atomic():
-        new = history.new_day()
+        new = history.new_day(new_events)
     connection.close()
     nxt = _dry_run_process(campaign, env)
     return {
@@ -481,6 +489,11 @@ def run(followers: int, events: int, seed: int = 0, *, quiet: bool = False) -> d
 def command(
     followers: int = typer.Option(1_000_000, "--followers", help="Followers of the account."),
     events: int = typer.Option(30_000_000, "--events", help="Events in the log (a year of them)."),
+    new_events: int = typer.Option(
+        0,
+        "--new-events",
+        help="Events of the new day before the next dry run (0: a day's share of the log).",
+    ),
     seed: int = typer.Option(0),
     json_: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -492,7 +505,7 @@ def command(
             "at least one event (the subscription) per follower", param_hint="--events"
         )
     # The build's progress goes to stderr; stdout holds only the figures.
-    figures = run(followers, events, seed)
+    figures = run(followers, events, seed, new_events=new_events or None)
     if json_:
         typer.echo(json.dumps(figures))
     else:
