@@ -552,8 +552,10 @@ class FollowerState:
         capacity = n + max(headroom, 16)
         c = len(categories)
         for name, (dtype, suffix, fill) in COLUMNS.items():
-            column = np.full((capacity, *(c if x == "C" else x for x in suffix)), fill, dtype=dtype)
+            # One pass over the rows that are loaded, not two: only the headroom is filled.
+            column = np.empty((capacity, *(c if x == "C" else x for x in suffix)), dtype=dtype)
             column[:n] = arrays[f"col_{name}"]
+            column[n:] = fill
             setattr(state, "_" + name, column)
         state._capacity = capacity
         state.n = n
