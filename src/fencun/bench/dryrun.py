@@ -157,6 +157,7 @@ class History:
             extra = self.m - self.n - per_day * HISTORY_DAYS if day == HISTORY_DAYS - 1 else 0
             written = self._day(day, per_day + max(extra, 0))
             progress.advance(task, written)
+        self._project_subscriptions()
         task = progress.add_task("sent campaigns", total=len(self.sends))
         for day, campaign in self.sends:
             self._send(campaign, day)
@@ -204,6 +205,9 @@ class History:
             ]
             _insert(self.vendor, Follower._meta.db_table, cols, rows)
             progress.advance(task, hi - lo)
+        self.gone = np.zeros(
+            self.n, dtype=np.bool_
+        )  # whose last subscription event is an unsubscribe
         self.follower_pk = dict(
             Follower.objects.filter(account=self.account)
             .values_list("openid", "pk")
@@ -265,6 +269,8 @@ class History:
         for i, k, t, r in zip(people.tolist(), kind_of.tolist(), times, received, strict=True):
             openid = self.openids[i]
             kind = "subscribe" if k < 0 else KINDS[k]
+            if kind in ("subscribe", "unsubscribe"):
+                self.gone[i] = kind == "unsubscribe"
             self.seq += 1
             rows.append(
                 (
@@ -293,6 +299,17 @@ class History:
         for lo in range(0, len(rows), ROWS_PER_STATEMENT):
             _insert(self.vendor, Event._meta.db_table, cols, rows[lo : lo + ROWS_PER_STATEMENT])
         return len(rows)
+
+    def _project_subscriptions(self) -> None:
+        """What the projection would hold: followers who unsubscribed last are not
+        subscribed (the events were inserted in bulk, past the projection)."""
+        from fencun.audience.models import Follower
+
+        gone = [self.openids[i] for i in np.flatnonzero(self.gone).tolist()]
+        for lo in range(0, len(gone), 5_000):
+            Follower.objects.filter(account=self.account, openid__in=gone[lo : lo + 5_000]).update(
+                subscribed=False
+            )
 
     def _payload(self, kind: str, sent: list[int]) -> str:
         rng = self.rng
@@ -360,7 +377,9 @@ class History:
         """A day of new events (``count``, default a day's share of the log): the last 24
         hours, after the history's year."""
         per_day = count if count is not None else max((self.m - self.n) // HISTORY_DAYS, 1)
-        return self._day(HISTORY_DAYS, per_day, base=self.start + HISTORY_DAYS * 86400.0)
+        written = self._day(HISTORY_DAYS, per_day, base=self.start + HISTORY_DAYS * 86400.0)
+        self._project_subscriptions()
+        return written
 
     def campaign_to_plan(self) -> int:
         from fencun.campaigns.services import create_campaign, lint_campaign
