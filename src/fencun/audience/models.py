@@ -134,3 +134,27 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FollowerStateSnapshot(models.Model):
+    """The engine's follower state of an account as folded so far (see snapshots.py).
+
+    The columns themselves are a file in the data directory (``path``, relative to it):
+    hundreds of megabytes at a million followers, read whole by each plan. The row says
+    what the file holds: events up to ``events_through`` (an Event pk), for the account's
+    configuration ``config`` (a hash of categories, stores and datum); the deliveries and
+    campaigns folded are listed in the file itself. A missing file is rebuilt from the log.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="state_snapshots")
+    created_at = models.DateTimeField(auto_now_add=True)
+    events_through = models.BigIntegerField()
+    config = models.CharField(max_length=64)
+    followers = models.IntegerField()
+    path = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-events_through"])]
+
+    def __str__(self) -> str:
+        return f"state of {self.account_id} through event {self.events_through}"

@@ -1,4 +1,7 @@
-"""From the database to the engine and back: follower state, the dry-run, the approval.
+"""From the database to the engine and back: the dry-run and the approval.
+
+The follower state a plan reads comes from ``followerstate.build_state`` (the account's
+snapshot, brought up to date).
 
 ``approve`` writes the plan's outbox rows in the same transaction as the approval, so an
 approved campaign always has all its work in the outbox and nothing else does.
@@ -8,22 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext
 
 from fencun import clock
-from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns import variants
-from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
+from fencun.campaigns.followerstate import build_state
+from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
 from fencun.campaigns.services import CampaignError, check_segment_text, check_send_at, rules_for
 from fencun.channels.models import Account
-from fencun.channels.wecom import people
 from fencun.engine import planner
-from fencun.engine.catalog import Category as EngineCategory
 from fencun.engine.limits import load_wecom_limits
 from fencun.engine.state import FollowerState
+
+__all__ = ["approve", "build_state", "dry_run", "engine_campaign", "plan_seed"]
 
 S = Campaign.Status
 # Mass sends to an openid list: WeChat takes 2-10,000 per call and counts calls per minute,
@@ -32,151 +35,6 @@ OPENID_BATCH = 10000
 # The dial's table: yuan per kept follower, up to where the risk of an unfollow outweighs
 # most pushes (on the furniture world reach falls visibly from about 1,000 yuan).
 DIAL_VALUES_YUAN = (10.0, 100.0, 1000.0, 5000.0, 20000.0)
-
-
-def build_state(account: Account, now: datetime | None = None) -> FollowerState:
-    """The engine's follower state of ``account`` from followers, the event log, the
-    deliveries already made (sent outbox rows) and the randomized controls of every
-    campaign sent (see :func:`_deliveries`)."""
-    from fencun.catalog.models import Category
-
-    categories = [
-        EngineCategory(id=c.key, name=c.name, keywords=tuple(c.keywords or ()))
-        for c in Category.objects.filter(account=account).order_by("pk")
-    ] or [EngineCategory(id="general", name="general")]
-    stores = [(s.lat, s.lng) for s in Store.objects.filter(account=account)]
-    campaigns = [
-        (c.engine_id, c.category.key, [{"id": p.sku, "price": float(p.price)} for p in c.products.all()])
-        for c in Campaign.objects.filter(account=account).select_related("category").prefetch_related("products")
-    ]
-    events = [
-        _engine_event(kind, openid, at, payload)
-        for kind, openid, at, payload in Event.objects.filter(account=account)
-        .exclude(openid="")
-        .order_by("occurred_at", "pk")
-        .values_list("kind", "openid", "occurred_at", "payload")
-        .iterator()
-    ]
-    deliveries = _deliveries(account)
-    deliveries.extend(_pushes_elsewhere(account, now or clock.now()))
-    when = (now or clock.now()).isoformat()
-    state = FollowerState.from_events(events, categories, stores, deliveries, now=when, campaigns=campaigns)
-    corp = people.campaign_corp(account)
-    if corp is not None:
-        keys, tags = people.customers(corp)
-        state.set_wecom_contacts(keys.values())
-        state.set_wecom_tags(tags)
-    # Followers known only from the user list (synced, no subscribe event) still count,
-    # with the subscription time and scene the user API reported.
-    rows = list(
-        Follower.objects.filter(account=account).values_list(
-            "openid", "subscribed", "tags", "subscribed_at", "subscribe_scene"
-        )
-    )
-    subscribed = state.subscribed
-    for openid, is_subscribed, _, since, scene in rows:
-        if is_subscribed and ((i := state.index.get(openid)) is None or not subscribed[i]):
-            state.add_followers([openid], subscribed_at=since.timestamp() if since else None, scene=scene or "")
-    for openid, _, tags, _, _ in rows:
-        if tags:
-            state.set_tags(openid, [str(t) for t in tags])
-    return state
-
-
-def _deliveries(account: Account) -> list[dict]:
-    """What the account's campaigns did, as the engine's delivery dicts: one per recipient
-    of every sent outbox row, at the row's time, and for every campaign that was sent, its
-    randomized controls (``"control": True``, nothing sent) at the time of its first send.
-
-    The controls are the approved plan's: its holdout and the control-group members who
-    passed every hard rule. The engine learns a push's uplift from the difference between
-    what the recipients and the controls did afterwards."""
-    deliveries: list[dict] = []
-    first_sent: dict[int, float] = {}
-    campaigns: dict[int, Campaign] = {}
-    for item in (
-        OutboxItem.objects.filter(campaign__account=account, status=OutboxItem.Status.SENT)
-        .select_related("campaign", "campaign__category")
-        .iterator()
-    ):
-        if item.sent_at is None:
-            continue
-        # One dict per recipient sharing the row's values: the state groups them back.
-        at, cid = item.sent_at.timestamp(), item.campaign.engine_id
-        category, channel = item.campaign.category.key, item.campaign.channel
-        deliveries.extend(
-            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel}
-            for openid in item.openids
-        )
-        campaigns[item.campaign_id] = item.campaign
-        first_sent[item.campaign_id] = min(at, first_sent.get(item.campaign_id, at))
-    if not campaigns:
-        return deliveries
-    plans = PlanSnapshot.objects.filter(campaign_id__in=list(campaigns), approved_at__isnull=False)
-    for campaign_id, controls, holdout in plans.order_by("approved_at", "pk").values_list(
-        "campaign_id", "controls", "holdout"
-    ):
-        c = campaigns[campaign_id]
-        at, cid, category, channel = first_sent[campaign_id], c.engine_id, c.category.key, c.channel
-        # Plans made before controls were stored kept only their holdout.
-        openids = dict.fromkeys(o for o in [*(controls or ()), *(holdout or ())] if isinstance(o, str))
-        deliveries.extend(
-            {"openid": openid, "campaign": cid, "at": at, "category": category, "channel": channel,
-             "control": True}
-            for openid in openids
-        )
-    return deliveries
-
-
-# Pushes elsewhere older than this no longer weigh on the budget (pressure halves weekly).
-ELSEWHERE_DAYS = 28
-
-
-def _pushes_elsewhere(account: Account, now: datetime) -> list[dict]:
-    """WeCom mass messages sent outside fencun's campaigns (by members, in WeCom) to people
-    who also follow this account (one person, joined by unionid), as deliveries the engine
-    counts against the same attention budget. A campaign's own WeCom rows are deliveries
-    already (see :func:`build_state`)."""
-    from fencun.channels.models import ExternalContact, WecomDispatch
-
-    ours = OutboxItem.objects.filter(
-        campaign__account=account, campaign__channel=Campaign.Channel.WECOM
-    ).exclude(task_id="")
-    dispatches = list(
-        WecomDispatch.objects.filter(
-            corp__account=account,
-            kind=WecomDispatch.Kind.MASS,
-            created_at__gte=now - timedelta(days=ELSEWHERE_DAYS),
-            created_at__lte=now,
-        )
-        .exclude(task_id__in=ours.values("task_id"))
-        .values_list("corp_id", "external_userid", "created_at")
-    )
-    if not dispatches:
-        return []
-    unionid_of = {
-        (corp, ext): unionid
-        for corp, ext, unionid in ExternalContact.objects.filter(corp__account=account)
-        .exclude(unionid="")
-        .values_list("corp_id", "external_userid", "unionid")
-    }
-    openid_of = dict(
-        Follower.objects.filter(account=account).exclude(unionid="").values_list("unionid", "openid")
-    )
-    out = []
-    for corp, ext, at in dispatches:
-        openid = openid_of.get(unionid_of.get((corp, ext), ""))
-        if openid:
-            out.append({"openid": openid, "at": at.isoformat(), "channel": "wecom"})
-    return out
-
-
-def _engine_event(kind: str, openid: str, at: datetime, payload: dict | None) -> dict:
-    """An event of the log as the engine reads it: campaigns by their engine id."""
-    event = {**(payload or {}), "kind": kind, "openid": openid, "at": at.isoformat()}
-    if isinstance(event.get("campaign"), int):
-        event["campaign"] = engine_id_of(event["campaign"])
-    return event
 
 
 def engine_campaign(campaign: Campaign) -> planner.Campaign:

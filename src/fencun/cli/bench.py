@@ -6,6 +6,7 @@ import typer
 
 from fencun.bench import decisions as decisions_bench
 from fencun.bench import delivery as delivery_bench
+from fencun.bench import dryrun as dryrun_bench
 from fencun.bench import gateway, planner
 from fencun.bench import ingest as ingest_bench
 from fencun.bench import insights as insights_bench
@@ -19,3 +20,4 @@ app.command("sync")(sync_bench.command)
 app.command("delivery")(delivery_bench.command)
 app.command("ingest")(ingest_bench.command)
 app.command("decisions")(decisions_bench.command)
+app.command("dry-run")(dryrun_bench.command)

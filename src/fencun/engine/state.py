@@ -22,6 +22,7 @@ Units: times are epoch seconds (NaN = never), distances km, money yuan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +73,9 @@ CELL_SHAPE = (N_REL, N_ELSEWHERE, N_UNANSWERED, N_HISTORY, N_DIST, N_RECENCY)
 N_CELLS = int(np.prod(CELL_SHAPE))
 TREATED, CONTROL = 0, 1  # arms of the randomized contrasts
 _CELLS_PER_REL = N_CELLS // N_REL  # the relevance bucket is the cell's leading dimension
-EXPOSURE_STEP_SECONDS = 3600.0  # follower-days by pressure are summed at most hourly
+#: Events folded per call of :meth:`FollowerState.observe` when folding a stream: bounds
+#: memory; the clock (and the follower-days it counts) advances at each batch's end.
+FOLD_BATCH = 200_000
 
 # WeChat subscribe scenes (user/info ``subscribe_scene``) and the short names segments use.
 SCENE_ALIASES: dict[str, str] = {
@@ -109,6 +112,25 @@ def bucket(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
     return np.searchsorted(np.asarray(edges, dtype=values.dtype), values, side="right").astype(
         np.int8
     )
+
+
+def hazard_days(pressure: np.ndarray, since: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Days spent in each hazard level (``HAZARD_EDGES``) during ``[a, b]`` by followers
+    whose pressure was ``pressure`` at ``since`` and only decays after (constant before);
+    shape (rows, N_HAZARD)."""
+    pressure = np.asarray(pressure, dtype=np.float64)
+    since = np.asarray(since, dtype=np.float64)
+    half_life = PRESSURE_HALF_LIFE_DAYS * DAY
+    edges = np.asarray(HAZARD_EDGES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Until when the pressure is at least each edge (-inf: never).
+        until = since[:, None] + half_life * np.log2(pressure[:, None] / edges[None, :])
+    until = np.where(pressure[:, None] >= edges[None, :], until, -np.inf)
+    above = np.clip(until, a, b) - a  # time at or above each edge, (rows, edges)
+    total = np.full((len(pressure), 1), b - a)
+    at_least = np.concatenate([total, above, np.zeros((len(pressure), 1))], axis=1)
+    spent: np.ndarray = (at_least[:, :-1] - at_least[:, 1:]) / DAY
+    return spent
 
 
 @dataclass
@@ -234,6 +256,10 @@ class FollowerState:
         self.campaign_category: dict[str, int] = {}
         self.product_category: dict[str, int] = {}
         self.product_price: dict[str, float] = {}  # yuan, from the campaigns registered
+        # Products and campaigns named by events folded before they were registered: an
+        # incremental fold must rebuild if one of them is registered later.
+        self.unplaced_products: set[str] = set()
+        self.unplaced_campaigns: set[str] = set()
         self.received: dict[str, np.ndarray] = {}  # campaign id -> bool per row
         self.received_at: dict[str, np.ndarray] = {}
         self.mass_sends_by_day: dict[int, set[str]] = {}  # local day -> campaign ids sent by mass
@@ -469,6 +495,104 @@ class FollowerState:
         arr = self.received.get(campaign_id)
         return np.zeros(self.n, dtype=np.bool_) if arr is None else arr[: self.n]
 
+    # ----- serialisation ---------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The whole state as named numpy arrays (for ``np.savez``): the columns trimmed to
+        the live rows, per-campaign receipts, the pooled statistics, and everything else
+        (categories, stores, names, scalars) as one JSON document in ``meta``.
+
+        WeCom corp tags are not included: they are the corp's current membership, set on
+        the state after it is loaded (see :meth:`set_wecom_tags`)."""
+        n = self.n
+        out: dict[str, np.ndarray] = {f"col_{name}": self.__dict__["_" + name][:n] for name in COLUMNS}
+        out["openids"] = np.frombuffer("\n".join(self.openids).encode("utf-8"), dtype=np.uint8)
+        campaigns = list(self.received_at)
+        out["received"] = (
+            np.stack([self.received[c][:n] for c in campaigns]) if campaigns else np.zeros((0, n), np.bool_)
+        )
+        out["received_at"] = (
+            np.stack([self.received_at[c][:n] for c in campaigns]) if campaigns else np.zeros((0, n))
+        )
+        scalars: dict[str, float] = {}
+        for name, value in vars(self.stats).items():
+            if isinstance(value, np.ndarray):
+                out[f"stats_{name}"] = value
+            elif name != "n_categories":
+                scalars[name] = float(value)
+        meta = {
+            "categories": [[c.id, c.name, list(c.keywords)] for c in self.categories],
+            "stores": [list(st) for st in self.stores],
+            "datum": self.datum,
+            "scenes": self.scenes,
+            "tag_names": self.tag_names,
+            "campaigns": campaigns,
+            "campaign_category": self.campaign_category,
+            "product_category": self.product_category,
+            "product_price": self.product_price,
+            "unplaced_products": sorted(self.unplaced_products),
+            "unplaced_campaigns": sorted(self.unplaced_campaigns),
+            "mass_sends_by_day": {str(d): sorted(ids) for d, ids in self.mass_sends_by_day.items()},
+            "stats": scalars,
+            "clock": self.clock,
+            "observed_from": self.observed_from,
+            "exposure_at": self.exposure_at,
+            "ignored_events": self.ignored_events,
+        }
+        out["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], headroom: int = 1024) -> FollowerState:
+        """The state :meth:`to_arrays` wrote, with room for ``headroom`` more rows."""
+        meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+        categories = [Category(id=i, name=name, keywords=tuple(kw)) for i, name, kw in meta["categories"]]
+        state = cls(
+            categories,
+            [(float(a), float(b)) for a, b in meta["stores"]],
+            datum=meta["datum"],
+            capacity=16,
+        )
+        raw = bytes(arrays["openids"]).decode("utf-8")
+        openids = raw.split("\n") if raw else []
+        n = len(openids)
+        capacity = n + max(headroom, 16)
+        c = len(categories)
+        for name, (dtype, suffix, fill) in COLUMNS.items():
+            # One pass over the rows that are loaded, not two: only the headroom is filled.
+            column = np.empty((capacity, *(c if x == "C" else x for x in suffix)), dtype=dtype)
+            column[:n] = arrays[f"col_{name}"]
+            column[n:] = fill
+            setattr(state, "_" + name, column)
+        state._capacity = capacity
+        state.n = n
+        state.openids = openids
+        state.index = dict(zip(openids, range(n), strict=True))
+        state.scenes = list(meta["scenes"])
+        state.tag_names = list(meta["tag_names"])
+        state.campaign_category = {k: int(v) for k, v in meta["campaign_category"].items()}
+        state.product_category = {k: int(v) for k, v in meta["product_category"].items()}
+        state.product_price = {k: float(v) for k, v in meta["product_price"].items()}
+        state.unplaced_products = set(meta["unplaced_products"])
+        state.unplaced_campaigns = set(meta["unplaced_campaigns"])
+        for k, cid in enumerate(meta["campaigns"]):
+            received = np.zeros(capacity, dtype=np.bool_)
+            received[:n] = arrays["received"][k]
+            received_at = np.full(capacity, np.nan)
+            received_at[:n] = arrays["received_at"][k]
+            state.received[cid] = received
+            state.received_at[cid] = received_at
+        state.mass_sends_by_day = {int(d): set(ids) for d, ids in meta["mass_sends_by_day"].items()}
+        for name, value in meta["stats"].items():
+            setattr(state.stats, name, int(value) if name == "orders" else float(value))
+        for name in vars(state.stats):
+            if f"stats_{name}" in arrays:
+                setattr(state.stats, name, np.array(arrays[f"stats_{name}"], dtype=np.float64))
+        state.clock = float(meta["clock"])
+        state.observed_from = float(meta["observed_from"])
+        state.exposure_at = float(meta["exposure_at"])
+        state.ignored_events = int(meta["ignored_events"])
+        return state
+
     # ----- folding events --------------------------------------------------------------
     @classmethod
     def from_events(
@@ -487,35 +611,79 @@ class FollowerState:
         state = cls(categories, stores, datum=datum)
         for campaign_id, category, products in campaigns:
             state.register_campaign(campaign_id, category, products)
-        merged: list[tuple[float, int, Mapping[str, Any]]] = []
-        for ev in events:
-            merged.append((to_epoch(ev["at"]), 1, ev))
-        for dv in deliveries:
-            merged.append((to_epoch(dv["at"]), 0, dv))
-        merged.sort(key=lambda item: (item[0], item[1]))
-        # Runs of events and runs of deliveries alternate; each run is folded in one call
-        # (a campaign's send is one vectorised group, not one call per recipient).
-        batch: list[Mapping[str, Any]] = []
-        sent: list[Mapping[str, Any]] = []
-        for _, is_event, item in merged:
-            if is_event:
-                if sent:
-                    state.record_deliveries(sent)
-                    sent = []
-                batch.append(item)
-            else:
-                if batch:
-                    state.observe(batch)
-                    batch = []
-                sent.append(item)
-        if sent:
-            state.record_deliveries(sent)
-        state.observe(batch, now=now)
+        state.fold(events, deliveries, now=now)
         return state
 
-    def observe(self, events: Iterable[Mapping[str, Any]], now: float | str | None = None) -> None:
-        """Fold events into the state, then advance the clock to ``now`` (default: the last event)."""
+    def fold(
+        self,
+        events: Iterable[Mapping[str, Any]],
+        deliveries: Iterable[Mapping[str, Any]] = (),
+        now: float | str | None = None,
+        *,
+        presorted: bool = False,
+        batch_size: int = FOLD_BATCH,
+    ) -> None:
+        """Fold ``events`` and ``deliveries`` merged in time order (at one second, deliveries
+        first; events of one second keep their given order), then advance to ``now``.
+
+        With ``presorted`` the events are a stream already in time order (a rebuild reads
+        the log ordered by time, so the whole log is never held in memory); otherwise they
+        are sorted here, stably. Runs of events are folded ``batch_size`` at a time and a
+        campaign's send as one vectorised group.
+
+        A state whose clock has not started starts it at its first delivery (or at
+        ``now``): follower-days and the value's revenue count from the first push on,
+        however the log is cut into folds, so a snapshot folded in increments counts what
+        a rebuild counts, and history from before the first push never inflates them."""
+        if not presorted:
+            events = sorted(events, key=lambda ev: to_epoch(ev["at"]))
+        sent_all = sorted(deliveries, key=lambda dv: to_epoch(dv["at"]))
+        times = [to_epoch(dv["at"]) for dv in sent_all]
+        j = 0
+        batch: list[Mapping[str, Any]] = []
+
+        def flush() -> None:
+            if batch:
+                self.observe(batch, advance=not np.isnan(self.clock))
+                batch.clear()
+
+        def send(k: int) -> None:
+            nonlocal j
+            flush()
+            if np.isnan(self.clock):
+                self.advance(times[j])
+            self.record_deliveries(sent_all[j:k])
+            j = k
+
+        for ev in events:
+            if j < len(times) and times[j] <= to_epoch(ev["at"]):
+                ts = to_epoch(ev["at"])
+                k = j
+                while k < len(times) and times[k] <= ts:
+                    k += 1
+                send(k)
+            batch.append(ev)
+            if len(batch) >= batch_size:
+                flush()
+        if j < len(times):
+            send(len(times))
+        flush()
+        if now is not None:
+            self.advance(to_epoch(now))
+
+    def observe(
+        self, events: Iterable[Mapping[str, Any]], now: float | str | None = None, *, advance: bool = True
+    ) -> None:
+        """Fold events into the state, then advance the clock to ``now`` (default: the last
+        event; not at all if ``advance`` is False).
+
+        Once the clock runs (after the first call), subscribed follower-days are counted
+        event by event, so they do not depend on how a log is cut into calls (a snapshot
+        folded in increments counts what a rebuild counts); an event older than the clock
+        is folded at its own time and counts no days."""
         last = self.clock
+        running = not np.isnan(self.clock)
+        subscribed = int(self._subscribed[: self.n].sum()) if running else 0
         for ev in events:
             kind = ev.get("kind")
             openid = ev.get("openid")
@@ -532,12 +700,34 @@ class FollowerState:
             if handler is None:
                 self.ignored_events += 1
                 continue
+            if running:
+                if ts > self.clock:
+                    self.stats.follower_days += subscribed * (ts - self.clock) / DAY
+                    self.clock = ts
+                i = self.index.get(openid)
+                was = i is not None and bool(self._subscribed[i])
+                if i is not None:
+                    before = (float(self._pressure[i]), float(self._pressure_at[i]))
             if handler(self, openid, ts, ev) is False:
                 self.ignored_events += 1
+            if running:
+                i = self.index.get(openid)
+                change = (i is not None and bool(self._subscribed[i])) - was
+                if change:
+                    subscribed += change
+                    if ts > self.exposure_at and was:
+                        # Counted subscribed until ts, though gone when the interval closes.
+                        days = hazard_days(np.array([before[0]]), np.array([before[1]]), self.exposure_at, ts)
+                        self.stats.haz_days += days[0]
+                    elif ts > self.exposure_at:
+                        # Counted from the interval's start, though here only from ts on.
+                        p, at = float(self._pressure[i]), float(self._pressure_at[i])
+                        days = hazard_days(np.array([p]), np.array([at]), self.exposure_at, ts)
+                        self.stats.haz_days -= days[0]
             if not ts <= last:
                 last = ts
-        target = last if now is None else to_epoch(now)
-        self.advance(target)
+        if advance:
+            self.advance(last if now is None else to_epoch(now))
 
     def advance(self, now: float) -> None:
         """Move the clock forward, counting subscribed follower-days (the base-rate exposure)."""
@@ -551,15 +741,21 @@ class FollowerState:
             self.observed_from = now
         if np.isnan(self.exposure_at):
             self.exposure_at = now
-        elif now - self.exposure_at >= EXPOSURE_STEP_SECONDS:
-            # Follower-days at each pressure level: the exposure of the daily unfollow hazard.
-            mid = (self.exposure_at + now) / 2.0
-            sub = self.subscribed
-            pressure = self.pressure_now(mid)[sub]
-            days = (now - self.exposure_at) / DAY
-            counts = np.bincount(bucket(pressure, HAZARD_EDGES), minlength=N_HAZARD)
-            self.stats.haz_days += counts[:N_HAZARD] * days
-            self.exposure_at = now
+        else:
+            self._expose(now)
+
+    def _expose(self, now: float) -> None:
+        """Count subscribed follower-days at each pressure level (the exposure of the daily
+        unfollow hazard) from ``exposure_at`` to ``now``. Pressure only decays between
+        pushes, so the time each follower spends in each level is exact; pushes (see
+        :meth:`_record_group`) and changes of subscription (see :meth:`observe`) close the
+        interval first, so the sum does not depend on where the clock stops."""
+        if np.isnan(self.exposure_at) or not now > self.exposure_at:
+            return
+        sub = self.subscribed
+        days = hazard_days(self.pressure[sub], self.pressure_at[sub], self.exposure_at, now)
+        self.stats.haz_days += days.sum(axis=0)
+        self.exposure_at = now
 
     def _touch(self, i: int, ts: float) -> None:
         last = self._last_interaction_at[i]
@@ -672,11 +868,16 @@ class FollowerState:
 
     def _campaign_cats(self, ev: Mapping[str, Any]) -> list[int]:
         product = ev.get("product")
-        if isinstance(product, str | int) and str(product) in self.product_category:
-            return [self.product_category[str(product)]]
+        if isinstance(product, str | int):
+            if str(product) in self.product_category:
+                return [self.product_category[str(product)]]
+            # Placed otherwise for now; registering this product later would change that.
+            self.unplaced_products.add(str(product))
         campaign = ev.get("campaign")
-        if isinstance(campaign, str) and campaign in self.campaign_category:
-            return [self.campaign_category[campaign]]
+        if isinstance(campaign, str):
+            if campaign in self.campaign_category:
+                return [self.campaign_category[campaign]]
+            self.unplaced_campaigns.add(campaign)
         category = ev.get("category")
         if isinstance(category, str) and category in self.category_index:
             return [self.category_index[category]]
@@ -780,6 +981,17 @@ class FollowerState:
             self.received_at[campaign_id] = np.full(self._capacity, np.nan)
         return c
 
+    def register_products(self, products: Iterable[tuple[str, str, float]]) -> None:
+        """Place the merchant's products (id, category, price in yuan): orders and clicks
+        naming one count as interest in its category. A product already placed (by an
+        earlier call or a campaign) keeps its category; its price is updated."""
+        for pid, category, price in products:
+            if category not in self.category_index:
+                raise ValueError(f"unknown category {category!r}")
+            self.product_category.setdefault(str(pid), self.category_index[category])
+            if np.isfinite(price) and price > 0:
+                self.product_price[str(pid)] = float(price)
+
     def category_prices(self) -> np.ndarray:
         """A price scale per category (yuan): the median price of its known products; the
         estimates learn revenue in units of it, so categories of any price pool together."""
@@ -823,6 +1035,7 @@ class FollowerState:
         """A push the person got outside fencun's plans: pressure, the weekly cap, the
         minimum gap and its platform's own limit count it; cooldowns and learned rates
         do not (its category is unknown)."""
+        self._expose(ts)
         if channel == "wecom":
             self._wecom_day[rows] = local_day_number(ts)
         age = np.maximum(ts - self._pressure_at[rows], 0.0)
@@ -888,6 +1101,7 @@ class FollowerState:
     def _record_group(self, rows: np.ndarray, ts: float, cid: str, channel: str) -> None:
         if rows.size == 0:
             return
+        self._expose(ts)
         rows = np.unique(rows)
         c = self.campaign_category[cid]
         s = self.stats
@@ -940,3 +1154,52 @@ _HANDLERS = {
     "order": FollowerState._ev_order,
     "tags": FollowerState._ev_tags,
 }
+
+
+#: Pooled statistics that are sums over the clock's steps: the same whatever the steps,
+#: up to floating-point rounding.
+INTERVAL_STATS = frozenset({"follower_days", "haz_days"})
+
+
+def differences(a: FollowerState, b: FollowerState, interval_rtol: float = 1e-9) -> list[str]:
+    """What differs between two states, one line per column or statistic (empty: equal).
+
+    Rows are matched by openid, so states that met their followers in another order still
+    compare. Columns, receipts and counts must be equal exactly (NaN equals NaN); the
+    statistics in :data:`INTERVAL_STATS` within ``interval_rtol``."""
+    out: list[str] = []
+    if [c.id for c in a.categories] != [c.id for c in b.categories]:
+        return ["categories differ"]
+    if set(a.openids) != set(b.openids):
+        return [f"followers differ: {len(set(a.openids) ^ set(b.openids))} openids in one only"]
+    order = np.fromiter((b.index[o] for o in a.openids), dtype=np.int64, count=a.n)
+    for name in COLUMNS:
+        # (``evidence_at`` is also a method: read the columns themselves.)
+        x, y = a.__dict__["_" + name][: a.n], b.__dict__["_" + name][: b.n][order]
+        if name == "scene":  # codes index each state's own list of scene names
+            x = np.array([a.scenes[v] if v >= 0 else "" for v in x])
+            y = np.array([b.scenes[v] if v >= 0 else "" for v in y])
+        elif name == "tag_bits":  # bits index each state's own list of tag names
+            tags_a = [sorted(t for t in a.tag_names if a.tag_mask(t)[i]) for i in range(a.n)]
+            tags_b = [sorted(t for t in b.tag_names if b.tag_mask(t)[b.index[o]]) for o in a.openids]
+            if tags_a != tags_b:
+                out.append("tag_bits")
+            continue
+        if not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            out.append(f"{name}: {int(np.sum(~((x == y) | (x != x) & (y != y))))} values differ")
+    for cid in sorted(set(a.received_at) | set(b.received_at)):
+        if cid not in a.received_at or cid not in b.received_at:
+            out.append(f"receipts of {cid} in one state only")
+        elif not np.array_equal(a.received_at[cid][: a.n], b.received_at[cid][: b.n][order], equal_nan=True):
+            out.append(f"receipts of {cid}")
+    for name, x in vars(a.stats).items():
+        y = getattr(b.stats, name)
+        if name in INTERVAL_STATS:
+            if not np.allclose(x, y, rtol=interval_rtol, atol=1e-9):
+                out.append(f"stats.{name}: {x} vs {y}")
+        elif not np.array_equal(np.asarray(x), np.asarray(y)):
+            out.append(f"stats.{name}")
+    for name in ("campaign_category", "product_category", "mass_sends_by_day"):
+        if getattr(a, name) != getattr(b, name):
+            out.append(name)
+    return out
