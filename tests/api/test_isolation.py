@@ -64,10 +64,17 @@ def auth(token: str, lang: str | None = None) -> dict[str, str]:
     return headers
 
 
+#: Caches rebuilt from the account's own data, which a read may bring up to date.
+DERIVED = frozenset({"audience.FollowerStateSnapshot"})
+
+
 def rows_of(account: Account) -> dict[str, list[dict]]:
-    """Every row of every model that belongs to ``account`` (an ``account`` foreign key)."""
+    """Every row of every model that belongs to ``account`` (an ``account`` foreign key),
+    caches of derived data aside."""
     out = {}
     for model in apps.get_models():
+        if model._meta.label in DERIVED:
+            continue
         try:
             field = model._meta.get_field("account")
         except Exception:  # noqa: S112 - models without an account

@@ -154,7 +154,8 @@ def _configuration(
     stores = [(s.lat, s.lng) for s in Store.objects.filter(account=account).order_by("pk")]
     products = [
         (sku, key, float(price))
-        for sku, key, price in Product.objects.filter(account=account)
+        # A product not yet in a category is placed when it gets one.
+        for sku, key, price in Product.objects.filter(account=account, category__isnull=False)
         .order_by("pk")
         .values_list("sku", "category__key", "price")
     ]
