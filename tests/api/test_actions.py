@@ -116,7 +116,7 @@ def test_create_plan_approve_writes_the_outbox_as_the_console_does(client, shop,
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert not rows.filter(status__in=("pending", "held")).exists()
     r = call(client, "post", f"/api/campaigns/{campaign_id}/cancel", token)
-    assert r.status_code == 400 and "cancelled" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["detail"] == "处于「已取消」状态的活动不能变为「已取消」。"
 
 
 def test_the_plan_names_why_followers_were_held_back_in_the_callers_language(client, shop, token):

@@ -183,3 +183,21 @@ def test_the_scheduler_pass_forgets_rate_windows_older_than_an_hour(db):
     ratelimit.take("wx1", "mass", 60, now=now - 3 * 3600)
     delivery.run_scheduler("someone-else")
     assert ApiRateWindow.objects.count() == 3
+
+
+def test_a_refused_move_is_told_in_the_merchants_language(account):
+    from django.utils import translation
+
+    campaign = services.create_campaign(account, name="a", category=_category(account))
+    with pytest.raises(services.CampaignError) as refused:
+        services.transition(campaign, S.DONE)
+    assert str(refused.value) == "处于「草稿」状态的活动不能变为「已完成」。"
+    with translation.override("en"), pytest.raises(services.CampaignError) as refused:
+        services.transition(campaign, S.DONE)
+    assert str(refused.value) == "A campaign in the state Draft cannot become Done."
+    services.cancel(campaign)
+    with translation.override("en"), pytest.raises(services.CampaignError) as refused:
+        services.update_segment(campaign, "")
+    assert str(refused.value) == "The audience of a campaign in the state Cancelled can no longer change."
+    campaign.refresh_from_db()
+    assert campaign.status == S.CANCELLED

@@ -235,7 +235,10 @@ def transition(campaign: Campaign, to: str, *, reason: str = "", **fields) -> Ca
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if to not in TRANSITIONS[current.status]:
-            raise CampaignError(f"cannot go from {current.status} to {to}")
+            raise CampaignError(
+                _("A campaign in the state %(status)s cannot become %(to)s.")
+                % {"status": S(current.status).label, "to": S(to).label}
+            )
         current.status = to
         current.pause_reason = reason if to == S.PAUSED else ""
         for name, value in fields.items():
@@ -252,7 +255,10 @@ def update_segment(campaign: Campaign, segment: str) -> Campaign:
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if current.status not in (S.DRAFT, S.LINTED, S.PLANNED):
-            raise CampaignError(f"a {current.status} campaign's segment cannot change")
+            raise CampaignError(
+                _("The audience of a campaign in the state %(status)s can no longer change.")
+                % {"status": S(current.status).label}
+            )
         current.segment = segment
         current.status = S.DRAFT
         current.save(update_fields=["segment", "status", "updated_at"])
