@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import sized
 
 #: The README's command as it is (25,000 followers) locally; a smaller town's month on CI.
-FOLLOWERS = sized(25_000, 4_000)
+FOLLOWERS = sized(25_000, 2_000)
 
 pytestmark = [
     pytest.mark.skipif(
