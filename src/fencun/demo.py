@@ -96,11 +96,11 @@ class Demo:
         """The account, its rules, stores and catalog, then a full follower sync."""
         from fencun import clock
         from fencun.audience.models import Follower, Store
+        from fencun.audience.sync import sync_followers
         from fencun.campaigns.models import Rules
         from fencun.catalog.models import Category, Product
         from fencun.channels.models import Account
         from fencun.channels.services import wechat_client
-        from fencun.channels.sync import sync_followers
 
         clock.set_now(_at(self.start, 8))
         self.box.set_now(clock.time())

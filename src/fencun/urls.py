@@ -7,7 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("fencun.gateway.urls")),
-    path("", include("fencun.channels.wecom.urls")),
     path("", include("fencun.insights.urls")),
     path("", include("fencun.console.urls")),
 ]

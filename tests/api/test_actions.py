@@ -16,9 +16,9 @@ import pytest
 from fencun import clock
 from fencun.api.models import ApiToken
 from fencun.audience.models import Segment, Store
-from fencun.audience.segments import forget_states
 from fencun.audience.services import record_event
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
+from fencun.campaigns.segments import forget_states
 from fencun.campaigns.services import create_campaign, update_rules
 from fencun.catalog.models import Category, Product
 

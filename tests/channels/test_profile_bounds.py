@@ -9,7 +9,7 @@ import pytest
 from fencun.audience import kinds
 from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
-from fencun.channels.sync import profile_payload
+from fencun.audience.sync import profile_payload
 from fencun.channels.wechat.client import FollowerProfile
 
 

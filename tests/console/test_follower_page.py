@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from fencun.audience import segments
 from fencun.audience.models import Follower
 from fencun.audience.services import record_event
+from fencun.campaigns import segments
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category
 from fencun.channels.roles import grant

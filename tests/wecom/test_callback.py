@@ -17,7 +17,7 @@ from tests.wecom.factories import CORP_ID, contact_event
 
 from fencun.audience.models import Event, Follower
 from fencun.channels.models import ExternalContact, WecomCorp
-from fencun.channels.wecom.callback import decode, verify_url
+from fencun.gateway.wecom_callback import decode, verify_url
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.errors import BadSignature, StaleTimestamp, WrongAppId
 from fencun.protocol.signatures import sign

@@ -10,12 +10,12 @@ import sys
 import pytest
 
 from fencun.audience.models import Event, Follower
+from fencun.audience.wecom_sync import sync_contacts
 from fencun.channels.models import Account, ContactSync, ExternalContact, WecomCorp, WecomTag
 from fencun.channels.wechat.tokens import MemoryTokenStore
 from fencun.channels.wecom.client import MemoryDispatchLedger, WeComClient
 from fencun.channels.wecom.contacts import followers_joined
 from fencun.channels.wecom.errors import FrequencyLimited
-from fencun.channels.wecom.sync import sync_contacts
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_a_deletion_whose_callback_was_missed_is_repaired_by_the_next_sync(wecom
 
 
 def test_a_person_on_both_channels_is_joined_by_unionid(make_sandbox, make_wecom_sandbox):
-    from fencun.channels.sync import sync_followers
+    from fencun.audience.sync import sync_followers
     from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
 
     official = make_sandbox(followers=60)

@@ -1,5 +1,5 @@
 """Saved segments through the API: named audience filters in the segment language, with
-their live counts, as on the console's segments page (``fencun.audience.segments``)."""
+their live counts, as on the console's segments page (``fencun.campaigns.segments``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, LongText, Text100
-from fencun.audience import segments as service
 from fencun.audience.models import Segment
+from fencun.campaigns import segments as service
 
 router = Router(tags=["segments"])
 

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from fencun.bench.servers import environ, free_port, python, running
+from fencun.gateway.sizing import THREADS_PER_WORKER, default_workers
 
 TOKEN = "benchtoken"  # noqa: S105 - a throwaway account of the benchmark
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -46,8 +47,6 @@ def _stored_events(env: dict[str, str]) -> int:
 
 def run(seconds: float = 20, connections: int = 64, workers: int = 0, compare: bool = True) -> dict[str, Any]:
     """Run the benchmark; return its figures."""
-    from fencun.cli.serve import THREADS_PER_WORKER, default_workers
-
     workers = workers or default_workers()
     data_dir = tempfile.mkdtemp(prefix="fencun-bench-gateway-")
     env = environ(FENCUN_DATA_DIR=data_dir, WECHAT_APP_ID=APP_ID, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY,

@@ -56,7 +56,7 @@ def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
 
 def seed_wecom(account: Account, wecom_sandbox, client) -> WecomCorp:
     """The WeCom sandbox's corp for ``account``, its contacts synced through ``client``."""
-    from fencun.channels.wecom.sync import sync_contacts
+    from fencun.audience.wecom_sync import sync_contacts
 
     cfg = wecom_sandbox.config
     corp = WecomCorp.objects.create(

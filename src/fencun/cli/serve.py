@@ -12,6 +12,7 @@ import typer
 
 from fencun.cli.children import child_environment, die_with_parent
 from fencun.datadir import setup_django
+from fencun.gateway.sizing import THREADS_PER_WORKER, default_workers
 
 
 def stop_on_interrupt() -> None:
@@ -103,19 +104,6 @@ def first_login(password: str | None, interactive: bool) -> str | None:
         except ValidationError as exc:
             typer.echo(" ".join(exc.messages), err=True)
     raise NoPassword
-
-
-# Callback threads mostly wait for the group commit (fencun.gateway.ingest): more threads
-# per process mean larger batches, not more CPU.
-THREADS_PER_WORKER = 16
-
-
-def default_workers(database_url: str | None = None) -> int:
-    """Server processes for this machine: one per core on SQLite (one writer at a time
-    anyway, fewer processes contend less), two per core on PostgreSQL."""
-    cores = os.cpu_count() or 1
-    url = os.environ.get("DATABASE_URL", "") if database_url is None else database_url
-    return max(2, cores if not url else cores * 2)
 
 
 def run_server(

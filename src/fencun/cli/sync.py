@@ -14,10 +14,10 @@ def sync(
 ) -> None:
     """同步粉丝列表、粉丝资料与标签；中断后再次运行会从上次完成的页继续。"""
     setup_django()
+    from fencun.audience.sync import sync_followers
     from fencun.channels.accounts import default_account
     from fencun.channels.models import Account
     from fencun.channels.services import wechat_client
-    from fencun.channels.sync import sync_followers
     from fencun.channels.wechat.errors import ChannelError
 
     try:

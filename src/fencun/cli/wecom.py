@@ -19,11 +19,11 @@ def sync(
 ) -> None:
     """同步企业微信客户、跟进成员与企业标签；中断后再次运行会从上次完成的页继续。"""
     setup_django()
+    from fencun.audience.wecom_sync import sync_contacts
     from fencun.channels.models import WecomCorp
     from fencun.channels.wechat.errors import ChannelError
     from fencun.channels.wecom.corps import default_corp
     from fencun.channels.wecom.ledger import wecom_client
-    from fencun.channels.wecom.sync import sync_contacts
 
     try:
         corp = WecomCorp.objects.filter(corp_id=corp_id).first() if corp_id else default_corp()

@@ -7,8 +7,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from fencun.audience import segments as service
 from fencun.audience.models import Segment
+from fencun.campaigns import segments as service
 from fencun.console.views import _account
 
 

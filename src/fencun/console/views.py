@@ -174,7 +174,7 @@ def follower(request, pk: int):
         "stores": [[s.lng, s.lat, s.name] for s in stores],
         "follower": [[f.lng, f.lat]] if f.lat is not None and f.lng is not None else [],
     }
-    from fencun.audience.segments import interests
+    from fencun.campaigns.segments import interests
 
     return render(request, "console/follower.html", {
         "f": f, "events": events, "distance": distance, "plot_json": plot, "nav": "followers",

@@ -1,4 +1,5 @@
-"""Saved segments and their live counts.
+"""Saved segments (the merchant's named audience filters, stored by audience) and their
+live counts.
 
 A count evaluates the segment language on the engine's follower state (the same state
 and the same evaluator the planner uses, so a count is what a campaign would reach
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from fencun import clock
 from fencun.audience.models import Segment
+from fencun.campaigns.planning import build_state
 from fencun.channels.models import Account
 from fencun.engine.segments import SegmentError, check_segment, evaluate_segment
 
@@ -38,8 +40,6 @@ class SegmentCount:
 
 
 def _state(account: Account):
-    from fencun.campaigns.planning import build_state
-
     with _lock:
         cached = _states.get(account.pk)
         if cached is not None and time.monotonic() - cached[0] < STATE_SECONDS:

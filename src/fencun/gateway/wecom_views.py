@@ -10,9 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from fencun import bodies
 from fencun.channels.models import WecomCorp
-from fencun.channels.wecom.callback import handle_event, verify_url
 from fencun.channels.wecom.corps import default_corp
 from fencun.gateway import refusals
+from fencun.gateway.wecom_callback import handle_event, verify_url
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError
 from fencun.sealing import SecretUnreadable
 
