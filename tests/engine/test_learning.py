@@ -279,3 +279,48 @@ def test_planning_does_not_change_the_state():
     plan(state, [campaign("a", "sofa"), campaign("b", "bed")], NOW, seed=1)
     for k, v in before.items():
         assert np.array_equal(getattr(state.stats, k), v)
+
+
+def test_a_rested_follower_is_worth_more_than_a_tired_one_in_the_same_cell():
+    """Pushes take attention (the next push after one is read less than after a holdout),
+    so of two followers alike in every way the engine pools on, the one under more
+    pressure now is expected to answer a push less."""
+    rng = np.random.default_rng(7)
+    state, openids = _followers(4000)
+    _experiment(state, openids, rng, p_treated=0.03, p_control=0.005, at=T0 + 2 * DAY)
+    # Everyone shows an interest in sofas (attention is measured where pushes are worth
+    # something); then the contrast: after a push the next one is read half as often as
+    # after a holdout kept back from it.
+    state.observe(
+        [{"kind": "read", "openid": o, "at": iso(T0 + 10 * DAY), "campaign": "a"} for o in openids],
+        now=T0 + 10 * DAY + 60,
+    )
+    first, second = T0 + 11 * DAY, T0 + 13 * DAY
+    state.register_campaign("b", "sofa", PRODUCTS)
+    state.register_campaign("c", "sofa", PRODUCTS)
+    held = rng.random(len(openids)) < 0.5
+    state.record_deliveries(
+        {"openid": o, "campaign": "b", "at": first, "category": "sofa", "control": bool(h)}
+        for o, h in zip(openids, held, strict=True)
+    )
+    state.record_deliveries({"openid": o, "campaign": "c", "at": second, "category": "sofa"} for o in openids)
+    reads = rng.random(len(openids)) < np.where(held, 0.4, 0.2)
+    state.observe(
+        [{"kind": "read", "openid": o, "at": iso(second + 3600), "campaign": "c"}
+         for o, r in zip(openids, reads, strict=True) if r],
+        now=second + 2 * DAY,
+    )
+    # Two newcomers with no history: one rested, one pushed three times in the last days.
+    now = second + 3 * DAY
+    state.observe(
+        [{"kind": "subscribe", "openid": o, "at": iso(now - 5 * DAY), "scene": "qrcode"} for o in ("rested", "tired")],
+        now=now - 5 * DAY + 60,
+    )
+    for k, cid in enumerate(("t1", "t2", "t3")):
+        state.register_campaign(cid, "decor", [])
+        state.record_deliveries([{"openid": "tired", "campaign": cid, "at": now - (3 - k) * DAY, "category": "decor"}])
+    p = plan(state, [campaign("d", "sofa")], now, seed=1, explore=False)
+    est = p.estimates["d"]
+    rested, tired = state.index["rested"], state.index["tired"]
+    assert est.cells[rested] == est.cells[tired]
+    assert est.uplift[rested] > 1.5 * est.uplift[tired] > 0
