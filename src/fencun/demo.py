@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from fencun.engine.clock import SHANGHAI
 
 WORLD = "fencun.worlds.furniture:world"
 SCENARIO = "subscription-90d"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEND_HOUR = 10
 APPROVER = "演示店长"
 # Where the campaign's article and product pages would live on the merchant's site.

@@ -12,7 +12,7 @@ from fencun.channels.broadcast.services import create_post
 from fencun.channels.costs import record_cost
 from fencun.channels.models import BroadcastPost
 from fencun.channels.roles import grant
-from fencun.channels.wechat.client import PLATFORM_TZ
+from fencun.engine.clock import SHANGHAI
 
 WEIBO_FEES = "https://open.weibo.com/wiki/2/statuses/share"
 TARGET = "https://shop.example.com/p/sofa-42"
@@ -69,8 +69,8 @@ def test_costs_show_what_was_recorded_per_channel(client, staff, account, make_a
 
 
 def tomorrow_at_ten() -> datetime:
-    day = clock.now().astimezone(PLATFORM_TZ).date() + timedelta(days=1)
-    return datetime.combine(day, time(10, 0), tzinfo=PLATFORM_TZ)
+    day = clock.now().astimezone(SHANGHAI).date() + timedelta(days=1)
+    return datetime.combine(day, time(10, 0), tzinfo=SHANGHAI)
 
 
 def form(text: str = "周末到店有礼，凭券领取靠垫一个", **extra: str) -> dict[str, str]:

@@ -12,9 +12,9 @@ from tests.conftest import sized
 
 from fencun.audience.models import Event
 from fencun.audience.services import NewEvent, record_events
+from fencun.engine.clock import SHANGHAI
 from fencun.insights import rollups, services
 from fencun.insights.models import CampaignArm, CampaignMember, DailyCount, Watermark
-from fencun.insights.rollups import LOCAL
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 KINDS = ["subscribe", "unsubscribe", "text", "delivery", "holdout", "read", "link_click", "order"]
@@ -47,7 +47,7 @@ def _recount(account):
     daily = Counter()
     amounts = Counter()
     for e in Event.objects.filter(account=account):
-        day = e.occurred_at.astimezone(LOCAL).date()
+        day = e.occurred_at.astimezone(SHANGHAI).date()
         daily[(day, e.kind)] += 1
         if e.kind == "order":
             amounts[day] += e.payload.get("amount", 0)

@@ -13,7 +13,7 @@ import pytest
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from fencun.sandbox.wechat.state import BEIJING
+from fencun.engine.clock import SHANGHAI
 
 DAY = 86_400
 TINY_JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
@@ -277,7 +277,7 @@ def test_datacube_user_summary_and_cumulate(box, client):
         ]
     )
     box.advance_clock(DAY)
-    yesterday = datetime.fromtimestamp(box.platform.now(), BEIJING).date() - timedelta(days=1)
+    yesterday = datetime.fromtimestamp(box.platform.now(), SHANGHAI).date() - timedelta(days=1)
     summary = client.datacube.get_user_summary(yesterday - timedelta(days=6), yesterday)
     today_rows = [r for r in summary if r["ref_date"] == yesterday.isoformat()]
     assert {"user_source": 30, "new_user": 1} in [

@@ -21,7 +21,7 @@ console = Console()
 
 
 def _parse_time(value: str) -> datetime:
-    from fencun.channels.wechat.client import PLATFORM_TZ
+    from fencun.engine.clock import SHANGHAI
 
     try:
         at = datetime.fromisoformat(value.strip().replace("T", " "))
@@ -29,7 +29,7 @@ def _parse_time(value: str) -> datetime:
         raise typer.BadParameter(
             "时间格式应为 2026-11-26 10:00（北京时间）", param_hint="--at"
         ) from None
-    return at.replace(tzinfo=PLATFORM_TZ) if at.tzinfo is None else at
+    return at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at
 
 
 def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:

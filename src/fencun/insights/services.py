@@ -19,6 +19,7 @@ from fencun.audience import kinds
 from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.channels.models import Account
+from fencun.engine.clock import SHANGHAI
 from fencun.insights import stats
 from fencun.insights.control_lift import control_lift
 from fencun.insights.links import tracked_url
@@ -31,7 +32,7 @@ from fencun.insights.models import (
     Watermark,
 )
 from fencun.insights.orders import attribution_window, import_orders, register_code
-from fencun.insights.rollups import HOLDOUT_KIND, LOCAL, NAME, PRESSURE_BUCKETS
+from fencun.insights.rollups import HOLDOUT_KIND, NAME, PRESSURE_BUCKETS
 
 __all__ = [
     "campaign_report",
@@ -76,7 +77,7 @@ def record_deliveries(
 def record_hold_backs(account: Account, campaign_id: int, at: datetime, by_reason: dict[str, int]) -> None:
     """Record how many followers the approved plan of ``campaign_id`` held back, by reason.
     Calling it again for the same campaign replaces the figures (a re-plan)."""
-    day = timezone.localtime(at, LOCAL).date()
+    day = timezone.localtime(at, SHANGHAI).date()
     for reason, followers in by_reason.items():
         if followers < 0:
             raise ValueError(f"negative count for {reason!r}")
@@ -121,7 +122,7 @@ class Overview:
 
 def overview(account: Account, days: int = 30) -> Overview:
     """The account at a glance over the last ``days`` local days (today included)."""
-    today = timezone.localtime(clock.now(), LOCAL).date()
+    today = timezone.localtime(clock.now(), SHANGHAI).date()
     first = today - timedelta(days=days - 1)
     wanted = [kinds.SUBSCRIBE, kinds.UNSUBSCRIBE, kinds.DELIVERY, HOLDOUT_KIND, kinds.ORDER]
     rows = DailyCount.objects.filter(account=account, campaign_id=0, kind__in=wanted, day__gte=first).values_list(

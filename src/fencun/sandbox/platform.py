@@ -5,11 +5,11 @@ from fencun.sandbox.wechat.errors import ERRMSG, ApiError
 from fencun.sandbox.wechat.errors import error_answer as _error
 from fencun.sandbox.wechat.limits import limits_for, load_limits_table
 from fencun.sandbox.wechat.platform import ROUTES, Platform
-from fencun.sandbox.wechat.state import BEIJING, Config, Delivery, FaultRule, MassJob
+from fencun.sandbox.wechat.state import SHANGHAI, Config, Delivery, FaultRule, MassJob
 from fencun.sandbox.wechat.state import timestamp as _timestamp
 
 __all__ = [
-    "BEIJING",
+    "SHANGHAI",
     "ERRMSG",
     "ROUTES",
     "ApiError",

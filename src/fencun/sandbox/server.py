@@ -39,7 +39,7 @@ from fencun.sandbox.wechat import qrcode
 from fencun.sandbox.wechat.errors import ApiError
 from fencun.sandbox.wechat.errors import error_answer as _error
 from fencun.sandbox.wechat.platform import Platform
-from fencun.sandbox.wechat.state import BEIJING, Config, FaultRule
+from fencun.sandbox.wechat.state import SHANGHAI, Config, FaultRule
 from fencun.sandbox.wechat.state import timestamp as _timestamp
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,7 @@ class Sandbox:
                 {
                     "openid": d.openid,
                     "campaign": str(about.get("campaign") or key),
-                    "at": datetime.fromtimestamp(d.at, BEIJING).isoformat(),
+                    "at": datetime.fromtimestamp(d.at, SHANGHAI).isoformat(),
                     "title": d.title,
                     "category": str(about.get("category") or ""),
                     "products": list(about.get("products") or []),

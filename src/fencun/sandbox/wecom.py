@@ -44,11 +44,12 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from fencun.engine.clock import SHANGHAI
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.signatures import sign
 from fencun.sandbox.callbacks import to_xml
@@ -56,7 +57,6 @@ from fencun.sandbox.http import JsonHandler, JsonServer, ServedSandbox
 
 log = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))
 MAX_BODY = 2 << 20
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -236,7 +236,7 @@ class WeComPlatform:
         return time.time() + self.clock_offset
 
     def day(self, at: float | None = None) -> str:
-        return datetime.fromtimestamp(self.now() if at is None else at, BEIJING).strftime(
+        return datetime.fromtimestamp(self.now() if at is None else at, SHANGHAI).strftime(
             "%Y-%m-%d"
         )
 

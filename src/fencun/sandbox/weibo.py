@@ -32,14 +32,14 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from fencun.engine.clock import SHANGHAI
 from fencun.sandbox.http import JsonHandler, JsonServer, ServedSandbox
 
-BEIJING = timezone(timedelta(hours=8))
 MAX_BODY = 1 << 20
 SHARE = "/2/statuses/share.json"
 URL = re.compile(r"https?://[^\s<>\"'，。！？、；）]+", re.IGNORECASE)
@@ -148,7 +148,7 @@ class WeiboPlatform:
                 "at": at,
             }
             self.posts.append(post)
-            created = datetime.fromtimestamp(at, BEIJING).strftime("%a %b %d %H:%M:%S %z %Y")
+            created = datetime.fromtimestamp(at, SHANGHAI).strftime("%a %b %d %H:%M:%S %z %Y")
             answer = {
                 "created_at": created,
                 "id": post["id"],

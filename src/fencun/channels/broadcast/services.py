@@ -46,11 +46,11 @@ from fencun.channels.broadcast.limits import (
 from fencun.channels.costs import WECOM_FEE_SOURCE, record_cost
 from fencun.channels.interface import Batch, Channel, Content
 from fencun.channels.models import Account, BroadcastPost, WecomCorp
-from fencun.channels.wechat.client import PLATFORM_TZ
 from fencun.channels.wecom.channel import CustomerContact
 from fencun.channels.wecom.client import WeComClient
 from fencun.content.lint import lint
 from fencun.content.model import Finding, Message, Severity
+from fencun.engine.clock import SHANGHAI
 from fencun.engine.limits import load_wecom_limits
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Outcome:
 
 
 def platform_day(at: datetime) -> date:
-    return at.astimezone(PLATFORM_TZ).date()
+    return at.astimezone(SHANGHAI).date()
 
 
 def _full_text(text: str, link_target: str) -> str:
@@ -170,7 +170,7 @@ def _used(account: Account, at: datetime, *, planned: bool, channel: str = CHANN
     """Posts of the account on ``channel`` counting against each cap around ``at``;
     ``planned`` also counts scheduled ones (by their time) so a schedule cannot be
     over-filled."""
-    local = at.astimezone(PLATFORM_TZ)
+    local = at.astimezone(SHANGHAI)
     week_start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )

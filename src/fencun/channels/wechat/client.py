@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -40,10 +39,10 @@ from fencun.channels.wechat.errors import (
 )
 from fencun.channels.wechat.messages import Message
 from fencun.channels.wechat.tokens import AccessToken, TokenStore
+from fencun.engine.clock import SHANGHAI
 from fencun.engine.limits import PlatformLimits, load_platform_limits
 
 #: WeChat's day and month (daily quotas, "one mass send per day") follow Beijing time.
-PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 
 
@@ -147,7 +146,7 @@ class MemoryMassLedger:
 
 def platform_day_start(now: datetime) -> datetime:
     """Midnight (Beijing time) of the platform day containing ``now``."""
-    local = now.astimezone(PLATFORM_TZ)
+    local = now.astimezone(SHANGHAI)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 

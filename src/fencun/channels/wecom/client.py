@@ -26,13 +26,13 @@ import httpx
 
 from fencun import clock
 from fencun.channels.http import Secret, TokenClient
-from fencun.channels.wechat.client import PLATFORM_TZ
 from fencun.channels.wechat.tokens import AccessToken, TokenStore
 from fencun.channels.wecom.errors import (
     LimitRefused,
     TokenInvalid,
     error_for,
 )
+from fencun.engine.clock import SHANGHAI
 from fencun.engine.limits import WeComLimits, load_wecom_limits
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
@@ -40,7 +40,7 @@ DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 
 def platform_day(at: datetime | None = None) -> date:
     """The WeCom day (Beijing time) containing ``at`` (default: now on the product's clock)."""
-    return (at or clock.now()).astimezone(PLATFORM_TZ).date()
+    return (at or clock.now()).astimezone(SHANGHAI).date()
 
 
 @dataclass(frozen=True)

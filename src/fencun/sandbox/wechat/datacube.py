@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fencun.sandbox.wechat.errors import ApiError
 from fencun.sandbox.wechat.limits import api_errcode, api_limit
 from fencun.sandbox.wechat.routing import Route
-from fencun.sandbox.wechat.state import BEIJING
+from fencun.sandbox.wechat.state import SHANGHAI
 
 if TYPE_CHECKING:
     from fencun.sandbox.wechat.platform import Platform
@@ -29,7 +29,7 @@ def _dates(platform: Platform, payload: dict[str, Any]) -> list[date]:
         end = date.fromisoformat(str(payload.get("end_date")))
     except ValueError:
         raise ApiError(DATE_FORMAT_ERROR) from None
-    today = datetime.fromtimestamp(platform.now(), BEIJING).date()
+    today = datetime.fromtimestamp(platform.now(), SHANGHAI).date()
     span = (end - begin).days
     # "begin_date和end_date的差值需小于最大时间跨度", end_date at the latest yesterday.
     if span < 0 or span >= api_limit("datacube", "user_max_span_days") or end >= today:
@@ -38,11 +38,11 @@ def _dates(platform: Platform, payload: dict[str, Any]) -> list[date]:
 
 
 def _day_of(epoch: float) -> date:
-    return datetime.fromtimestamp(epoch, BEIJING).date()
+    return datetime.fromtimestamp(epoch, SHANGHAI).date()
 
 
 def _end_of(day: date) -> float:
-    return datetime.combine(day + timedelta(days=1), time(), BEIJING).timestamp()
+    return datetime.combine(day + timedelta(days=1), time(), SHANGHAI).timestamp()
 
 
 def getusersummary(

@@ -39,7 +39,7 @@ from fencun.sandbox.wechat import (
 from fencun.sandbox.wechat.errors import ApiError, error_answer
 from fencun.sandbox.wechat.limits import limits_for
 from fencun.sandbox.wechat.routing import Route
-from fencun.sandbox.wechat.state import BEIJING, Config, Delivery, FaultRule, MassJob, timestamp
+from fencun.sandbox.wechat.state import SHANGHAI, Config, Delivery, FaultRule, MassJob, timestamp
 
 #: Every path the sandbox answers, family by family (unknown paths answer 48001).
 ROUTES: dict[str, Route] = {
@@ -121,7 +121,7 @@ class Platform:
 
     def day(self, at: float | None = None) -> str:
         """The Beijing calendar day (``YYYY-MM-DD``) of ``at`` (default now)."""
-        return datetime.fromtimestamp(self.now() if at is None else at, BEIJING).strftime(
+        return datetime.fromtimestamp(self.now() if at is None else at, SHANGHAI).strftime(
             "%Y-%m-%d"
         )
 
@@ -366,7 +366,7 @@ class Platform:
                         }
                     )
         for event in events:
-            event["at"] = datetime.fromtimestamp(self.now(), BEIJING).isoformat()
+            event["at"] = datetime.fromtimestamp(self.now(), SHANGHAI).isoformat()
         return events
 
     def _random_subscriber(self) -> str:

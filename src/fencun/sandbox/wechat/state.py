@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-BEIJING = timezone(timedelta(hours=8))
+from fencun.engine.clock import SHANGHAI
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Delivery:
             "kind": self.kind,
             "openid": self.openid,
             "msg_id": self.msg_id,
-            "at": datetime.fromtimestamp(self.at, BEIJING).isoformat(),
+            "at": datetime.fromtimestamp(self.at, SHANGHAI).isoformat(),
             "key": self.key,
             "msgtype": self.msgtype,
             "title": self.title,
