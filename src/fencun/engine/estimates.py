@@ -24,12 +24,6 @@ happens without a push (the control arm alone) is pooled the same way, borrowing
 (``CONTROL_BORROW``). The same is done with order counts, for the dry-run's predicted
 orders.
 
-**At the attention left now.** A push to a tired follower earns less than the same push
-to a rested one. Each cell's uplift was learned from pushes that met some pressure
-(decayed pushes before them, summed per cell in ``up_p``); the plan scales a follower's
-uplift by the response the attention contrast (below) says is lost or kept per decayed
-push between that usual pressure and the follower's own now.
-
 **Value of information: Thompson sampling.** A plan decides on a draw of each follower's
 uplift from its posterior (mean plus its standard deviation times a standard normal draw,
 seeded): a cell the engine knows little about is sometimes tried -- more often the more it
@@ -107,7 +101,6 @@ S_ATTENTION_READS = 20.0  # control reads before the attention contrast counts i
 LATER_PUSHES = 2.0  # later pushes of worth a push's fatigue reaches: it lasts ~10 days, a relevant push or two a week
 AFTERMATH_DAYS = 42  # a push's pressure is followed this long (six half-lives)
 PRESSURE_GRID = np.linspace(0.0, 24.0, 241)  # decayed pushes; harm curves are tabulated on it
-S_PRESSURE = 30.0  # pseudo-pushes behind a cell's usual pressure (from the overall mean)
 Z90 = 1.6449  # two-sided 90 % normal interval
 
 
@@ -136,9 +129,6 @@ class PlanContext:
     orders: Uplift  # orders per push
     attention_loss: np.ndarray  # (N_REL,) share of the next push's response a push takes
     future_value: np.ndarray  # (n,) yuan a push's fatigue can dull: later pushes, own buying
-    pressure: np.ndarray  # (n,) decayed pushes the follower is under now
-    attention_rate: float  # share of response lost per decayed push, as a rate
-    usual_pressure: np.ndarray  # (C, N_CELLS) the pressure each cell's pushes met
 
 
 def _decay_steps() -> np.ndarray:
@@ -196,20 +186,6 @@ def future_push_value(
         np.maximum(best, revenue.mean[c][rows].astype(np.float32), out=best)
         base += revenue.control[c][rows].astype(np.float32)
     return best, base / np.float32(ORDER_ATTRIBUTION_DAYS)
-
-
-def usual_pressure(state: FollowerState) -> tuple[float, np.ndarray]:
-    """What a push's response loses per decayed push the follower is under (the attention
-    contrast, pooled over relevance), and the pressure each (category, cell)'s pushes met
-    on average (``up_p``), shrunk toward the overall mean: a cell's uplift was learned at
-    that pressure."""
-    s = state.stats
-    loss, weights = attention_loss(state), s.att_n[TREATED]
-    pooled = float((loss * weights).sum() / weights.sum()) if weights.sum() > 0 else 0.0
-    rate = float(-np.log1p(-min(max(pooled, 0.0), 0.9)))
-    treated = s.up_n[TREATED]
-    overall = float(s.up_p.sum() / treated.sum()) if treated.sum() > 0 else 0.0
-    return rate, (s.up_p + S_PRESSURE * overall) / (treated + S_PRESSURE)
 
 
 def learned_follower_value(state: FollowerState, rules: MerchantRules) -> float:
@@ -383,7 +359,6 @@ def plan_context(
     # pressure, in days).
     lasting_days = np.float32(PRESSURE_HALF_LIFE_DAYS / np.log(2.0))
     exposed = per_push * np.float32(LATER_PUSHES) + np.maximum(organic, 0.0) * lasting_days
-    rate, usual = usual_pressure(state)
     return PlanContext(
         evidence=evidence,
         now=now,
@@ -397,9 +372,6 @@ def plan_context(
         cells=cells,
         attention_loss=attention_loss(state).astype(np.float32),
         future_value=exposed,
-        pressure=now_pressure,
-        attention_rate=rate,
-        usual_pressure=usual,
     )
 
 
@@ -432,12 +404,8 @@ def estimate_campaign(
     """Estimates for pushing a campaign of category ``c`` to every row now."""
     cells = ctx.cells[c]
     rel = bucket(ctx.evidence[:, c], RELEVANCE_EDGES)
-    # The cell's uplift at the attention the follower has left now: a rested follower
-    # answers more than the cell's usual push did, a tired one less.
-    gap = ctx.pressure - ctx.usual_pressure[c][cells].astype(np.float32)
-    left = np.clip(np.exp(np.float32(-ctx.attention_rate) * gap), 0.25, 4.0).astype(np.float32)
-    mean = ctx.revenue.mean[c][cells].astype(np.float32) * left
-    sd = np.sqrt(ctx.revenue.var[c][cells]).astype(np.float32) * left
+    mean = ctx.revenue.mean[c][cells].astype(np.float32)
+    sd = np.sqrt(ctx.revenue.var[c][cells]).astype(np.float32)
     if draw and ctx.exploration > 0:
         z = ctx.rng.standard_normal(state.n, dtype=np.float32)
         drawn = mean + np.float32(ctx.exploration) * sd * z
@@ -454,7 +422,7 @@ def estimate_campaign(
         uplift=mean,
         uplift_sd=sd,
         uplift_draw=drawn,
-        orders=ctx.orders.mean[c][cells].astype(np.float32) * left,
+        orders=ctx.orders.mean[c][cells].astype(np.float32),
         p_unfollow=p_unf.astype(np.float32),
         harm=harm.astype(np.float32),
         category=c,

@@ -145,9 +145,6 @@ class PooledStats:
     up_y: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan
     up_y2: np.ndarray = field(init=False)  # (2, C, N_CELLS) yuan^2
     up_o: np.ndarray = field(init=False)  # (2, C, N_CELLS) orders
-    # The attention pushes met: the follower's pressure just before each treated push,
-    # summed per category x cell (a push's response falls with the pressure it meets).
-    up_p: np.ndarray = field(init=False)  # (C, N_CELLS) decayed pushes
     amount_sum: np.ndarray = field(init=False)  # (C,) yuan of attributed orders
     amount_n: np.ndarray = field(init=False)  # (C,)
     unf_sent: np.ndarray = field(init=False)  # (N_PRESSURE, 2) deliveries by pressure x relevant
@@ -170,7 +167,6 @@ class PooledStats:
         self.up_y = np.zeros((2, c, N_CELLS))
         self.up_y2 = np.zeros((2, c, N_CELLS))
         self.up_o = np.zeros((2, c, N_CELLS))
-        self.up_p = np.zeros((c, N_CELLS))
         self.amount_sum = np.zeros(c)
         self.amount_n = np.zeros(c)
         self.unf_sent = np.zeros((N_PRESSURE, 2))
@@ -1117,7 +1113,6 @@ class FollowerState:
         rel = (np.asarray(cells) // _CELLS_PER_REL).astype(np.int8)
         age = np.maximum(ts - self._pressure_at[rows], 0.0)
         pressure = self._pressure[rows] * np.exp2(-age / (PRESSURE_HALF_LIFE_DAYS * DAY)) + 1.0
-        np.add.at(s.up_p[c], cells, pressure - 1.0)
         pb = bucket(pressure.astype(np.float32), PRESSURE_EDGES)
         relevant = (rel >= 2).astype(np.int8)
         np.add.at(s.unf_sent, (pb, relevant), 1.0)
