@@ -22,6 +22,9 @@ from typing import Any
 
 from fencun.engine.clock import SHANGHAI
 
+# The Django apps are imported inside the functions: the demo sets Django up first, on a
+# data dir of its own.
+
 WORLD = "fencun.worlds.furniture:world"
 SCENARIO = "subscription-90d"
 SEND_HOUR = 10

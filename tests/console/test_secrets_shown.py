@@ -82,7 +82,7 @@ def test_no_console_page_shows_a_secret(client, owner, account):
 
 
 def test_the_admin_never_renders_a_secret_and_blank_keeps_it(client, account):
-    admin = User.objects.create_superuser("admin", password="a-long-password-1")
+    admin = User.objects.create_superuser("secrets-admin", password="a-long-password-1")
     client.force_login(admin)
     url = f"/admin/channels/account/{account.pk}/change/"
     body = client.get(url).content.decode()

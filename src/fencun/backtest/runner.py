@@ -44,7 +44,8 @@ import numpy as np
 
 from fencun.engine import reasons as R
 from fencun.engine.catalog import categories_from_scenario
-from fencun.engine.clock import DAY, HOUR, iso, local_midnight, to_epoch
+from fencun.engine.clock import DAY, HOUR, iso, local_midnight, local_month_key, to_epoch
+from fencun.engine.geo import wgs84_to_gcj02
 from fencun.engine.limits import ACCOUNT_TYPES, load_platform_limits
 from fencun.engine.planner import Campaign, Truth, plan
 from fencun.engine.rules import MerchantRules
@@ -106,7 +107,6 @@ def parse_scenario(raw: Any) -> Scenario:
     except (KeyError, TypeError, ValueError) as exc:
         raise BacktestError(f"scenario: each store needs numeric lat and lng ({exc})") from exc
     if datum == "wgs84":
-        from fencun.engine.geo import wgs84_to_gcj02
 
         stores = [wgs84_to_gcj02(lat, lng) for lat, lng in stores]
     try:
@@ -526,7 +526,6 @@ def _violations(
     policy: str,
 ) -> dict[str, int]:
     """Count broken rules in the delivery log, checked from scratch (not with the planner's code)."""
-    from fencun.engine.clock import local_month_key
 
     out = {
         "platform_daily": 0,

@@ -25,6 +25,9 @@ from typing import Any
 
 import typer
 
+# The Django apps are imported inside the functions: the benchmark sets Django up first,
+# on a data dir and settings of its own.
+
 
 def _wechat_record(box, campaign) -> tuple[Counter[str], int]:
     """Recipients of ``campaign`` in the sandbox's delivery record, and the busiest

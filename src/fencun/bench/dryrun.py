@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 import typer
 
+# The Django apps are imported inside the functions: the benchmark sets Django up first,
+# on a data dir and settings of its own.
+
 HISTORY_DAYS = 365
 CATEGORIES = [
     ("sofa", "沙发", ["布艺", "皮沙发"]),

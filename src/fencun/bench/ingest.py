@@ -25,6 +25,9 @@ import typer
 
 from fencun.bench.gateway import AES_KEY, APP_ID, TOKEN
 
+# The Django apps are imported inside the functions: the benchmark sets Django up first,
+# on a data dir and settings of its own.
+
 
 def _environ(raw: bytes) -> dict[str, Any]:
     """A WSGI environ for one raw HTTP/1.1 request of the load generator."""

@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import typer
 
+# The Django apps are imported inside the functions: the benchmark sets Django up first,
+# on a data dir and settings of its own.
+
 CAMPAIGNS = 60
 CHUNK = 200_000
 APP_ID = "wxbenchinsights0001"

@@ -17,6 +17,9 @@ import time
 
 import typer
 
+# The Django apps are imported inside the functions: the benchmark sets Django up first,
+# on a data dir and settings of its own.
+
 
 def command(
     followers: int = typer.Option(1_000_000, "--followers", help="Followers in the sandbox."),

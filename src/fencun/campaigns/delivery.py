@@ -31,14 +31,21 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 
 from fencun import clock
+from fencun.audience.models import Event, Follower
+from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns import outcomes, ratelimit, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
 from fencun.channels.interface import Batch, Channel, Content, Sent, is_retryable
-from fencun.channels.models import Account, WecomCorp
+from fencun.channels.models import Account, MassSend, WecomCorp
+from fencun.channels.services import wechat_client
 from fencun.channels.wechat import errors as E
 from fencun.channels.wechat.channel import OfficialAccount
 from fencun.channels.wecom import people
 from fencun.channels.wecom.channel import CustomerContact
+from fencun.channels.wecom.ledger import wecom_client
+from fencun.channels.wecom.tasks import MASS_FINISHED, record_mass_results
+from fencun.engine.limits import load_platform_limits
+from fencun.insights.links import track_text, tracked_url
 
 log = logging.getLogger(__name__)
 S = Campaign.Status
@@ -199,7 +206,6 @@ def _tracked(campaign: Campaign, body: str, openid: str) -> tuple[str, str]:
     product with a page (a news article's 阅读原文), when ``FENCUN_PUBLIC_URL`` is set."""
     from django.conf import settings
 
-    from fencun.insights.links import track_text, tracked_url
 
     product = campaign.products.exclude(link_url="").order_by("pk").first()
     base = settings.PUBLIC_URL
@@ -283,7 +289,6 @@ def channel_for(campaign: Campaign, clients: Callable[[Account | WecomCorp], Any
 def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
     context = {}
     if campaign.channel == Campaign.Channel.CUSTOMER_SERVICE:
-        from fencun.audience.models import Follower
 
         follower = Follower.objects.filter(account=campaign.account, openid=item.openids[0]).first()
         context["last_interaction_at"] = follower.last_interaction_at if follower else None
@@ -300,24 +305,19 @@ def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
 def default_clients(target: Account | WecomCorp) -> Any:
     """The API client of an Official Account or a WeCom corp."""
     if isinstance(target, WecomCorp):
-        from fencun.channels.wecom.ledger import wecom_client
 
         return wecom_client(target)
-    from fencun.channels.services import wechat_client
 
     return wechat_client(target)
 
 
 def _mass_rate(account: Account) -> int:
-    from fencun.engine.limits import load_platform_limits
-
     return int(load_platform_limits(account.account_type).mass_api_requests_per_minute)
 
 
 def _already_accepted(account: Account, clientmsgid: str) -> int | None:
     """The msg_id of an accepted mass send with ``clientmsgid`` in the ledger, if any
     (0 when accepted without a msg_id)."""
-    from fencun.channels.models import MassSend
 
     row = MassSend.objects.filter(account=account, clientmsgid=clientmsgid).first()
     if row is None:
@@ -331,7 +331,6 @@ def cleanup_tags(older_than_s: float = 600.0, client_factory=None) -> int:
     A leftover tag is untidy, not a lost send: failures are logged and tried again on the
     next pass. Returns tags deleted.
     """
-    from fencun.channels.services import wechat_client
 
     cutoff = clock.now() - timedelta(seconds=older_than_s)
     deleted = 0
@@ -363,9 +362,6 @@ def collect_wecom_results(client_factory=None, days: float = WECOM_RESULTS_DAYS)
     the event log (who got it, who was past WeCom's daily cap, who is no longer a
     contact), where the reports count them as receipts. Returns results newly recorded.
     A task that cannot be read now is tried again on the next pass."""
-    from fencun.audience.models import Event
-    from fencun.audience.services import NewEvent, record_events
-    from fencun.channels.wecom.tasks import MASS_FINISHED, record_mass_results
 
     rows = (
         OutboxItem.objects.filter(

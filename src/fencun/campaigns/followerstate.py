@@ -53,7 +53,8 @@ from fencun.audience import snapshots
 from fencun.audience.models import Follower, Store
 from fencun.audience.snapshots import Horizon
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
-from fencun.channels.models import Account
+from fencun.catalog.models import Category, Product
+from fencun.channels.models import Account, ExternalContact, WecomDispatch
 from fencun.channels.wecom import people
 from fencun.engine.catalog import Category as EngineCategory
 from fencun.engine.geo import GCJ02
@@ -145,7 +146,6 @@ def _configuration(
 ) -> tuple[list[EngineCategory], list[tuple[float, float]], list[ProductSpec], list[CampaignSpec]]:
     """What the fold depends on besides the log: categories, stores, the catalog's
     products (sku, category, yuan) and the campaigns (engine id, category, products)."""
-    from fencun.catalog.models import Category, Product
 
     categories = [
         EngineCategory(id=c.key, name=c.name, keywords=tuple(c.keywords or ()))
@@ -327,7 +327,6 @@ def _pushes_elsewhere(account: Account, horizon: Horizon, now: datetime) -> list
     counts against the same attention budget; each once (``horizon.dispatches``), if sent
     within :data:`ELSEWHERE_DAYS` of ``now``. A campaign's own WeCom rows are deliveries
     already (see :func:`_new_deliveries`)."""
-    from fencun.channels.models import ExternalContact, WecomDispatch
 
     ours = OutboxItem.objects.filter(
         campaign__account=account, campaign__channel=Campaign.Channel.WECOM

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fencun.channels.models import Account
-from fencun.engine.rules import MAX_CONTROL_FRACTION
+from fencun.engine.rules import MAX_CONTROL_FRACTION, MerchantRules
 
 
 class Rules(models.Model):
@@ -59,7 +59,6 @@ class Rules(models.Model):
 
     def as_engine_rules(self):  # -> fencun.engine.rules.MerchantRules
         """The engine's dataclass; raises ``ValueError`` on values the engine refuses."""
-        from fencun.engine.rules import MerchantRules
 
         return MerchantRules(
             quiet_start=self.quiet_start,

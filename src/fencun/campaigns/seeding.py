@@ -11,7 +11,9 @@ from datetime import datetime
 from django.utils import timezone
 
 from fencun.audience.models import Follower
+from fencun.audience.wecom_sync import sync_contacts
 from fencun.campaigns.models import Campaign, Rules
+from fencun.catalog.models import Category
 from fencun.channels.models import Account, WecomCorp
 
 
@@ -19,7 +21,6 @@ def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
     """An account with the sandbox's credentials and its subscribed followers in the
     database (or only ``openids``). Rules allow sending at any hour with no caps, so the
     whole segment is planned (no holdout, no control group)."""
-    from fencun.catalog.models import Category
 
     cfg = sandbox.config
     account = Account.objects.create(
@@ -56,7 +57,6 @@ def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:
 
 def seed_wecom(account: Account, wecom_sandbox, client) -> WecomCorp:
     """The WeCom sandbox's corp for ``account``, its contacts synced through ``client``."""
-    from fencun.audience.wecom_sync import sync_contacts
 
     cfg = wecom_sandbox.config
     corp = WecomCorp.objects.create(
@@ -80,7 +80,6 @@ def ready_campaign(
     for ``scheduled_for`` (default now). ``policy_blast`` keeps everyone reachable in the
     plan (the engine's decision is tested elsewhere)."""
     from fencun.campaigns import planning, services
-    from fencun.catalog.models import Category
 
     category = Category.objects.get(account=account, key="sofa")
     campaign = services.create_campaign(

@@ -19,8 +19,11 @@ from django.utils.translation import gettext as _
 from fencun import clock, inputs
 from fencun.campaigns import outcomes
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
+from fencun.catalog.services import catalog_for_lint
 from fencun.channels.models import Account, MassSend
 from fencun.channels.wechat.covers import CoverError, check_cover
+from fencun.content.lint import lint
+from fencun.content.model import Message, Severity
 from fencun.engine.segments import SegmentError, parse_segment
 
 S = Campaign.Status
@@ -269,9 +272,6 @@ def update_segment(campaign: Campaign, segment: str) -> Campaign:
 def lint_text(account: Account, message_type: str, title: str, body: str) -> list:
     """The content lint of a message as written, against the account's catalog (product
     cards, prices, links): what the wizard shows while the merchant types."""
-    from fencun.catalog.services import catalog_for_lint
-    from fencun.content.lint import lint
-    from fencun.content.model import Message
 
     return lint(Message(kind=message_type, title=title, body=body), catalog_for_lint(account))
 
@@ -281,7 +281,6 @@ def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> 
 
     Returns the findings (``fencun.content.model.Finding``).
     """
-    from fencun.content.model import Severity
 
     findings = lint_text(campaign.account, campaign.message_type, campaign.title, campaign.body)
     errors = [f for f in findings if f.severity == Severity.ERROR]

@@ -28,6 +28,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
+from fencun.audience import kinds
+from fencun.audience.models import Event
+
 LETTERS = string.ascii_uppercase
 MAX_VARIANTS = 5  # besides A: titles B–F
 TITLE_MAX_CHARS = 64  # WeChat's article title limit
@@ -176,8 +179,6 @@ class Measured:
 def measure(campaign: Any) -> dict[str, Measured]:
     """Each variant's recipients (sent test rows) and how many of them read, clicked a
     tracked link and ordered (orders attributed to the campaign), from the event log."""
-    from fencun.audience import kinds
-    from fencun.audience.models import Event
     from fencun.campaigns.models import OutboxItem
 
     by_openid: dict[str, str] = {}

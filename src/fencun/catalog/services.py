@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from fencun.audience.models import Store
 from fencun.catalog.models import Category, Product
 from fencun.channels.models import Account
+from fencun.content import ProductInfo
 from fencun.engine import geo
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -480,7 +481,6 @@ def import_stores(
 
 def catalog_for_lint(account: Account) -> dict[str, Any]:
     """The account's products as the content lint's ``ProductInfo`` mapping, by SKU."""
-    from fencun.content import ProductInfo
 
     return {
         p.sku: ProductInfo(p.sku, p.name, p.price, p.link_url)

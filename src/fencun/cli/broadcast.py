@@ -11,6 +11,9 @@ from rich.table import Table
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 if TYPE_CHECKING:
     from fencun.channels.broadcast.client import WeiboClient
     from fencun.channels.broadcast.services import Outcome

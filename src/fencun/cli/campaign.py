@@ -9,6 +9,9 @@ import typer
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 app = typer.Typer(help="营销活动：列表、预演、批准、恢复、发送。", no_args_is_help=True)
 
 

@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 MARKER = ".fencun-demo"
 console = Console()
 

@@ -11,6 +11,9 @@ from django.utils.translation import gettext as _
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 LANG_HELP = "界面语言 / console language: zh-hans | en"
 
 

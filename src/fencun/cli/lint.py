@@ -11,6 +11,9 @@ from rich.text import Text
 
 from fencun import inputs
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 MAX_BYTES = 1024 * 1024
 STYLE = {"error": "bold white on red", "warning": "black on yellow", "info": "black on cyan"}
 LABEL = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info")}

@@ -8,6 +8,9 @@ from rich.table import Table
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 app = typer.Typer(
     help="Console users' roles per account: owner, operator (campaigns and content), "
     "analyst (read only).",

@@ -8,6 +8,9 @@ import typer
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 
 def _one_line(message: str) -> str:
     return message.replace("\r", "\\r").replace("\n", "\\n").replace("\x00", "\\x00")

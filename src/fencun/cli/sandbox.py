@@ -12,6 +12,9 @@ from fencun import inputs
 from fencun.cli.serving import serve_until_stopped
 from fencun.sandbox.platform import Config
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 
 def _parse_fault(spec: str) -> dict[str, Any]:
     """``PATH=ERRCODE[xTIMES]`` (e.g. ``/cgi-bin/user/get=-1x2``) or ``PATH=timeout:SECONDS``."""

@@ -10,6 +10,9 @@ from rich.table import Table
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 app = typer.Typer(
     help="数据库中加密保存的密钥 / secrets sealed in the database.", no_args_is_help=True
 )

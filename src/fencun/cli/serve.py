@@ -14,6 +14,9 @@ from fencun.cli.children import child_environment, die_with_parent
 from fencun.datadir import setup_django
 from fencun.gateway.sizing import THREADS_PER_WORKER, default_workers
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 
 def stop_on_interrupt() -> None:
     """Make SIGINT (Ctrl-C, ``kill -INT``) stop this process even when it was started

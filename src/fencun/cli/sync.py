@@ -7,6 +7,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 
 def sync(
     app_id: str | None = typer.Option(None, "--account", help="公众号 AppID（默认：环境变量或默认账号）。"),

@@ -7,6 +7,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fencun.datadir import setup_django
 
+# The Django apps are imported inside the commands: a command sets Django up first (its
+# data dir and settings come from its options), and `fencun --help` loads none of them.
+
 app = typer.Typer(help="企业微信客户联系。", no_args_is_help=True)
 
 

@@ -8,7 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from fencun.channels.broadcast.errors import LimitRefused
+from fencun.channels.broadcast.services import LintBlocked, WarningsNotAcknowledged, create_post
+from fencun.channels.models import BroadcastPost
 from fencun.console.views import _account, _send_at
+from fencun.insights.costs import account_costs
 
 # Why a post was refused before it was saved, per limit of the broadcast services.
 LIMIT_LABELS = {
@@ -54,13 +58,6 @@ def _finding_lines(findings) -> list[tuple[str, str]]:
 @login_required
 def broadcast(request):
     """The account's broadcast posts, and a form that lints, caps and schedules a new one."""
-    from fencun.channels.broadcast.errors import LimitRefused
-    from fencun.channels.broadcast.services import (
-        LintBlocked,
-        WarningsNotAcknowledged,
-        create_post,
-    )
-    from fencun.channels.models import BroadcastPost
 
     account = _account(request)
     form = BroadcastPostForm(request.POST or None, account=account)
@@ -108,7 +105,6 @@ COST_DAYS = 30
 def channel_costs(request):
     """Per channel: the account's messages and posts sent, and the platform's fees, over
     the last 30 days."""
-    from fencun.insights.costs import account_costs
 
     account = _account(request)
     by_channel = account_costs(account, COST_DAYS) if account is not None else {}

@@ -15,9 +15,25 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fencun.audience.models import Event, Follower, Store
-from fencun.campaigns import plan_words
-from fencun.campaigns.models import OutboxItem
-from fencun.campaigns.services import HHMM, delivery_counts, delivery_reasons
+from fencun.campaigns import plan_words, planning
+from fencun.campaigns.models import Campaign, OutboxItem
+from fencun.campaigns.segments import interests
+from fencun.campaigns.services import (
+    HHMM,
+    RULE_FIELDS,
+    CampaignError,
+    RulesError,
+    campaigns_of,
+    check_send_at,
+    create_campaign,
+    delivery_counts,
+    delivery_reasons,
+    lint_campaign,
+    lint_text,
+    rules_for,
+    update_rules,
+)
+from fencun.catalog.models import Category
 from fencun.catalog.services import (
     STORE_FIELDS,
     CatalogError,
@@ -28,9 +44,17 @@ from fencun.catalog.services import (
 )
 from fencun.channels import roles
 from fencun.channels.accounts import shown_connection
+from fencun.channels.broadcast.channel import WeiboBroadcast
 from fencun.channels.models import Account
+from fencun.channels.wechat.channel import OfficialAccount
+from fencun.channels.wechat.covers import THUMB_MAX_BYTES
+from fencun.channels.wecom.channel import CustomerContact
 from fencun.console import access
 from fencun.engine import geo
+from fencun.gateway.replies import forget_cached_rules
+from fencun.insights import control_lift
+from fencun.insights.services import campaign_report as report_of
+from fencun.insights.services import overview as insights_overview
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -72,7 +96,6 @@ def overview(request):
     account = _account(request)
     data = chart = lift = lift_at = None
     if account is not None:
-        from fencun.insights.services import overview as insights_overview
 
         data = insights_overview(account, 30)
         lift, lift_at = _long_run_lift(account)
@@ -96,7 +119,6 @@ def overview(request):
 def _long_run_lift(account: Account):
     """The long-run lift the rollup task stored, and when; before its first run, computed
     now (and not stored: a page view writes nothing)."""
-    from fencun.insights import control_lift
 
     found = control_lift.stored(account)
     return found if found is not None else (control_lift.control_lift(account), None)
@@ -137,7 +159,6 @@ EVENT_LABELS = {
 
 def _timeline(events: list[Event]) -> list[tuple[object, StrOrPromise, str]]:
     """(when, what, detail) per event; campaigns by name, orders by amount."""
-    from fencun.campaigns.models import Campaign
 
     ids = {e.payload.get("campaign") for e in events if isinstance(e.payload, dict)}
     # Only the follower's own account's campaigns, whatever an event's payload names.
@@ -174,7 +195,6 @@ def follower(request, pk: int):
         "stores": [[s.lng, s.lat, s.name] for s in stores],
         "follower": [[f.lng, f.lat]] if f.lat is not None and f.lng is not None else [],
     }
-    from fencun.campaigns.segments import interests
 
     return render(request, "console/follower.html", {
         "f": f, "events": events, "distance": distance, "plot_json": plot, "nav": "followers",
@@ -233,8 +253,6 @@ def _add_errors(form: forms.BaseForm, errors: dict[str, list[str]]) -> None:
 
 @login_required
 def campaigns(request):
-    from fencun.campaigns.services import campaigns_of
-
     account = _account(request)
     rows = campaigns_of(account)[:200] if account else []
     return render(request, "console/campaigns.html", {"campaigns": rows, "nav": "campaigns"})
@@ -242,9 +260,6 @@ def campaigns(request):
 
 @login_required
 def campaign_report(request, pk: int):
-    from fencun.campaigns.models import Campaign
-    from fencun.insights.services import campaign_report as report_of
-
     campaign = get_object_or_404(Campaign, pk=pk, account=_account(request))
     return render(request, "console/campaign_report.html", {
         "campaign": campaign, "r": report_of(campaign), "nav": "campaigns",
@@ -267,11 +282,6 @@ class RulesForm(forms.ModelForm):
 
 @login_required
 def rules(request):
-    from fencun.campaigns.services import RULE_FIELDS, RulesError, rules_for, update_rules
-    from fencun.channels.broadcast.channel import WeiboBroadcast
-    from fencun.channels.wechat.channel import OfficialAccount
-    from fencun.channels.wecom.channel import CustomerContact
-
     account = _account(request)
     if account is None:
         return render(request, "console/rules.html", {"account": None, "nav": "rules"})
@@ -322,7 +332,6 @@ def _send_at(raw: str):
     from django.utils import timezone
 
     from fencun import clock
-    from fencun.campaigns.services import check_send_at
 
     if not raw.strip():
         return clock.now()
@@ -337,9 +346,6 @@ def _send_at(raw: str):
 def campaign(request, pk: int):
     """One campaign's way to the outbox: lint, dry-run beside send-to-all and the dial,
     approve and schedule."""
-    from fencun.campaigns import planning
-    from fencun.campaigns.models import Campaign
-    from fencun.campaigns.services import CampaignError, lint_campaign
 
     c = get_object_or_404(Campaign, pk=pk, account=_account(request))
     findings = []
@@ -386,7 +392,6 @@ def campaign_lint(request):
     """The content lint of the draft as typed: ``{"findings": [...]}`` in the page's language."""
     from django.utils.translation import get_language
 
-    from fencun.campaigns.services import lint_text
 
     account = _account(request)
     if account is None:
@@ -427,9 +432,6 @@ class NewCampaignForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["title_variants"].splitlines() if line.strip()]
 
     def __init__(self, *args, account=None, **kwargs):
-        from fencun.campaigns.models import Campaign
-        from fencun.catalog.models import Category
-
         super().__init__(*args, **kwargs)
         category, channel = self.fields["category"], self.fields["channel"]
         assert isinstance(category, forms.ModelChoiceField) and isinstance(channel, forms.ChoiceField)
@@ -443,9 +445,6 @@ class NewCampaignForm(forms.Form):
 
 @login_required
 def campaign_new(request):
-    from fencun.campaigns.services import CampaignError, create_campaign
-    from fencun.channels.wechat.covers import THUMB_MAX_BYTES
-
     account = _account(request)
     form = NewCampaignForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid():
@@ -486,7 +485,6 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
         F = forms.modelform_factory(model(), fields=fields)
         form = F
         if "category" in fields:
-            from fencun.catalog.models import Category
 
             def init(self, *a, **kw):
                 F.__init__(self, *a, **kw)
@@ -557,8 +555,6 @@ def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save
 
 
 def _forget_reply_cache():
-    from fencun.gateway.replies import forget_cached_rules
-
     forget_cached_rules()
 
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 from fencun import clock
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
+from fencun.campaigns.models import Rules
 from fencun.channels.models import Account
 from fencun.channels.wecom.people import PREFIX as WECOM_PREFIX
 from fencun.engine import planner
@@ -120,7 +121,6 @@ def control_members(openids: list[str], fraction: float) -> np.ndarray:
 def control_fraction_of(account: Account) -> float:
     """The account's control-group share, the engine's default if it has no rules yet
     (read only: insights creates no rules)."""
-    from fencun.campaigns.models import Rules
 
     value = Rules.objects.filter(account=account).values_list("control_fraction", flat=True).first()
     return MerchantRules().control_fraction if value is None else float(value)

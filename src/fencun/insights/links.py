@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from fencun.audience import kinds
 from fencun.audience.services import record_event
 from fencun.campaigns import ratelimit
+from fencun.channels.accounts import default_account
 from fencun.channels.models import Account
 from fencun.content.urls import URL
 
@@ -153,7 +154,6 @@ def tracked_url(
     without it the path alone is returned. ``account`` defaults to the default account.
     """
     if account is None:
-        from fencun.channels.accounts import default_account
 
         account = default_account()
         if account is None:

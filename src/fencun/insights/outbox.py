@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from fencun.campaigns.models import OutboxItem, PlanSnapshot
 from fencun.channels.costs import WECHAT_FEE_SOURCE, WECOM_FEE_SOURCE, record_cost
 from fencun.insights.models import Watermark
 from fencun.insights.services import record_deliveries, record_hold_backs
@@ -24,7 +25,6 @@ OVERLAP = timedelta(minutes=10)
 
 def sync() -> int:
     """Record deliveries of outbox rows sent since the last run; return rows read."""
-    from fencun.campaigns.models import OutboxItem, PlanSnapshot
 
     mark, _ = Watermark.objects.get_or_create(name=NAME)
     since = datetime.fromtimestamp(mark.last_event_id / 1e6, tz=UTC) - OVERLAP if mark.last_event_id else None

@@ -18,6 +18,8 @@ from fencun import clock
 from fencun.audience import kinds
 from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
+from fencun.campaigns.models import Campaign, OutboxItem
+from fencun.campaigns.variants import LETTERS, is_ab, rule_of
 from fencun.channels.models import Account
 from fencun.engine.clock import SHANGHAI
 from fencun.insights import stats
@@ -339,7 +341,6 @@ def campaign_report(campaign: Any) -> CampaignReport:
 
 def _unknown_recipients(campaign_id: int) -> int:
     """Recipients of the campaign's outbox rows of unknown outcome (read from the campaign side)."""
-    from fencun.campaigns.models import OutboxItem
 
     rows = OutboxItem.objects.filter(campaign_id=campaign_id, status=OutboxItem.Status.UNKNOWN)
     return sum(len(openids) for openids in rows.values_list("openids", flat=True))
@@ -347,8 +348,6 @@ def _unknown_recipients(campaign_id: int) -> int:
 
 def _ab_decision(campaign_id: int) -> dict[str, Any]:
     """The campaign's A/B titles, rule and decided winner, read from the campaign side."""
-    from fencun.campaigns.models import Campaign
-    from fencun.campaigns.variants import LETTERS, is_ab, rule_of
 
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or not is_ab(campaign):

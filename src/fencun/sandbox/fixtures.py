@@ -27,6 +27,8 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
+from fencun.channels.wechat.tokens import MemoryTokenStore
 from fencun.sandbox.server import Sandbox
 
 
@@ -67,9 +69,6 @@ def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 
 @pytest.fixture
 def sandbox_client(sandbox: Sandbox) -> Iterator[Any]:
-    from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
-    from fencun.channels.wechat.tokens import MemoryTokenStore
-
     client = WeChatClient(
         sandbox.config.app_id,
         sandbox.config.app_secret,

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from fencun.channels.wechat.tokens import MemoryTokenStore
+from fencun.channels.wecom.client import MemoryDispatchLedger, WeComClient
 from fencun.sandbox.fixtures import started_sandboxes
 from fencun.sandbox.wecom import WeComSandbox
 
@@ -35,9 +37,6 @@ def wecom_sandbox(make_wecom_sandbox: Callable[..., WeComSandbox]) -> WeComSandb
 
 @pytest.fixture
 def wecom_client(wecom_sandbox: WeComSandbox) -> Iterator[Any]:
-    from fencun.channels.wechat.tokens import MemoryTokenStore
-    from fencun.channels.wecom.client import MemoryDispatchLedger, WeComClient
-
     client = WeComClient(
         wecom_sandbox.config.corp_id,
         wecom_sandbox.config.secret,

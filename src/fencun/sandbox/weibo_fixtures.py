@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from fencun.channels.broadcast.client import WeiboClient
 from fencun.sandbox.fixtures import started_sandboxes
 from fencun.sandbox.weibo import WeiboSandbox
 
@@ -33,8 +34,6 @@ def weibo_sandbox(make_weibo_sandbox: Callable[..., WeiboSandbox]) -> WeiboSandb
 
 @pytest.fixture
 def weibo_client(weibo_sandbox: WeiboSandbox) -> Iterator[Any]:
-    from fencun.channels.broadcast.client import WeiboClient
-
     client = WeiboClient(
         weibo_sandbox.config.access_token,
         api_base=weibo_sandbox.api_base,

@@ -52,6 +52,7 @@ from fencun.content.lint import lint
 from fencun.content.model import Finding, Message, Severity
 from fencun.engine.clock import SHANGHAI
 from fencun.engine.limits import load_wecom_limits
+from fencun.insights.links import track_text
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,6 @@ def schedule(post: BroadcastPost, at: datetime) -> BroadcastPost:
 
 def tracked_text(post: BroadcastPost, public_url: str) -> str:
     """The post's text with each link, and the link target, replaced by a tracked link."""
-    from fencun.insights.links import track_text
 
     if not public_url:
         return _full_text(post.text, post.link_target)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from fencun import clock
+from fencun.audience.models import Follower
 from fencun.channels.models import ExternalContact, WecomCorp, WecomTag
 from fencun.channels.wecom.events import FOLLOW_KINDS, UNFOLLOW_KINDS, WecomEvent
 
@@ -135,7 +136,6 @@ def drop_unseen(corp: WecomCorp, run: float) -> int:
 def followers_joined(corp: WecomCorp) -> list[tuple[Any, ExternalContact]]:
     """(Follower, ExternalContact) pairs of one person on both channels, joined by unionid
     within the corp's account: the key the cross-channel attention budget will use."""
-    from fencun.audience.models import Follower
 
     pairs = []
     by_unionid = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fencun.audience.models import Follower
 from fencun.channels.models import Account, ExternalContact, WecomCorp
 
 PREFIX = "wecom:"
@@ -22,8 +23,6 @@ def campaign_corp(account: Account) -> WecomCorp | None:
 
 
 def _openid_by_unionid(account: Account) -> dict[str, str]:
-    from fencun.audience.models import Follower
-
     return dict(
         Follower.objects.filter(account=account).exclude(unionid="").values_list("unionid", "openid")
     )
@@ -60,7 +59,6 @@ def person_keys(corp: WecomCorp) -> dict[str, str]:
 def external_userids(corp: WecomCorp, keys: Iterable[str]) -> dict[str, str]:
     """person key -> external_userid, for the keys that are active contacts of ``corp``
     (bounded IN lists: a batch holds up to 10,000 keys)."""
-    from fencun.audience.models import Follower
 
     keys = list(dict.fromkeys(keys))
     contacts = ExternalContact.objects.filter(corp=corp, active=True)
