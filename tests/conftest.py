@@ -77,7 +77,7 @@ def _fresh_caches():
 
 @pytest.fixture
 def make_account(db):
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     def make(mode: str = "plaintext", account_type: str = "subscription", **extra):
         return Account.objects.create(

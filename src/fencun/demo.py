@@ -98,11 +98,11 @@ class Demo:
     def setup(self, progress: Callable[[int, int], None] | None = None) -> None:
         """The account, its rules, stores and catalog, then a full follower sync."""
         from fencun import clock
+        from fencun.accounts.models import Account
         from fencun.audience.models import Follower, Store
         from fencun.audience.sync import sync_followers
         from fencun.campaigns.models import Rules
         from fencun.catalog.models import Category, Product
-        from fencun.channels.models import Account
         from fencun.channels.services import wechat_client
 
         clock.set_now(_at(self.start, 8))

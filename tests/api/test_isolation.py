@@ -16,13 +16,13 @@ import pytest
 from django.apps import apps
 from django.db import models
 
+from fencun.accounts.models import Account
 from fencun.api.models import ApiToken
 from fencun.audience.models import Segment, Store
 from fencun.audience.services import record_event
 from fencun.campaigns.segments import forget_states
 from fencun.campaigns.services import create_campaign, update_rules
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 THEIR_OPENID = "o-theirs-1"

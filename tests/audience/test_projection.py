@@ -82,7 +82,7 @@ def _state(account):
 def test_live_projection_in_any_order_equals_replay(make_account, events, rnd):
     Event.objects.all().delete()
     Follower.objects.all().delete()
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     account = Account.objects.first() or make_account()
     shuffled = list(enumerate(events))
@@ -171,7 +171,7 @@ def test_batched_appends_in_any_order_equal_replay(make_account, events, rnd, ba
 
     Event.objects.all().delete()
     Follower.objects.all().delete()
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     account = Account.objects.first() or make_account()
     shuffled = list(enumerate(events))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower, Tag
 from fencun.audience.services import rebuild_followers
 from fencun.audience.sync import sync_followers
-from fencun.channels.models import Account, FollowerSync
+from fencun.channels.models import FollowerSync
 from fencun.channels.services import wechat_client
 from fencun.channels.wechat import errors
 from fencun.channels.wechat.tokens import MemoryTokenStore

@@ -29,7 +29,7 @@ def _category(account):
 
 
 def test_rules_default_to_quiet_nights_and_a_small_holdout(make_sandbox):
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     account = Account.objects.create(app_id="wxrules", token="t")
     rules = services.rules_for(account)

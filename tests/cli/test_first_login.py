@@ -46,7 +46,7 @@ def test_serve_refuses_a_weak_password(tmp_path):
 
 @pytest.mark.django_db
 def test_the_password_given_makes_the_administrator_who_owns_every_account(make_account):
-    from fencun.channels.roles import role_in
+    from fencun.accounts.roles import role_in
 
     account = make_account()
     assert not has_login()

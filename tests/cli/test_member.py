@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from typer.testing import CliRunner
 
-from fencun.channels.models import Membership
-from fencun.channels.roles import accounts_for, role_in
+from fencun.accounts.models import Membership
+from fencun.accounts.roles import accounts_for, role_in
 from fencun.cli.main import app
 
 

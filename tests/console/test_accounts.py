@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fencun.accounts.models import Account
+from fencun.accounts.roles import grant
 from fencun.audience.models import Follower, Store
-from fencun.channels.models import Account
-from fencun.channels.roles import grant
 
 
 @pytest.fixture

@@ -70,8 +70,8 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     from django.contrib.auth.models import User
     from django.utils import timezone
 
+    from fencun.accounts.roles import grant
     from fencun.audience.models import Event, Follower, Store
-    from fencun.channels.roles import grant
 
     page, external = browser_page
     account = make_account()

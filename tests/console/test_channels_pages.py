@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from fencun import clock
+from fencun.accounts.roles import grant
 from fencun.channels.broadcast.services import create_post
 from fencun.channels.costs import record_cost
 from fencun.channels.models import BroadcastPost
-from fencun.channels.roles import grant
 from fencun.engine.clock import SHANGHAI
 
 WEIBO_FEES = "https://open.weibo.com/wiki/2/statuses/share"

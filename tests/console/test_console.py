@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from fencun.accounts.roles import grant
 from fencun.audience.models import Event, Follower, Store
-from fencun.channels.roles import grant
 
 # Reachable without a login on purpose, each for a stated reason.
 PUBLIC = {

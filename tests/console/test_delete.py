@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
+from fencun.accounts.models import Account
+from fencun.accounts.roles import grant
 from fencun.audience.models import Store
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account
-from fencun.channels.roles import grant
 from fencun.gateway.models import AutoReply
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
+from fencun.accounts.roles import grant
 from fencun.campaigns import outcomes
 from fencun.campaigns.models import OutboxItem
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category
-from fencun.channels.roles import grant
 
 
 @pytest.fixture

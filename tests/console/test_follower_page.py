@@ -8,12 +8,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fencun.accounts.roles import grant
 from fencun.audience.models import Follower
 from fencun.audience.services import record_event
 from fencun.campaigns import segments
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category
-from fencun.channels.roles import grant
 from fencun.insights.orders import import_orders, register_code
 from fencun.insights.services import record_deliveries
 

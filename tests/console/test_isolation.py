@@ -12,13 +12,14 @@ from django.utils import timezone
 from tests.api.test_isolation import rows_of
 from tests.console.test_console import PUBLIC, _app_routes
 
+from fencun.accounts.models import Account, Membership
+from fencun.accounts.roles import grant, role_in
 from fencun.api.models import ApiToken
 from fencun.audience.models import Event, Follower, Segment, Store
 from fencun.campaigns.models import Campaign
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account, BroadcastPost, Membership
-from fencun.channels.roles import grant, role_in
+from fencun.channels.models import BroadcastPost
 from fencun.console.access import OWNER_VIEWS, READ_ONLY_POSTS, SESSION_ACCOUNT
 from fencun.gateway.models import AutoReply
 
@@ -250,6 +251,6 @@ def test_the_administrator_manages_roles_and_token_scopes_in_the_admin(client, t
     (ours, _), _ = two
     grant(User.objects.create_user("wang"), ours, "analyst")
     client.force_login(User.objects.create_superuser("root", "", "a-long-password-1"))
-    page = client.get("/admin/channels/membership/")
+    page = client.get("/admin/accounts/membership/")
     assert page.status_code == 200 and "wang" in page.content.decode()
     assert client.get("/admin/api/apitoken/add/").status_code == 200

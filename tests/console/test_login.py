@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from fencun.channels.roles import grant
+from fencun.accounts.roles import grant
 
 PASSWORD = "a-long-password-1"
 

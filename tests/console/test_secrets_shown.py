@@ -8,9 +8,10 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from fencun import sealing
+from fencun.accounts.models import Account
+from fencun.accounts.roles import grant
 from fencun.api.models import ApiToken
-from fencun.channels.models import Account, WecomCorp
-from fencun.channels.roles import grant
+from fencun.channels.models import WecomCorp
 
 APP_SECRET = "shown-appsecret-0123456789abWXYZ"
 TOKEN = "shown-callback-token-0123"
@@ -84,7 +85,7 @@ def test_no_console_page_shows_a_secret(client, owner, account):
 def test_the_admin_never_renders_a_secret_and_blank_keeps_it(client, account):
     admin = User.objects.create_superuser("secrets-admin", password="a-long-password-1")
     client.force_login(admin)
-    url = f"/admin/channels/account/{account.pk}/change/"
+    url = f"/admin/accounts/account/{account.pk}/change/"
     body = client.get(url).content.decode()
     assert 'name="app_secret"' in body and 'name="token"' in body
     assert_no_secret(body, url)

@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fencun.accounts.roles import grant
 from fencun.audience.models import Follower, Segment, Store
 from fencun.audience.services import record_event
 from fencun.campaigns import segments as service
 from fencun.catalog.models import Category
-from fencun.channels.roles import grant
 
 
 @pytest.fixture

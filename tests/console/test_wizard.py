@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fencun.accounts.roles import grant
 from fencun.audience.services import record_event
 from fencun.campaigns.models import Campaign
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
-from fencun.channels.roles import grant
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fencun.accounts.roles import grant
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns import delivery, planning, services, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem
 from fencun.campaigns.seeding import seed_account
 from fencun.catalog.models import Category
-from fencun.channels.roles import grant
 from fencun.channels.services import wechat_client
 from fencun.insights import outbox, rollups
 from fencun.insights.services import campaign_report

@@ -67,7 +67,7 @@ def snapshot() -> tuple:
 def test_a_generated_message_is_stored_once_or_refused_and_never_a_server_error(
     client, make_account, signer, mode, fields
 ):
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     if not Account.objects.exists():
         make_account(mode=mode)

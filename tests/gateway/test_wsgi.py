@@ -39,7 +39,7 @@ def test_other_paths_keep_the_middleware():
 @settings(max_examples=sized(150, 40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.one_of(st.binary(max_size=600), st.text(max_size=600).map(str.encode)))
 def test_no_body_gives_a_server_error(make_account, signer, body):
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     if not Account.objects.exists():
         make_account(mode="compatible")

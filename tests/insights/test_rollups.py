@@ -102,7 +102,7 @@ def test_rollups_equal_a_direct_recount(make_account, specs, split, batch):
     Event.objects.all().delete()
     for model in (DailyCount, CampaignArm, CampaignMember, Watermark):
         model.objects.all().delete()
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     account = Account.objects.first() or make_account()
     # Some events, a run in small batches, more events, another run, then a run with nothing new.

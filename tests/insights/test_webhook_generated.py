@@ -42,7 +42,7 @@ body = st.one_of(
 @FUZZ
 @given(data=body)
 def test_a_generated_signed_body_is_stored_or_refused_and_never_a_server_error(client, make_account, data):
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     if not Account.objects.exists():
         make_account()

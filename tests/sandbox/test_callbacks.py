@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
-from fencun.channels.models import Account
 from fencun.channels.wechat import messages
 from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
 from fencun.channels.wechat.tokens import MemoryTokenStore

@@ -9,8 +9,9 @@ from collections import Counter
 import httpx
 import pytest
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event
-from fencun.channels.models import Account, ExternalContact, WecomCorp
+from fencun.channels.models import ExternalContact, WecomCorp
 
 
 def _wait_for(condition, timeout: float = 20.0) -> None:

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
 from fencun.audience.wecom_sync import sync_contacts
-from fencun.channels.models import Account, ContactSync, ExternalContact, WecomCorp, WecomTag
+from fencun.channels.models import ContactSync, ExternalContact, WecomCorp, WecomTag
 from fencun.channels.wechat.tokens import MemoryTokenStore
 from fencun.channels.wecom.client import MemoryDispatchLedger, WeComClient
 from fencun.channels.wecom.contacts import followers_joined

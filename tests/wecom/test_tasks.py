@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event
-from fencun.channels.models import Account, WecomCorp
+from fencun.channels.models import WecomCorp
 from fencun.channels.wecom.tasks import record_mass_results, record_moment_result
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from fencun.accounts.current import default_account
+from fencun.accounts.models import Account
 from fencun.api.models import ApiToken
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

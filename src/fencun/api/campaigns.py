@@ -22,6 +22,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from fencun import inputs
+from fencun.accounts.models import Account
 from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, LongText, Text20, Text64, Text200
 from fencun.campaigns import plan_words, planning
@@ -37,7 +38,6 @@ from fencun.campaigns.services import (
     update_campaign,
 )
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account
 from fencun.insights.services import campaign_report
 
 router = Router(tags=["campaigns"])

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from fencun import inputs
+from fencun.accounts.models import Account
 from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, FieldErrorOut, Text64, Text100, Text200, Text500
 from fencun.audience.models import Store
@@ -24,7 +25,6 @@ from fencun.catalog.services import (
     save_product,
     save_store,
 )
-from fencun.channels.models import Account
 
 products = Router(tags=["products"])
 stores = Router(tags=["stores"])

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 
 
 def _digest(token: str) -> str:

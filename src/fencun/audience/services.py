@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
+from fencun.accounts.models import Account
 from fencun.audience import projection
 from fencun.audience.models import Event, Follower
-from fencun.channels.models import Account
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, FollowerStateSnapshot
-from fencun.channels.models import Account
 from fencun.engine.catalog import Category
 from fencun.engine.state import FollowerState
 

@@ -23,10 +23,11 @@ from typing import Any
 from django.db import close_old_connections, models, transaction
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Follower, Tag
 from fencun.audience.services import NewEvent, record_events
-from fencun.channels.models import Account, FollowerSync
+from fencun.channels.models import FollowerSync
 from fencun.channels.wechat.client import FollowerProfile, TagInfo, WeChatClient
 from fencun.inputs import clip
 

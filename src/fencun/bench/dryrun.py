@@ -115,10 +115,10 @@ class History:
         self.seq = 0  # dedup keys
 
     def build(self, progress: Any) -> None:
+        from fencun.accounts.models import Account
         from fencun.audience.models import Store
         from fencun.bench.planner import synthetic_openids
         from fencun.catalog.models import Category, Product
-        from fencun.channels.models import Account
 
         tag = f"{int(time.time())}{self.rng.integers(1 << 30)}"
         self.account = Account.objects.create(
@@ -501,8 +501,8 @@ def run(
         "new_events": new,
         "first": first,
         "next": nxt,
-        "build_seconds": round(build, 1),
-        "rebuild_seconds": round(rebuild, 1),
+        "build_seconds": round(build, 3),
+        "rebuild_seconds": round(rebuild, 3),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }

@@ -115,10 +115,10 @@ def _generate(n_events: int, n_followers: int, follower_ids: list[int], account_
 def _fill(n_events: int, seed: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
+    from fencun.accounts.models import Account
     from fencun.audience.models import Follower
     from fencun.campaigns.models import Campaign
     from fencun.catalog.models import Category
-    from fencun.channels.models import Account
 
     account = Account.objects.create(app_id=APP_ID, token="bench", is_default=True)  # noqa: S106 - a throwaway database
     # The campaigns the events name (ids 1..CAMPAIGNS in a fresh database), so that their
@@ -182,8 +182,8 @@ def _page_urls() -> list[tuple[str, str]]:
 
 def _existing() -> dict[str, Any]:
     """What an earlier run of this benchmark left in the configured database."""
+    from fencun.accounts.models import Account
     from fencun.audience.models import Event, Follower
-    from fencun.channels.models import Account
 
     account = Account.objects.filter(app_id=APP_ID).first()
     if account is None:
@@ -198,7 +198,7 @@ def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dic
     setup_django()
     from django.db import connection
 
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
     from fencun.insights import rollups, services
 
     fill = _existing() if existing else _fill(n_events, seed)

@@ -38,8 +38,8 @@ def command(
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from fencun.accounts.models import Account
     from fencun.audience.sync import sync_followers
-    from fencun.channels.models import Account
     from fencun.channels.services import wechat_client
     from fencun.channels.wechat.tokens import MemoryTokenStore
     from fencun.sandbox.server import Sandbox

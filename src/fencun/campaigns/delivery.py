@@ -31,12 +31,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns import outcomes, ratelimit, variants
 from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
 from fencun.channels.interface import Batch, Channel, Content, Sent, is_retryable
-from fencun.channels.models import Account, MassSend, WecomCorp
+from fencun.channels.models import MassSend, WecomCorp
 from fencun.channels.services import wechat_client
 from fencun.channels.wechat import errors as E
 from fencun.channels.wechat.channel import OfficialAccount

@@ -49,12 +49,13 @@ from django.db.models import Min
 from django.utils import timezone
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience import snapshots
 from fencun.audience.models import Follower, Store
 from fencun.audience.snapshots import Horizon
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, engine_id_of
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account, ExternalContact, WecomDispatch
+from fencun.channels.models import ExternalContact, WecomDispatch
 from fencun.channels.wecom import people
 from fencun.engine.catalog import Category as EngineCategory
 from fencun.engine.geo import GCJ02

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 from fencun.engine.rules import MAX_CONTROL_FRACTION, MerchantRules
 
 

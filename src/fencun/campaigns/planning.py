@@ -17,11 +17,11 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.campaigns import variants
 from fencun.campaigns.followerstate import build_state
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
 from fencun.campaigns.services import CampaignError, check_segment_text, check_send_at, rules_for
-from fencun.channels.models import Account
 from fencun.engine import planner
 from fencun.engine.limits import load_wecom_limits
 from fencun.engine.state import FollowerState

@@ -10,11 +10,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Follower
 from fencun.audience.wecom_sync import sync_contacts
 from fencun.campaigns.models import Campaign, Rules
 from fencun.catalog.models import Category
-from fencun.channels.models import Account, WecomCorp
+from fencun.channels.models import WecomCorp
 
 
 def seed_account(sandbox, *, openids: list[str] | None = None) -> Account:

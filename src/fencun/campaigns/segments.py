@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience.models import Segment
 from fencun.campaigns.planning import build_state
-from fencun.channels.models import Account
 from fencun.engine.segments import SegmentError, check_segment, evaluate_segment
 
 STATE_SECONDS = 60.0

@@ -17,10 +17,11 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts.models import Account
 from fencun.campaigns import outcomes
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
 from fencun.catalog.services import catalog_for_lint
-from fencun.channels.models import Account, MassSend
+from fencun.channels.models import MassSend
 from fencun.channels.wechat.covers import CoverError, check_cover
 from fencun.content.lint import lint
 from fencun.content.model import Message, Severity

@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 
 
 class Category(models.Model):

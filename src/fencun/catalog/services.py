@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Store
 from fencun.catalog.models import Category, Product
-from fencun.channels.models import Account
 from fencun.content import ProductInfo
 from fencun.engine import geo
 

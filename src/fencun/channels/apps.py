@@ -5,6 +5,3 @@ class ChannelsConfig(AppConfig):
     name = "fencun.channels"
     label = "channels"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from fencun.channels import checks  # noqa: F401 - registers the system checks

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 from fencun.channels.wechat.client import WeChatClient
 from fencun.channels.wechat.errors import CredentialUnreadable
 from fencun.channels.wechat.ledger import DatabaseMassLedger

@@ -39,9 +39,9 @@ def _issue(name: str, app_ids: list[str], scope: str) -> str:
     """The new token's plaintext; a bad option exits 2 with why, in the active language."""
     from django.utils.translation import gettext as _
 
+    from fencun.accounts.current import default_account
+    from fencun.accounts.models import Account
     from fencun.api.models import ApiToken
-    from fencun.channels.accounts import default_account
-    from fencun.channels.models import Account
 
     if scope not in ApiToken.Scope.values:
         raise typer.BadParameter(_("the scope is read or write"), param_hint="--scope")

@@ -79,7 +79,7 @@ def post(
     when = _parse_time(at) if at else None
     setup_django()
     from fencun import clock
-    from fencun.channels.accounts import default_account
+    from fencun.accounts.current import default_account
     from fencun.channels.broadcast.services import (
         LintBlocked,
         WarningsNotAcknowledged,
@@ -148,7 +148,7 @@ def run(
 ) -> None:
     """发布所有到时的排期；每条只发一次，结果未知的不会自动重发。"""
     setup_django()
-    from fencun.channels.accounts import default_account
+    from fencun.accounts.current import default_account
     from fencun.channels.broadcast.services import post_due
 
     with _client(channel, default_account()) as client:

@@ -33,8 +33,8 @@ def _read(file: Path) -> bytes:
 
 
 def _account(app_id: str):
-    from fencun.channels.accounts import default_account
-    from fencun.channels.models import Account
+    from fencun.accounts.current import default_account
+    from fencun.accounts.models import Account
 
     acct = Account.objects.filter(app_id=app_id).first() if app_id else default_account()
     if acct is None:

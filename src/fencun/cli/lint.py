@@ -72,8 +72,8 @@ def _catalog(app_id: str):
     from fencun.datadir import setup_django
 
     setup_django()
+    from fencun.accounts.models import Account
     from fencun.catalog.services import catalog_for_lint
-    from fencun.channels.models import Account
 
     acct = Account.objects.filter(app_id=app_id).first()
     if acct is None:

@@ -22,7 +22,7 @@ LANG_HELP = "界面语言 / console language: zh-hans | en"
 def _account(app_id: str):
     from django.utils.translation import gettext as _
 
-    from fencun.channels.models import Account
+    from fencun.accounts.models import Account
 
     account = Account.objects.filter(app_id=app_id).first()
     if account is None:
@@ -45,8 +45,8 @@ def grant(
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    from fencun.channels import roles
-    from fencun.channels.models import Membership
+    from fencun.accounts import roles
+    from fencun.accounts.models import Membership
 
     with translation.override(lang):
         if role not in Membership.Role.values:
@@ -77,7 +77,7 @@ def revoke(
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    from fencun.channels.models import Membership
+    from fencun.accounts.models import Membership
 
     with translation.override(lang):
         acct = _account(account)
@@ -92,7 +92,7 @@ def revoke(
 def list_members() -> None:
     """Every member of every account, with their role (superusers own every account)."""
     setup_django()
-    from fencun.channels.models import Membership
+    from fencun.accounts.models import Membership
 
     table = Table("account", "username", "role")
     for m in Membership.objects.select_related("account", "user").order_by("account__app_id", "user__username"):

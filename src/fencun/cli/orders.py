@@ -55,8 +55,8 @@ def _import(file: Path, account: str) -> None:
     from django.utils.translation import gettext as _
 
     from fencun import inputs
-    from fencun.channels.accounts import default_account
-    from fencun.channels.models import Account
+    from fencun.accounts.current import default_account
+    from fencun.accounts.models import Account
     from fencun.insights import orders
 
     try:

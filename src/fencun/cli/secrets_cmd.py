@@ -44,7 +44,7 @@ def rotate(
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    from fencun.channels import rekey
+    from fencun.accounts import rekey
 
     out, err = Console(), Console(stderr=True)
     with translation.override(lang):

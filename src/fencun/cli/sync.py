@@ -17,9 +17,9 @@ def sync(
 ) -> None:
     """同步粉丝列表、粉丝资料与标签；中断后再次运行会从上次完成的页继续。"""
     setup_django()
+    from fencun.accounts.current import default_account
+    from fencun.accounts.models import Account
     from fencun.audience.sync import sync_followers
-    from fencun.channels.accounts import default_account
-    from fencun.channels.models import Account
     from fencun.channels.services import wechat_client
     from fencun.channels.wechat.errors import ChannelError
 

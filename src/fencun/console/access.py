@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from fencun.channels import roles
-from fencun.channels.models import Account, Membership
+from fencun.accounts import roles
+from fencun.accounts.models import Account, Membership
 
 SESSION_ACCOUNT = "fencun_account_id"
 

@@ -7,9 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from fencun.accounts import roles
+from fencun.accounts.models import Membership
 from fencun.api.models import ApiToken
-from fencun.channels import roles
-from fencun.channels.models import Membership
 from fencun.console.access import current_account
 
 

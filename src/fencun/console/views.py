@@ -14,6 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fencun.accounts import roles
+from fencun.accounts.current import shown_connection
+from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns import plan_words, planning
 from fencun.campaigns.models import Campaign, OutboxItem
@@ -42,10 +45,7 @@ from fencun.catalog.services import (
     save_product,
     save_store,
 )
-from fencun.channels import roles
-from fencun.channels.accounts import shown_connection
 from fencun.channels.broadcast.channel import WeiboBroadcast
-from fencun.channels.models import Account
 from fencun.channels.wechat.channel import OfficialAccount
 from fencun.channels.wechat.covers import THUMB_MAX_BYTES
 from fencun.channels.wecom.channel import CustomerContact

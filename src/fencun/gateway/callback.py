@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fencun import clock
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 from fencun.gateway import replies
 from fencun.gateway.ingest import committer
 from fencun.gateway.normalize import Incoming, normalize

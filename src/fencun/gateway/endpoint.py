@@ -18,8 +18,8 @@ from typing import Any
 from django.conf import settings
 
 from fencun import bodies
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
+from fencun.accounts.current import default_account
+from fencun.accounts.models import Account
 from fencun.gateway import refusals
 from fencun.gateway.callback import handle_message, verify_url
 from fencun.protocol.errors import PayloadTooLarge, ProtocolError

@@ -18,8 +18,8 @@ from typing import IO
 
 from django.db import connection, transaction
 
+from fencun.accounts.models import Account
 from fencun.audience.services import NewEvent, append_events
-from fencun.channels.models import Account
 from fencun.gateway.normalize import Incoming
 
 MAX_BATCH = 256

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 
 
 class AutoReply(models.Model):

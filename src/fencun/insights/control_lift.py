@@ -27,10 +27,10 @@ import numpy as np
 from django.db.models import Q
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
 from fencun.campaigns.models import Rules
-from fencun.channels.models import Account
 from fencun.channels.wecom.people import PREFIX as WECOM_PREFIX
 from fencun.engine import planner
 from fencun.engine.rules import MerchantRules

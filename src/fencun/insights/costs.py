@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from fencun.accounts.models import Account
 from fencun.campaigns.models import OutboxItem
 from fencun.channels.costs import CostSummary, costs_by_channel
-from fencun.channels.models import Account, BroadcastPost
+from fencun.channels.models import BroadcastPost
 
 
 def account_costs(account: Account, days: int = 30) -> dict[str, list[CostSummary]]:

@@ -28,11 +28,11 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from fencun.accounts.current import default_account
+from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.services import record_event
 from fencun.campaigns import ratelimit
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
 from fencun.content.urls import URL
 
 _SALT = "fencun.insights.link"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 
 # The arm of a campaign's members that was deliberately not sent to.
 HOLDOUT = "holdout"

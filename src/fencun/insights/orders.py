@@ -25,10 +25,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
-from fencun.channels.models import Account
 from fencun.insights.models import AttributionCode
 
 SOURCE = "orders"

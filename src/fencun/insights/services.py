@@ -15,12 +15,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns.models import Campaign, OutboxItem
 from fencun.campaigns.variants import LETTERS, is_ab, rule_of
-from fencun.channels.models import Account
 from fencun.engine.clock import SHANGHAI
 from fencun.insights import stats
 from fencun.insights.control_lift import control_lift

@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from fencun import bodies, clock, inputs
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account
+from fencun.accounts.current import default_account
+from fencun.accounts.models import Account
 from fencun.insights import links, orders, webhooks
 
 MAX_WEBHOOK_BODY = 1_000_000

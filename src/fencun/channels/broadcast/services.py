@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 
 from fencun import clock
+from fencun.accounts.models import Account
 from fencun.channels.broadcast.channel import PostMemo, WeiboBroadcast
 from fencun.channels.broadcast.client import WeiboClient
 from fencun.channels.broadcast.errors import (
@@ -45,7 +46,7 @@ from fencun.channels.broadcast.limits import (
 )
 from fencun.channels.costs import WECOM_FEE_SOURCE, record_cost
 from fencun.channels.interface import Batch, Channel, Content
-from fencun.channels.models import Account, BroadcastPost, WecomCorp
+from fencun.channels.models import BroadcastPost, WecomCorp
 from fencun.channels.wecom.channel import CustomerContact
 from fencun.channels.wecom.client import WeComClient
 from fencun.content.lint import lint

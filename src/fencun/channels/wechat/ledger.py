@@ -6,7 +6,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from fencun.channels.models import Account, MassSend
+from fencun.accounts.models import Account
+from fencun.channels.models import MassSend
 from fencun.channels.wechat.client import MassSendResult
 
 

@@ -96,6 +96,16 @@ class MemoryTokenStore:
             return token
 
 
+def _token_of(row: Any) -> AccessToken:
+    """The token an ``AccessTokenLease`` row holds; one sealed under a key since dropped
+    is unusable, so it reads as empty and is fetched again."""
+    try:
+        value = row.value.reveal() if row.value else ""
+    except sealing.SecretUnreadable:
+        value = ""
+    return AccessToken(value, row.expires_at, row.fetched_at)
+
+
 class DatabaseTokenStore:
     """Tokens in the database, one row per appid, fetched under a lease (see module doc)."""
 
@@ -107,13 +117,13 @@ class DatabaseTokenStore:
         self.poll_seconds = poll_seconds
 
     def current(self, app_id: str) -> AccessToken | None:
-        from fencun.channels.models import AccessTokenLease
+        from fencun.accounts.models import AccessTokenLease
 
         row = AccessTokenLease.objects.filter(app_id=app_id).first()
         self._release_thread_connection()
         if row is None or not row.value:
             return None
-        return row.as_token()
+        return _token_of(row)
 
     def refresh(self, app_id: str, fetch: Fetch, reject: str | None = None) -> AccessToken:
         try:
@@ -124,7 +134,7 @@ class DatabaseTokenStore:
     def _refresh(self, app_id: str, fetch: Fetch, reject: str | None) -> AccessToken:
         from django.db import IntegrityError, transaction
 
-        from fencun.channels.models import AccessTokenLease
+        from fencun.accounts.models import AccessTokenLease
 
         try:
             with transaction.atomic():
@@ -137,8 +147,8 @@ class DatabaseTokenStore:
             with transaction.atomic():
                 row = AccessTokenLease.objects.select_for_update().get(app_id=app_id)
                 now = clock.time()
-                if row.value and row.as_token().usable(now, reject):
-                    return row.as_token()
+                if row.value and _token_of(row).usable(now, reject):
+                    return _token_of(row)
                 if row.lease_until is None or row.lease_until <= now:
                     row.lease_owner = owner
                     row.lease_until = now + self.lease_seconds

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from fencun.channels.accounts import default_account
-from fencun.channels.models import Account, WecomCorp
+from fencun.accounts.current import default_account
+from fencun.accounts.models import Account
+from fencun.channels.models import WecomCorp
 from fencun.sealing import same
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fencun.accounts.models import Account
 from fencun.audience.models import Follower
-from fencun.channels.models import Account, ExternalContact, WecomCorp
+from fencun.channels.models import ExternalContact, WecomCorp
 
 PREFIX = "wecom:"
 CHUNK = 1000

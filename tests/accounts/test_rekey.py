@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 from django.utils import translation
-from tests.channels.stored_secrets import ALL_SECRETS, raw_rows, write_raw
+from tests.accounts.stored_secrets import ALL_SECRETS, raw_rows, write_raw
 
 from fencun import sealing
-from fencun.channels import rekey
-from fencun.channels.models import AccessTokenLease, Account, WecomCorp
+from fencun.accounts import rekey
+from fencun.accounts.models import AccessTokenLease, Account
+from fencun.channels.models import WecomCorp
 
 OLD, NEW = "the-old-secret-key-0123456789", "the-new-secret-key-9876543210"
 

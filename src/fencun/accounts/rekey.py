@@ -12,8 +12,8 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from fencun import sealing
-from fencun.channels.fields import SecretField
-from fencun.channels.models import AccessTokenLease
+from fencun.accounts.fields import SecretField
+from fencun.accounts.models import AccessTokenLease
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 
-from fencun.channels.models import AccessTokenLease, Account, WecomCorp
+from fencun.accounts.models import AccessTokenLease, Account
+from fencun.channels.models import WecomCorp
 
 APP_SECRET = "appsecret-0123456789abcdef0123456"
 TOKEN = "callbacktoken-kept-secret"

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from fencun.channels.models import Account, Membership
+from fencun.accounts.models import Account, Membership
 
 
 class AccountForm(forms.ModelForm):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from fencun.channels.models import Account
+from fencun.accounts.models import Account
 from fencun.sealing import Sealed, SecretUnreadable, mask, same
 
 

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
-from tests.channels.stored_secrets import (
+from tests.accounts.stored_secrets import (
     ACCESS_TOKEN,
     AES_KEY,
     ALL_SECRETS,
@@ -32,7 +32,8 @@ from tests.channels.stored_secrets import (
 from tests.conftest import message
 
 from fencun import sealing
-from fencun.channels.models import AccessTokenLease, Account, WecomCorp
+from fencun.accounts.models import AccessTokenLease, Account
+from fencun.channels.models import WecomCorp
 from fencun.channels.wechat.tokens import DatabaseTokenStore
 from fencun.logredact import RedactSecrets
 
@@ -114,18 +115,20 @@ def test_the_migration_seals_plain_rows_and_a_second_run_changes_nothing(stored)
     Account.objects.create(app_id="wx-blank", token=TOKEN)  # its blank secrets stay blank
     migration = importlib.import_module("fencun.channels.migrations.0008_seal_plain_secrets")
     editor = SimpleNamespace(connection=connection, quote_name=connection.ops.quote_name)
+    # The models as the migration knew them (they have moved to ``accounts`` since).
+    then = MigrationLoader(connection).project_state(("channels", "0008_seal_plain_secrets")).apps
 
-    migration.seal_plain(apps, editor)
+    migration.seal_plain(then, editor)
     first = raw_rows()
     assert [t for t in first if t] and all(t.startswith(sealing.PREFIX) for t in first if t)
     assert "" in first
     assert not any(secret in text for text in first for secret in ALL_SECRETS)
-    migration.seal_plain(apps, editor)
+    migration.seal_plain(then, editor)
     assert raw_rows() == first  # already sealed: left alone
 
     assert Account.objects.get(pk=account.pk).aes_key.reveal() == AES_KEY
     assert WecomCorp.objects.get(pk=corp.pk).secret.reveal() == CORP_SECRET
-    migration.unseal_all(apps, editor)  # the reverse: plain text again
+    migration.unseal_all(then, editor)  # the reverse: plain text again
     assert set(ALL_SECRETS) <= set(raw_rows())
 
 
@@ -153,7 +156,7 @@ def test_pickles_and_dumps_hold_the_sealed_text(stored):
     fresh = Account(app_id="wx-fresh", app_secret=APP_SECRET)  # never saved, held in plain
     assert APP_SECRET.encode() not in pickle.dumps(fresh)
     out = io.StringIO()
-    call_command("dumpdata", "channels.account", "channels.wecomcorp", "channels.accesstokenlease", stdout=out)
+    call_command("dumpdata", "accounts.account", "channels.wecomcorp", "accounts.accesstokenlease", stdout=out)
     assert not any(secret in out.getvalue() for secret in ALL_SECRETS)
     assert sealing.PREFIX in out.getvalue()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from fencun.channels.models import Account, Membership
+from fencun.accounts.models import Account, Membership
 
 Role = Membership.Role
 

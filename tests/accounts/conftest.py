@@ -1,0 +1,1 @@
+from fencun.sandbox.fixtures import make_sandbox, sandbox, sandbox_client  # noqa: F401
