@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -36,7 +38,7 @@ from fencun.campaigns.services import (
     rules_for,
     update_rules,
 )
-from fencun.catalog.models import Category
+from fencun.catalog.models import Category, Product
 from fencun.catalog.services import (
     STORE_FIELDS,
     CatalogError,
@@ -50,8 +52,10 @@ from fencun.channels.wechat.channel import OfficialAccount
 from fencun.channels.wechat.covers import THUMB_MAX_BYTES
 from fencun.channels.wecom.channel import CustomerContact
 from fencun.console import access
+from fencun.console.forms import AccountForm, AutoReplyForm, ProductForm, StoreForm
 from fencun.engine import geo
-from fencun.gateway.replies import forget_cached_rules
+from fencun.gateway.models import AutoReply
+from fencun.gateway.reply_rules import delete_auto_reply, save_auto_reply
 from fencun.insights import control_lift
 from fencun.insights.services import campaign_report as report_of
 from fencun.insights.services import overview as insights_overview
@@ -202,20 +206,6 @@ def follower(request, pk: int):
     })
 
 
-class StoreForm(forms.ModelForm):
-    class Meta:
-        model = Store
-        fields = ["name", "address", "lat", "lng"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        lat, lng = data.get("lat"), data.get("lng")
-        if lat is not None and lng is not None and not geo.valid_point(lat, lng):
-            raise forms.ValidationError(_("Latitude must be within ±90 and longitude within ±180."))
-        return data
-
-
 @login_required
 def stores(request):
     account = _account(request)
@@ -227,7 +217,7 @@ def stores(request):
 def store_edit(request, pk: int | None = None):
     account = _account(request)
     store = get_object_or_404(Store, pk=pk, account=account) if pk else None
-    form = StoreForm(request.POST or None, instance=store)
+    form = StoreForm(account, request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
         try:
             save_store(account, store, **{name: form.cleaned_data[name] for name in STORE_FIELDS})
@@ -468,106 +458,63 @@ def campaign_new(request):
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
 
 
-def _crud(model_path: str, fields: list[str], list_fields: list[str], after_save=None, in_use=None,
-          save=None, remove=None):
+def _records(model: type[Model], form_class: type[AccountForm], list_fields: list[str],
+             save: Callable[..., Any], remove: Callable[[Any], None]):
     """A list view, an add/edit view and a delete view for one of the account's own
-    models. ``in_use(obj)`` names why an object may not be deleted (empty: it may).
-    ``save(account, obj_or_None, **cleaned_data)`` and ``remove(obj)``, when given, are
-    the domain's actions (they raise an error with ``errors`` by field to refuse)."""
-    from importlib import import_module
+    models. ``save(account, obj_or_None, **cleaned_data)`` and ``remove(obj)`` are the
+    domain's actions; they refuse with a ``ValueError`` whose ``errors`` name each field."""
+    slug = model.__name__.lower()
+    title = model._meta.verbose_name
+    fields = list(form_class._meta.fields or ())
 
-    module, name = model_path.rsplit(".", 1)
-
-    def model():
-        return getattr(import_module(module), name)
-
-    def form_class(account):
-        F = forms.modelform_factory(model(), fields=fields)
-        form = F
-        if "category" in fields:
-
-            def init(self, *a, **kw):
-                F.__init__(self, *a, **kw)
-                self.fields["category"].queryset = Category.objects.filter(account=account)
-
-            form = type("F", (F,), {"__init__": init})
-        return form
+    def form_page(request, form, obj, error: str = "", status: int = 200):
+        return render(request, "console/crud_form.html", {
+            "form": form, "title": title, "nav": slug, "obj": obj,
+            "delete_url": f"console-{slug}-delete", "error": error,
+        }, status=status)
 
     @login_required
     def listing(request):
-        rows = model().objects.filter(account=_account(request)).order_by("-pk")[:500]
+        rows = model._default_manager.filter(account=_account(request)).order_by("-pk")[:500]
         return render(request, "console/crud_list.html", {
             "rows": [(r.pk, [getattr(r, f) for f in list_fields]) for r in rows],
-            "headers": [model()._meta.get_field(f).verbose_name for f in list_fields],
-            "title": model()._meta.verbose_name, "slug": name.lower(), "nav": name.lower(),
+            "headers": [getattr(model._meta.get_field(f), "verbose_name", f) for f in list_fields],
+            "title": title, "slug": slug, "nav": slug,
         })
 
     @login_required
     def edit(request, pk: int | None = None):
         account = _account(request)
-        obj = get_object_or_404(model(), pk=pk, account=account) if pk else None
-        form = form_class(account)(request.POST or None, instance=obj)
+        obj = get_object_or_404(model, pk=pk, account=account) if pk else None
+        form = form_class(account, request.POST or None, instance=obj)
         if request.method == "POST" and form.is_valid():
-            if save is not None:
-                try:
-                    save(account, obj, **{f: form.cleaned_data[f] for f in fields})
-                except ValueError as exc:
-                    _add_errors(form, getattr(exc, "errors", {"__all__": [str(exc)]}))
-                    return render(request, "console/crud_form.html", {
-                        "form": form, "title": model()._meta.verbose_name, "nav": name.lower(), "obj": obj,
-                        "delete_url": f"console-{name.lower()}-delete",
-                    })
+            try:
+                save(account, obj, **{f: form.cleaned_data[f] for f in fields})
+            except ValueError as exc:
+                _add_errors(form, getattr(exc, "errors", {"__all__": [str(exc)]}))
             else:
-                row = form.save(commit=False)
-                row.account = account
-                row.save()
-            if after_save:
-                after_save()
-            return redirect(f"console-{name.lower()}s")
-        return render(request, "console/crud_form.html", {
-            "form": form, "title": model()._meta.verbose_name, "nav": name.lower(), "obj": obj,
-            "delete_url": f"console-{name.lower()}-delete",
-        })
+                return redirect(f"console-{slug}s")
+        return form_page(request, form, obj)
 
     @login_required
     @require_POST
     def delete(request, pk: int):
         account = _account(request)
-        obj = get_object_or_404(model(), pk=pk, account=account)
-        reason = in_use(obj) if in_use else ""
-        if not reason and remove is not None:
-            try:
-                remove(obj)
-            except ValueError as exc:
-                reason = " ".join(m for ms in getattr(exc, "errors", {"": [str(exc)]}).values() for m in ms)
-        if reason:
-            return render(request, "console/crud_form.html", {
-                "form": form_class(account)(instance=obj), "title": model()._meta.verbose_name,
-                "nav": name.lower(), "obj": obj, "delete_url": f"console-{name.lower()}-delete", "error": reason,
-            }, status=409)
-        if remove is None:
-            obj.delete()
-        if after_save:
-            after_save()
-        return redirect(f"console-{name.lower()}s")
+        obj = get_object_or_404(model, pk=pk, account=account)
+        try:
+            remove(obj)
+        except ValueError as exc:
+            reason = " ".join(m for ms in getattr(exc, "errors", {"": [str(exc)]}).values() for m in ms)
+            return form_page(request, form_class(account, instance=obj), obj, error=reason, status=409)
+        return redirect(f"console-{slug}s")
 
     return listing, edit, delete
 
 
-def _forget_reply_cache():
-    forget_cached_rules()
-
-
-products, product_edit, product_delete = _crud(
-    "fencun.catalog.models.Product",
-    ["category", "sku", "name", "price", "image_url", "link_url", "active"],
-    ["sku", "name", "price", "active"],
-    save=save_product,
-    remove=delete_product,
+products, product_edit, product_delete = _records(
+    Product, ProductForm, ["sku", "name", "price", "active"], save=save_product, remove=delete_product
 )
-autoreplys, autoreply_edit, autoreply_delete = _crud(
-    "fencun.gateway.models.AutoReply",
-    ["match", "keyword", "priority", "reply_type", "content", "active"],
-    ["match", "keyword", "priority", "active"],
-    after_save=_forget_reply_cache,
+autoreplys, autoreply_edit, autoreply_delete = _records(
+    AutoReply, AutoReplyForm, ["match", "keyword", "priority", "active"],
+    save=save_auto_reply, remove=delete_auto_reply,
 )
