@@ -238,6 +238,19 @@ def test_a_read_only_token_reads_and_is_refused_every_change(client, two, doc, l
 
 
 @pytest.mark.django_db
+def test_a_token_withdrawn_from_one_account_keeps_the_other_and_from_both_is_revoked(client, two):
+    ours, theirs = two
+    row, token = ApiToken.issue("agency", [ours, theirs])
+    row.withdraw(theirs)
+    assert client.get(f"/api/followers/{THEIR_OPENID}?account={theirs.app_id}", **auth(token)).status_code == 404
+    assert client.get("/api/followers/o-ours-1?account=wx-ours-000000000001", **auth(token)).status_code == 200
+    row.withdraw(ours)
+    row.refresh_from_db()
+    assert row.revoked
+    assert client.get("/api/followers/o-ours-1?account=wx-ours-000000000001", **auth(token)).status_code == 401
+
+
+@pytest.mark.django_db
 def test_a_token_whose_only_account_is_gone_reaches_nothing(client, two):
     ours, theirs = two
     token = ApiToken.issue("ours", [ours])[1]

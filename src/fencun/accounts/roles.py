@@ -68,3 +68,8 @@ def grant(user: Any, account: Account, role: str) -> Membership:
         user=user, account=account, defaults={"role": Role(role)}
     )
     return row
+
+
+def remove(membership: Membership) -> None:
+    """Take the role away: the user no longer sees the account (their login stays)."""
+    membership.delete()

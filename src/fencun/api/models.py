@@ -57,6 +57,19 @@ class ApiToken(models.Model):
             row.accounts.set(accounts)
         return row, plaintext
 
+    def withdraw(self, account: Account) -> None:
+        """Take ``account`` from this token; a token left with no account is revoked."""
+        with transaction.atomic():
+            self.accounts.remove(account)
+            if not self.accounts.exists():
+                self.revoked = True
+                self.save(update_fields=["revoked"])
+
+    @classmethod
+    def revoke(cls, prefix: str) -> bool:
+        """Revoke the token whose prefix is ``prefix``; False when there is none."""
+        return bool(cls.objects.filter(prefix=prefix).update(revoked=True))
+
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.WRITE

@@ -100,7 +100,7 @@ def revoke(prefix: str = typer.Argument(..., help="The token's prefix, from `lis
     setup_django()
     from fencun.api.models import ApiToken
 
-    if not ApiToken.objects.filter(prefix=prefix).update(revoked=True):
+    if not ApiToken.revoke(prefix):
         typer.echo(f"no token with prefix {prefix}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {prefix}")

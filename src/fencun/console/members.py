@@ -32,16 +32,14 @@ def _remove(request, account) -> str:
     membership = get_object_or_404(Membership, pk=request.POST.get("membership") or 0, account=account)
     if membership.user_id == request.user.pk:
         return _("You cannot change your own role; another owner can.")
-    membership.delete()
+    roles.remove(membership)
     return ""
 
 
 def _revoke(request, account) -> str:
     """Take this account from a token; a token left with no account is revoked."""
     token = get_object_or_404(ApiToken, pk=request.POST.get("token") or 0, accounts=account)
-    token.accounts.remove(account)
-    if not token.accounts.exists():
-        ApiToken.objects.filter(pk=token.pk).update(revoked=True)
+    token.withdraw(account)
     return ""
 
 
