@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -14,8 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
+import psycopg
+from django.conf import settings
+from psycopg import sql
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 
 
@@ -38,6 +43,27 @@ def test_database(django_db_blocker) -> Iterator[str]:  # type: ignore[no-untype
     finally:
         with django_db_blocker.unblock():
             call_command("flush", interactive=False, verbosity=0)
+
+
+@contextlib.contextmanager
+def empty_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty database on the run's PostgreSQL server, dropped afterwards
+    (with any connection left to it): for processes that must start from a bare database,
+    as an installation does, rather than from the run's migrated test database."""
+    server = settings.DATABASES["default"]
+    coordinates = {"host": server.get("HOST") or "127.0.0.1", "port": server.get("PORT") or 5432,
+                   "user": server.get("USER") or None, "password": server.get("PASSWORD") or None}
+    name = f"fencun_bare_{secrets.token_hex(6)}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **coordinates) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        auth = quote(coordinates["user"] or "")
+        if coordinates["password"]:
+            auth += ":" + quote(coordinates["password"])
+        yield f"postgresql://{auth}@{coordinates['host']}:{coordinates['port']}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **coordinates) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def environment(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:

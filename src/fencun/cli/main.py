@@ -12,6 +12,7 @@ from fencun.cli import demo as demo_cli
 from fencun.cli import import_cmd as import_cli
 from fencun.cli import lint as lint_cli
 from fencun.cli import member as member_cli
+from fencun.cli import migrate as migrate_cli
 from fencun.cli import orders as orders_cli
 from fencun.cli import sandbox as sandbox_cli
 from fencun.cli import secrets_cmd as secrets_cli
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command("demo")(demo_cli.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
+app.command("migrate")(migrate_cli.migrate)
 app.add_typer(api_token.app, name="api-token")
 app.add_typer(member_cli.app, name="member")
 app.add_typer(bench.app, name="bench")

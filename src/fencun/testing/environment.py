@@ -37,12 +37,18 @@ def pytest_sessionfinish(session, exitstatus):
         return
     name = os.environ["FENCUN_QUEUE_NAME"]
     try:
-        import redis
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(match=f"{name}:*"):
-            client.delete(key)
+        forget_queue(url, name)
     except Exception as exc:  # tidying up must not fail the run (nor hide its result)
         print(f"fencun: could not clear the test queue {name} from Redis: {exc}")
+
+
+def forget_queue(url: str, name: str) -> None:
+    """Drop the Redis queue ``name`` at ``url``: its tasks, schedule, results and locks,
+    and the access_tokens and locks kept under its name."""
+    import redis
+    from huey import RedisHuey
+
+    RedisHuey(name, url=url).flush()
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"{name}:*"):
+        client.delete(key)
