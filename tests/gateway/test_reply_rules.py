@@ -53,3 +53,14 @@ def test_another_accounts_rule_is_refused_and_left_as_it_was(make_account):
         save_auto_reply(ours, rule, content="改掉")
     rule.refresh_from_db()
     assert rule.content == "问店员"
+
+
+@pytest.mark.django_db
+def test_the_refusal_speaks_the_merchants_language(make_account):
+    from django.utils import translation
+
+    account = make_account()
+    for lang, words in (("zh-hans", "自动回复没有这个字段"), ("en", "not an auto-reply field")):
+        with translation.override(lang), pytest.raises(ReplyRuleError) as refused:
+            save_auto_reply(account, owner="x")
+        assert refused.value.errors["owner"] == [words]
