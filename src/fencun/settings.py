@@ -216,7 +216,8 @@ LOGGING = {
 # The task queue only wakes workers; the database outbox is the truth (DESIGN.md).
 if QUEUE_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Keys that can expire: the periodic tasks' locks do (fencun.tasklocks).
+        "huey_class": "huey.RedisExpireHuey",
         "name": QUEUE_NAME,
         "url": QUEUE_URL,
         "immediate": False,

@@ -4,9 +4,10 @@ task lost with a killed worker loses nothing (the periodic pass finds the rows).
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from fencun.campaigns import delivery
+from fencun.tasklocks import lock_task
 
 
 @db_task()

@@ -12,13 +12,14 @@ import logging
 
 from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task
 
 from fencun.channels.broadcast.services import post_due, recent_moment_jobs, weibo_client
 from fencun.channels.models import WecomCorp
 from fencun.channels.wechat.errors import ChannelError, CredentialUnreadable
 from fencun.channels.wecom.ledger import wecom_client
 from fencun.channels.wecom.tasks import record_moment_result
+from fencun.tasklocks import lock_task
 
 log = logging.getLogger(__name__)
 

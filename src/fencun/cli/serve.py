@@ -210,6 +210,9 @@ def worker(
     stop_on_interrupt()
     die_with_parent()
     setup_django()
+    from django.conf import settings
     from django.core.management import call_command
 
-    call_command("run_huey", workers=processes, worker_type="thread")
+    # The embedded queue has this one worker: a lock still set now was left by a worker
+    # killed inside its task (fencun.tasklocks). Redis's locks expire instead.
+    call_command("run_huey", workers=processes, worker_type="thread", flush_locks=not settings.QUEUE_URL)

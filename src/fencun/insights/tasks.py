@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task
 
 from fencun.insights import outbox, rollups
+from fencun.tasklocks import lock_task
 
 
 @db_periodic_task(crontab(minute="*"))

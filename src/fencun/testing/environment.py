@@ -46,9 +46,9 @@ def forget_queue(url: str, name: str) -> None:
     """Drop the Redis queue ``name`` at ``url``: its tasks, schedule, results and locks,
     and the access_tokens and locks kept under its name."""
     import redis
-    from huey import RedisHuey
+    from huey import RedisExpireHuey
 
-    RedisHuey(name, url=url).flush()
+    RedisExpireHuey(name, url=url).flush()  # the queue's kind (settings.HUEY)
     client = redis.Redis.from_url(url)
     for key in client.scan_iter(match=f"{name}:*"):
         client.delete(key)
