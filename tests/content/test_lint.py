@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tests.conftest import sized
 
 from fencun.content import Message, ProductInfo, Severity, lint
+from fencun.content.limits import load_article_limits
 from fencun.content.lint import display_width, has_errors
 from fencun.content.rules_data import absolute_terms, spam_patterns
 
@@ -146,26 +147,70 @@ def test_display_width_counts_chinese_as_two_columns():
     assert display_width("沙发 sofa") == 9
 
 
-def test_a_headline_wider_than_the_chat_list_is_flagged_from_where_it_is_cut():
-    title = "惠州" * 20  # 80 columns
+def test_a_headline_wider_than_the_chat_list_is_flagged_from_where_it_is_cut(monkeypatch):
+    # The editorial width is data; set it below what the platform's length allows, so the
+    # warning shows within a title the draft API takes.
+    patterns = {**spam_patterns(), "limits": {**spam_patterns()["limits"], "headline_columns": 40}}
+    monkeypatch.setattr("fencun.content.rules_data.spam_patterns", lambda: patterns)
+    title = "惠州" * 12  # 48 columns, 24 characters
+    assert len(title) <= load_article_limits().title_max_chars
     message = Message(
         kind="news", title=title, digest="周末 1999 元", body="[[A]] https://x.example.com"
     )
     finding = next(f for f in lint(message) if f.code == "headline-too-long")
-    assert finding.span == (32, 40)  # the 33rd Chinese character crosses 64 columns
+    assert finding.span == (20, 24)  # the 21st Chinese character crosses 40 columns
     assert finding.severity is Severity.WARNING
-    fits = Message(kind="news", title="惠" * 32, digest="周末 1999 元", body="[[A]]")
+    fits = Message(kind="news", title="惠" * 20, digest="周末 1999 元", body="[[A]]")
     assert "headline-too-long" not in codes(fits)
 
 
-def test_titles_and_digests_over_the_platform_limits_are_errors():
-    message = Message(kind="news", title="a" * 70, digest="b" * 125, body="[[A]] 1 元")
+def test_titles_digests_and_authors_over_the_draft_api_limits_are_errors():
+    limits = load_article_limits()
+    title, author, digest = (
+        limits.title_max_chars,
+        limits.author_max_chars,
+        limits.digest_max_chars,
+    )
+    message = Message(
+        kind="news",
+        title="a" * (title + 6),
+        author="c" * (author + 2),
+        digest="b" * (digest + 5),
+        body="[[A]] 1 元",
+    )
     found = {f.code: (f.field, f.span, f.severity) for f in lint(message)}
-    assert found["headline-over-limit"] == ("title", (64, 70), Severity.ERROR)
-    assert found["digest-over-limit"] == ("digest", (120, 125), Severity.ERROR)
+    assert found["headline-over-limit"] == ("title", (title, title + 6), Severity.ERROR)
+    assert found["digest-over-limit"] == ("digest", (digest, digest + 5), Severity.ERROR)
+    assert found["author-over-limit"] == ("author", (author, author + 2), Severity.ERROR)
     assert "headline-too-long" not in found  # one finding for one problem
-    ok = Message(kind="news", title="a" * 64, digest="b" * 120, body="[[A]]")
-    assert not {"headline-over-limit", "digest-over-limit"} & set(codes(ok))
+    ok = Message(
+        kind="news", title="a" * title, author="c" * author, digest="b" * digest, body="[[A]]"
+    )
+    assert not {"headline-over-limit", "digest-over-limit", "author-over-limit"} & set(codes(ok))
+
+
+@given(
+    st.text(min_size=1, max_size=80).filter(lambda t: t.strip()),
+    st.text(max_size=200),
+)
+def test_the_lint_refuses_exactly_what_the_draft_api_refuses(title, digest):
+    limits = load_article_limits()
+    message = Message(kind="news", title=title, digest=digest, body="[[A]]")
+    found = set(codes(message))
+    assert ("headline-over-limit" in found) == (len(title) > limits.title_max_chars)
+    assert ("digest-over-limit" in found) == (len(digest) > limits.digest_max_chars)
+
+
+def test_an_image_not_on_the_platforms_host_is_an_error():
+    body = (
+        "到店价 1999 元 [[A]]\n\n![沙发](https://cdn.example.com/sofa.jpg)\n\n"
+        '<img src="http://mmbiz.qpic.cn/abc/0"> ![床](http://mmbiz.qpic.cn/bed/0)'
+    )
+    message = Message(kind="news", title="周末到店价 1999 元沙发", body=body)
+    assert spans(message, "image-external") == ["https://cdn.example.com/sofa.jpg"]
+    finding = next(f for f in lint(message) if f.code == "image-external")
+    assert finding.severity is Severity.ERROR and finding.message_zh and finding.message_en
+    assert "image-external" not in codes(text(body))  # only articles carry images
 
 
 def test_a_missing_headline_is_an_error_and_a_short_one_is_advice():

@@ -9,7 +9,9 @@ import pytest
 
 from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
+from fencun.channels.receipts import parse_receipt
 from fencun.channels.wechat import messages
+from fencun.channels.wechat.articles import DraftArticle
 from fencun.channels.wechat.client import MemoryMassLedger, WeChatClient
 from fencun.channels.wechat.tokens import MemoryTokenStore
 
@@ -105,3 +107,50 @@ def test_callbacks_with_the_wrong_token_are_refused_by_the_gateway(make_sandbox,
     record = box.platform.poster.records[-1].as_json()
     assert record["outcome"] == "failed" and record["status"] == 403
     assert not Event.objects.filter(account=account).exists()
+
+
+@pytest.mark.parametrize("mode", ["safe", "plaintext"])
+@pytest.mark.django_db(transaction=True)
+def test_publishjobfinish_reaches_the_callback_and_reads_as_a_publish_receipt(
+    make_sandbox, live_server, mode
+):
+    box, account, client = _setup(make_sandbox, live_server, mode)
+    cover = client.add_material(
+        "thumb", "c.jpg", bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+    )
+    articles = [
+        DraftArticle(title=title, content="<p>头层牛皮</p>", thumb_media_id=cover.media_id)
+        for title in ("周末到店价 1999 元沙发", "新品床垫")
+    ]
+    publish_id = client.publish(client.add_draft(articles))
+    banned = client.add_draft(
+        [
+            DraftArticle(
+                title="床",
+                content=f"<p>{box.config.banned_words[0]}</p>",
+                thumb_media_id=cover.media_id,
+            )
+        ]
+    )
+    failed_id = client.publish(banned)
+    box.flush()
+    _wait_for(lambda: Event.objects.filter(account=account, kind="publishjobfinish").count() == 2)
+    receipts = {
+        r.reference: r
+        for r in (
+            parse_receipt(e.kind, e.payload)
+            for e in Event.objects.filter(account=account, kind="publishjobfinish")
+        )
+        if r is not None
+    }
+    published, status = receipts[publish_id], client.publish_status(publish_id)
+    assert published.status == "posted" and published.delivered == 0
+    assert published.article_id == status.article_id
+    assert list(published.article_urls) == status.article_urls and len(status.article_urls) == 2
+    refused = receipts[failed_id]
+    assert refused.status == "failed" and refused.failed_items == (1,) and refused.reason
+    assert (
+        not Event.objects.filter(account=account, kind="publishjobfinish")
+        .exclude(openid="")
+        .exists()
+    )

@@ -14,6 +14,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from fencun.engine.clock import SHANGHAI
+from fencun.sandbox.wechat.limits import api_errcode
 
 DAY = 86_400
 TINY_JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
@@ -299,3 +300,70 @@ def test_datacube_user_summary_and_cumulate(box, client):
     with pytest.raises(WeChatClientException) as malformed:
         client.datacube.get_user_summary("2026/12/01", "2026/12/02")
     assert malformed.value.errcode == 61500  # dates are YYYY-MM-DD
+
+
+def _wechatpy_draft(client) -> str:
+    """A one-article draft made through wechatpy: its material API for the cover, its own
+    transport for draft/add (1.8.18 predates the draft box)."""
+    cover = client.material.add("thumb", ("cover.jpg", io.BytesIO(TINY_JPEG)))
+    body = client.media.upload_image(io.BytesIO(TINY_JPEG))
+    assert body.startswith("http://mmbiz.qpic.cn/")
+    added = client.post(
+        "draft/add",
+        data={
+            "articles": [
+                {
+                    "title": "周末到店价 1999 元沙发",
+                    "content": f'<p>头层牛皮</p><img src="{body}">',
+                    "thumb_media_id": cover["media_id"],
+                    "need_open_comment": 1,
+                }
+            ]
+        },
+    )
+    return str(added["media_id"])
+
+
+def test_a_draft_mass_sent_with_wechatpys_article_send(box, client):
+    media_id = _wechatpy_draft(client)
+    assert client.get("draft/count")["total_count"] == 1
+    item = client.post("draft/get", data={"media_id": media_id})["news_item"][0]
+    assert item["title"] == "周末到店价 1999 元沙发" and item["need_open_comment"] == 1
+    openid = client.user.get_followers()["data"]["openid"][0]
+    preview = client.message.send_mass_article(openid, media_id, preview=True)
+    assert preview["errcode"] == 0
+    sent = client.message.send_mass_article(
+        None, media_id, is_to_all=True, send_ignore_reprint=1, client_msg_id="wp-draft"
+    )
+    assert sent["errcode"] == 0 and sent["msg_id"] and sent["msg_data_id"]
+    box.flush()
+    assert len(box.deliveries(msg_id=sent["msg_id"])) == 30
+    assert client.get("draft/count")["total_count"] == 0  # sent: out of the box
+    with pytest.raises(WeChatClientException) as again:
+        client.message.send_mass_article(None, media_id, is_to_all=True, client_msg_id="wp-draft")
+    assert again.value.errcode == 45065  # the same clientmsgid within 24 h
+
+
+def test_a_draft_published_without_a_push_through_wechatpys_transport(box, client):
+    media_id = _wechatpy_draft(client)
+    submitted = client.post("freepublish/submit", data={"media_id": media_id})
+    assert submitted["errcode"] == 0 and submitted["publish_id"]
+    box.flush()
+    status = client.post("freepublish/get", data={"publish_id": submitted["publish_id"]})
+    assert status["publish_status"] == 0 and status["article_detail"]["count"] == 1
+    listed = client.post("freepublish/batchget", data={"offset": 0, "count": 20, "no_content": 1})
+    assert [i["article_id"] for i in listed["item"]] == [status["article_id"]]
+    assert not box.deliveries()
+    with pytest.raises(WeChatClientException) as unknown:
+        client.post("freepublish/getarticle", data={"article_id": "nope"})
+    assert unknown.value.errcode == api_errcode("freepublish", "unknown_article_id")
+
+
+def test_wechatpys_permanent_news_upload_is_answered_as_retired(client):
+    cover = client.material.add("thumb", ("cover.jpg", io.BytesIO(TINY_JPEG)))
+    with pytest.raises(WeChatClientException) as retired:
+        client.material.add_articles(
+            [{"title": "沙发", "thumb_media_id": cover["media_id"], "content": "x"}]
+        )
+    assert retired.value.errcode == api_errcode("retired", "material_add_news")
+    assert "unsupported" in retired.value.errmsg

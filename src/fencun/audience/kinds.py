@@ -15,6 +15,7 @@ SCAN = "scan"
 CLICK = "click"
 VIEW = "view"
 MASS_SEND_FINISHED = "masssendjobfinish"
+PUBLISH_FINISHED = "publishjobfinish"  # a draft published without a push (freepublish)
 TEMPLATE_SEND_FINISHED = "templatesendjobfinish"
 # From the product itself.
 PROFILE = "profile"  # a follower snapshot from the user API (sync)

@@ -108,6 +108,12 @@ class Receipt:
     failed: int = 0
     recipient: str = ""
     at: datetime | None = None
+    #: A publish without a push (WeChat's PUBLISHJOBFINISH): the published article's id
+    #: and each article's permanent URL, or the failed articles (first 1) and why.
+    article_id: str = ""
+    article_urls: tuple[str, ...] = ()
+    failed_items: tuple[int, ...] = ()
+    reason: str = ""
 
 
 class Channel(Protocol):

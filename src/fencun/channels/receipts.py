@@ -11,7 +11,7 @@ from fencun.channels.wecom import channel as wecom
 from fencun.channels.wecom.tasks import MASS_RESULT, MOMENT_RESULT
 
 #: Event kinds that carry a receipt.
-KINDS = frozenset({"masssendjobfinish", MASS_RESULT, MOMENT_RESULT})
+KINDS = frozenset({"masssendjobfinish", "publishjobfinish", MASS_RESULT, MOMENT_RESULT})
 
 
 def parse_receipt(kind: str, payload: Mapping[str, Any]) -> Receipt | None:

@@ -13,12 +13,17 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from fencun.content import rules_data, segment
+from fencun.content.limits import load_article_limits
 from fencun.content.model import Finding, Message, ProductInfo, Severity
 
 TEXT_FIELDS = ("title", "digest", "body")
 
 CARD = re.compile(r"\[\[\s*([A-Za-z0-9_.\-]+)(?:\s+[¥￥]?\s*(\d+(?:\.\d{1,2})?)\s*元?)?\s*\]\]")
 MD_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
+#: An image in the body: Markdown ``![alt](url)`` or HTML ``<img src="url">``.
+IMAGE = re.compile(
+    r"!\[[^\]\n]*\]\(([^)\s]*)\)|<img\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE
+)
 BARE_URL = re.compile(
     r"(?<![(\w])((?:https?|ftp|www\.)[^\s<>()\[\]\"'，。！？、；）]*)", re.IGNORECASE
 )
@@ -70,8 +75,9 @@ def lint(message: Message, catalog: Mapping[str, ProductInfo] | None = None) -> 
     findings.extend(_first_screen(message))
     findings.extend(_products(message, catalog))
     findings.extend(_links(message))
+    findings.extend(_body_images(message))
     findings.extend(_template(message, findings))
-    order = {name: i for i, name in enumerate((*TEXT_FIELDS, "cover_url", "kind"))}
+    order = {name: i for i, name in enumerate(("title", "author", "digest", "body", "cover_url", "kind"))}
     findings.sort(key=lambda f: (order.get(f.field, 99), f.span, f.code))
     return findings
 
@@ -243,14 +249,15 @@ def _headline(message: Message) -> Iterator[Finding]:
         )
         return
     width = display_width(title)
-    if len(title) > limits["headline_max_chars"]:
+    title_max = load_article_limits().title_max_chars
+    if len(title) > title_max:
         yield _f(
             "headline-over-limit",
             Severity.ERROR,
             "title",
-            (limits["headline_max_chars"], len(title)),
-            f"标题 {len(title)} 个字，公众平台最多 {limits['headline_max_chars']} 个字",
-            f"The title has {len(title)} characters; the platform accepts at most {limits['headline_max_chars']}",
+            (title_max, len(title)),
+            f"标题 {len(title)} 个字，公众平台最多 {title_max} 个字",
+            f"The title has {len(title)} characters; the platform accepts at most {title_max}",
             "缩短标题",
             "Shorten the title",
         )
@@ -303,16 +310,28 @@ def _first_screen(message: Message) -> Iterator[Finding]:
     if message.kind != "news":
         return
     limits = rules_data.spam_patterns()["limits"]
-    if len(message.digest) > limits["digest_max_chars"]:
+    article = load_article_limits()
+    if len(message.digest) > article.digest_max_chars:
         yield _f(
             "digest-over-limit",
             Severity.ERROR,
             "digest",
-            (limits["digest_max_chars"], len(message.digest)),
-            f"摘要 {len(message.digest)} 个字，公众平台最多 {limits['digest_max_chars']} 个字",
-            f"The digest has {len(message.digest)} characters; the platform accepts at most {limits['digest_max_chars']}",
+            (article.digest_max_chars, len(message.digest)),
+            f"摘要 {len(message.digest)} 个字，公众平台最多 {article.digest_max_chars} 个字",
+            f"The digest has {len(message.digest)} characters; the platform accepts at most {article.digest_max_chars}",
             "压缩摘要",
             "Shorten the digest",
+        )
+    if len(message.author) > article.author_max_chars:
+        yield _f(
+            "author-over-limit",
+            Severity.ERROR,
+            "author",
+            (article.author_max_chars, len(message.author)),
+            f"作者 {len(message.author)} 个字，公众平台最多 {article.author_max_chars} 个字",
+            f"The author has {len(message.author)} characters; the platform accepts at most {article.author_max_chars}",
+            "缩短作者名",
+            "Shorten the author's name",
         )
     if message.digest.strip():
         field, text, (start, end) = "digest", message.digest, (0, len(message.digest))
@@ -511,6 +530,30 @@ def _links(message: Message) -> Iterator[Finding]:
             "No product card or link: readers have nowhere to go",
             "加一个商品卡片 [[SKU]] 或链接",
             "Add a product card [[SKU]] or a link",
+        )
+
+
+def _body_images(message: Message) -> Iterator[Finding]:
+    """Images in an article's body that are not on WeChat's image host: the platform drops
+    them from the article (外部图片url将被过滤) without refusing it."""
+    if message.kind != "news":
+        return
+    hosts = load_article_limits().body_image_hosts
+    for m in IMAGE.finditer(message.body):
+        group = 1 if m.group(1) is not None else 2
+        url = m.group(group)
+        host = (urlsplit(url).hostname or "").lower()
+        if host in hosts:
+            continue
+        yield _f(
+            "image-external",
+            Severity.ERROR,
+            "body",
+            (m.start(group), m.end(group)),
+            f"正文图片不在微信图片服务器上，发出时会被公众平台删除：{url}",
+            f"The body image is not on WeChat's image host; the platform removes it: {url}",
+            "先把图片上传到素材库（上传图文消息内的图片），再使用返回的链接",
+            "Upload the image to the material library (uploadimg) and use the link it returns",
         )
 
 

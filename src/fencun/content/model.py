@@ -33,7 +33,7 @@ class ProductInfo:
 class Message:
     """A message as the merchant wrote it.
 
-    ``kind`` is ``news`` (article: title, digest, body), ``text``, ``image`` or
+    ``kind`` is ``news`` (article: title, author, digest, body), ``text``, ``image`` or
     ``template`` (service notices only). Product cards are written in the body as
     ``[[SKU]]`` or ``[[SKU ¥1999]]``; links as bare URLs or Markdown ``[text](url)``.
     """
@@ -43,12 +43,13 @@ class Message:
     digest: str = ""
     body: str = ""
     cover_url: str = ""
+    author: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
         """Build from a JSON object; unknown keys are ignored, non-strings refused."""
         values: dict[str, str] = {}
-        for name in ("kind", "title", "digest", "body", "cover_url"):
+        for name in ("kind", "title", "digest", "body", "cover_url", "author"):
             value = data.get(name, "" if name != "kind" else "news")
             if value is None:
                 value = ""

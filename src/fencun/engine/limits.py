@@ -36,6 +36,8 @@ class PlatformLimits:
     tag_send: bool
     template_messages: bool
     customer_service_messages: bool
+    freepublish_requires_verification: bool
+    mass_history_to_all_only: bool
     openid_list_min: int
     openid_list_max: int
     mass_api_requests_per_minute: int

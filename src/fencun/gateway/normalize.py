@@ -83,7 +83,44 @@ def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, 
             "msg_id": message.get("MsgID") or message.get("MsgId", ""),
             "status": message.get("Status", ""),
         }
+    if kind == kinds.PUBLISH_FINISHED:
+        return kind, _publish_payload(message.get("PublishEventInfo"))
     return clip(kind, KIND_LENGTH), {"key": key} if key else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A repeated XML element as a list: one occurrence parses as the value itself."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _publish_payload(info: Any) -> dict[str, Any]:
+    """PUBLISHJOBFINISH's ``PublishEventInfo``: publish_id, publish_status, and on success
+    article_id and each article's permanent URL, on failure the failed articles (first 1)
+    (/doc/subscription/api/public/api_freepublish_submit.html). A field missing or not a
+    number is left empty: the event is stored as it came (the raw message stays in the
+    payload), not refused."""
+    info = info if isinstance(info, dict) else {}
+    detail = info.get("article_detail")
+    items = _as_list(detail.get("item")) if isinstance(detail, dict) else []
+    fail_idx = [_int(i) for i in _as_list(info.get("fail_idx"))]
+    return {
+        "publish_id": clip(str(info.get("publish_id") or "").strip(), 64),
+        "publish_status": _int(info.get("publish_status", "")),
+        "article_id": str(info.get("article_id") or "").strip(),
+        "article_urls": [
+            str(i.get("article_url") or "").strip() for i in items if isinstance(i, dict)
+        ],
+        "fail_idx": [i for i in fail_idx if i is not None],
+    }
 
 
 def _dedup_key(key: str) -> str:
@@ -137,12 +174,14 @@ def normalize(message: dict[str, Any]) -> Incoming:
         dedup = f"wx:{openid}:{created}:{event}"
         if kind in (kinds.MASS_SEND_FINISHED, kinds.TEMPLATE_SEND_FINISHED):
             dedup += f":{payload['msg_id']}"
+        elif kind == kinds.PUBLISH_FINISHED:
+            dedup += f":{payload['publish_id']}"
     else:
         kind = clip(msg_type, KIND_LENGTH)
         payload = _message_payload(msg_type, message)
         msg_id = message.get("MsgId") or message.get("MsgID")
         dedup = f"wx:{openid}:{msg_id}" if msg_id else f"wx:{openid}:{created}:{msg_type}"
     payload["raw"] = {k: v for k, v in message.items() if k not in ("ToUserName", "Encrypt")}
-    if kind == kinds.MASS_SEND_FINISHED:
+    if kind in (kinds.MASS_SEND_FINISHED, kinds.PUBLISH_FINISHED):
         openid = ""  # sent by the platform's mass-send assistant, not by a follower
     return Incoming(kind, openid, occurred_at, payload, _dedup_key(dedup), to_user)

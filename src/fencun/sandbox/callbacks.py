@@ -36,7 +36,8 @@ def _cdata(value: str) -> str:
 
 
 def to_xml(fields: dict[str, Any]) -> str:
-    """WeChat's callback XML: numbers bare, text in CDATA, dicts nested."""
+    """WeChat's callback XML: numbers bare, text in CDATA, dicts nested, a list as the
+    element repeated (PUBLISHJOBFINISH's ``fail_idx``)."""
     parts = ["<xml>"]
 
     def put(name: str, value: Any) -> None:
@@ -49,6 +50,9 @@ def to_xml(fields: dict[str, Any]) -> str:
             for k, v in value.items():
                 put(k, v)
             parts.append(f"</{name}>")
+        elif isinstance(value, list):
+            for item in value:
+                put(name, item)
         else:
             parts.append(f"<{name}>{_cdata(str(value))}</{name}>")
 

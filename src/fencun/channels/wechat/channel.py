@@ -221,9 +221,41 @@ def _count(raw: Mapping[str, Any], name: str) -> int:
         return 0
 
 
+#: publish_status of a publish (/doc/subscription/api/public/api_freepublish_get.html).
+PUBLISH_STATUS = {
+    0: "published",
+    1: "publishing",
+    2: "originality check failed",
+    3: "failed",
+    4: "platform review failed",
+    5: "deleted by the account after publishing",
+    6: "blocked by the platform after publishing",
+}
+
+
+def _publish_receipt(payload: Mapping[str, Any]) -> Receipt:
+    """A PUBLISHJOBFINISH event as the gateway stores it: nobody is notified, so nothing
+    counts as delivered; ``posted`` with the article's id and URLs, or ``failed`` with the
+    articles that failed and why."""
+    raw_status = payload.get("publish_status")
+    status = int(raw_status) if isinstance(raw_status, int) else 3  # unreadable: a failure
+    return Receipt(
+        OfficialAccount.name,
+        str(payload.get("publish_id") or ""),
+        "posted" if status == 0 else ("pending" if status == 1 else "failed"),
+        article_id=str(payload.get("article_id") or ""),
+        article_urls=tuple(str(u) for u in payload.get("article_urls") or ()),
+        failed_items=tuple(int(i) for i in payload.get("fail_idx") or ()),
+        reason=PUBLISH_STATUS.get(status, f"publish_status {status}") if status else "",
+    )
+
+
 def parse_receipt(kind: str, payload: Mapping[str, Any]) -> Receipt | None:
     """A MASSSENDJOBFINISH event as the gateway stores it (``msg_id`` and WeChat's raw
-    fields: Status, TotalCount, SentCount, ErrorCount); None for any other kind."""
+    fields: Status, TotalCount, SentCount, ErrorCount), or a PUBLISHJOBFINISH one; None
+    for any other kind."""
+    if kind == "publishjobfinish":
+        return _publish_receipt(payload)
     if kind != "masssendjobfinish":
         return None
     raw = payload.get("raw") or {}

@@ -31,6 +31,7 @@ import httpx
 
 from fencun import clock
 from fencun.channels.http import Secret, TokenClient
+from fencun.channels.wechat.articles import ArticleApi
 from fencun.channels.wechat.errors import (
     ALREADY_SENT,
     LimitRefused,
@@ -153,8 +154,9 @@ def platform_day_start(now: datetime) -> datetime:
 _MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
 
 
-class WeChatClient(TokenClient):
-    """Calls the Official Account API for one account (appid)."""
+class WeChatClient(TokenClient, ArticleApi):
+    """Calls the Official Account API for one account (appid); the article calls
+    (material, drafts, publishing) are in ``articles.py``."""
 
     _token_invalid = TokenInvalid
     _error_for = staticmethod(error_for)
@@ -165,6 +167,7 @@ class WeChatClient(TokenClient):
         app_secret: str,
         *,
         account_type: str = "subscription",
+        verified: bool = True,
         api_base: str | None = None,
         token_store: TokenStore | None = None,
         ledger: MassLedger | None = None,
@@ -192,6 +195,7 @@ class WeChatClient(TokenClient):
         self.app_id = app_id
         self._secret = Secret(app_secret)
         self.account_type = account_type
+        self.verified = verified
         self.limits: PlatformLimits = load_platform_limits(account_type)
         self.ledger: MassLedger = ledger or MemoryMassLedger()
         self.use_stable_token = use_stable_token
@@ -376,6 +380,10 @@ class WeChatClient(TokenClient):
     def upload_news(self, articles: Sequence[Mapping[str, Any]]) -> str:
         """Upload the articles of a mass news message; returns its ``media_id``.
 
+        Legacy: the platform moved this to the draft box (:meth:`add_draft`) and is
+        reported to answer 45106 (:class:`ApiRetired`) today; delivery still calls it
+        until its send path moves to drafts.
+
         Each article: ``thumb_media_id``, ``title``, ``content`` and optionally ``author``,
         ``content_source_url``, ``digest``, ``show_cover_pic``.
         """
@@ -401,13 +409,6 @@ class WeChatClient(TokenClient):
         return MediaUpload(
             str(body.get("type", kind)), str(media_id), int(body.get("created_at") or 0)
         )
-
-    def upload_article_image(self, filename: str, content: bytes) -> str:
-        """Upload an image used inside an article's content; returns its URL."""
-        body = self._call(
-            "POST", "/cgi-bin/media/uploadimg", retry=True, files={"media": (filename, content)}
-        )
-        return str(body["url"])
 
     # -- sending ------------------------------------------------------------------
 

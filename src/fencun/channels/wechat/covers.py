@@ -11,9 +11,10 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-#: https://developers.weixin.qq.com/doc/offiaccount/Asset_Management/New_temporary_materials.html
-#: 缩略图（thumb）：64KB，支持 JPG 格式
-THUMB_MAX_BYTES = 64 * 1024
+from fencun.content.limits import load_article_limits
+
+#: 缩略图（thumb）：64KB，支持 JPG 格式 (the article table, "material", with its source).
+THUMB_MAX_BYTES = load_article_limits().material_max_bytes["thumb"]
 _JPEG_START = b"\xff\xd8\xff"
 
 

@@ -144,6 +144,11 @@ class TagLimit(WeChatError):
     """Tag rules: too many tags (45056/45059), duplicate or long name, system tag, big tag."""
 
 
+class ApiRetired(WeChatError):
+    """45103/45106 "This API has been unsupported": the platform has retired the API
+    (``material/add_news``, ``media/uploadnews``: articles are drafts now)."""
+
+
 class InvalidRequest(WeChatError):
     """Any other documented rejection of the request itself; not worth retrying."""
 
@@ -169,8 +174,19 @@ _FAMILIES: dict[int, type[WeChatError]] = {
     40003: InvalidRecipient,
     43004: InvalidRecipient,
     43101: InvalidRecipient,
+    40004: ContentRejected,
+    40005: ContentRejected,
+    40006: ContentRejected,
     40007: ContentRejected,
     40008: ContentRejected,
+    40009: ContentRejected,
+    40010: ContentRejected,
+    40011: ContentRejected,
+    40012: ContentRejected,
+    41039: ContentRejected,
+    45110: ContentRejected,
+    45166: ContentRejected,
+    53503: ContentRejected,
     40037: ContentRejected,
     45002: ContentRejected,
     45003: ContentRejected,
@@ -181,6 +197,9 @@ _FAMILIES: dict[int, type[WeChatError]] = {
     45008: ContentRejected,
     45027: ContentRejected,
     87014: ContentRejected,
+    88000: Unauthorized,
+    45103: ApiRetired,
+    45106: ApiRetired,
     48001: Unauthorized,
     48004: Unauthorized,
     50001: Unauthorized,
@@ -200,8 +219,16 @@ TOKEN_CODES = frozenset(code for code, cls in _FAMILIES.items() if cls is TokenI
 ALREADY_SENT = 45065
 
 
+#: Codes a page words its own way: freepublish/get answers 40002 "invalid argument" for a
+#: publish_id it does not know, which is no credential problem there.
+_BY_PATH: dict[tuple[str, int], type[WeChatError]] = {
+    ("/cgi-bin/freepublish/get", 40002): InvalidRequest,
+}
+
+
 def error_for(
     errcode: int, errmsg: str, path: str, body: dict[str, Any] | None = None
 ) -> WeChatError:
-    """The typed error for a WeChat ``errcode``."""
-    return _FAMILIES.get(errcode, InvalidRequest)(errcode, errmsg, path, body)
+    """The typed error for a WeChat ``errcode`` (on ``path``)."""
+    family = _BY_PATH.get((path, errcode)) or _FAMILIES.get(errcode, InvalidRequest)
+    return family(errcode, errmsg, path, body)

@@ -18,7 +18,8 @@ def text(content: str) -> Message:
 
 
 def news(media_id: str) -> Message:
-    """A news article uploaded with ``upload_news`` (mass and preview: ``mpnews``)."""
+    """An article by its draft's ``media_id`` (``add_draft``; legacy: ``upload_news``),
+    for mass sends and previews (``mpnews``). A mass send takes the draft out of the box."""
     return {"msgtype": "mpnews", "mpnews": {"media_id": media_id}}
 
 

@@ -4,17 +4,20 @@
 - ``token`` — ``token``, ``stable_token``
 - ``user`` — ``user/get``, ``user/info``, ``user/info/batchget``
 - ``tag`` — ``tags/*``, ``user/tag/get``
-- ``media`` — temporary media, ``media/uploadimg``, ``media/uploadnews``
+- ``media`` — temporary media, ``media/uploadimg``, ``media/uploadnews`` (legacy)
 - ``message`` — mass sends and their jobs, customer-service messages
 - ``template`` — template messages
 - ``quota`` — daily and per-minute call quotas, ``clear_quota``
-- ``material`` — permanent material: add, count, list, delete
+- ``material`` — permanent material: add, count, list, delete (``add_news`` retired)
+- ``draft`` — the draft box: add, update, get, batchget, count, delete
+- ``freepublish`` — publishing without a push, its job and PUBLISHJOBFINISH
 - ``menu`` — the custom menu: create, get, delete
 - ``qrcode`` — parametric QR codes and ``showqrcode``
 - ``datacube`` — user analytics: ``getusersummary``, ``getusercumulate``
 
 ``platform`` holds the state and the dispatcher, ``state`` the configuration and shared
 records, ``errors`` the error answers, ``limits`` the limits tables (the product's, and
-``data/api_limits.json`` for the families that table does not cover, each limit with its
+``data/api_limits.json`` for the families that table does not cover, and the article table
+the content lint reads, ``fencun/content/data/article_limits.json``; each limit with its
 source and error code).
 """

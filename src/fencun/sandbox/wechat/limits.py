@@ -1,4 +1,4 @@
-"""The platform limits the sandbox enforces, read from the product's limits table.
+"""The platform limits the sandbox enforces, read from the product's limits tables.
 
 The table (``fencun/engine/data/platform_limits.json``, each value with its source) is
 parsed here on its own rather than through the engine's typed view, so a mistake in the
@@ -47,3 +47,23 @@ def api_limit(family: str, name: str) -> Any:
 def api_errcode(family: str, name: str) -> int:
     """The error code the platform answers when that limit is broken."""
     return int(api_limits()[family][name]["errcode"])
+
+
+@cache
+def article_limits() -> dict[str, Any]:
+    """The article table the lint and the client read (``fencun/content/data/
+    article_limits.json``: drafts, permanent material, uploadimg), parsed here on its own
+    for the same reason as the platform limits table."""
+    text = resources.files("fencun.content").joinpath("data/article_limits.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def article_limit(family: str, name: str) -> Any:
+    """One limit's value from the article table."""
+    return article_limits()[family][name]["value"]
+
+
+def article_errcode(family: str, name: str) -> int:
+    """The error code the platform answers when that article limit is broken."""
+    return int(article_limits()[family][name]["errcode"])

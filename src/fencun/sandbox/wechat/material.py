@@ -1,9 +1,10 @@
 """Permanent material: ``material/add_material``, ``get_materialcount``,
-``batchget_material``, ``del_material``.
+``batchget_material``, ``del_material``, and the retired ``material/add_news``.
 
-/doc/offiaccount/Asset_Management/Adding_Permanent_Assets.html,
-Get_the_total_of_all_materials.html, Get_materials_list.html,
-Deleting_Permanent_Assets.html; limits in ``data/api_limits.json`` under "material".
+/doc/subscription/api/material/permanent/api_addmaterial.html, api_getmaterialcount.html,
+api_batchgetmaterial.html, api_delmaterial.html; limits in the article table
+(``fencun/content/data/article_limits.json``, "material"), the retired API in
+``data/api_limits.json`` ("retired").
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from fencun.content.limits import image_format
 from fencun.sandbox.wechat.errors import ApiError
-from fencun.sandbox.wechat.limits import api_errcode, api_limit
+from fencun.sandbox.wechat.limits import api_errcode, article_errcode, article_limit
 from fencun.sandbox.wechat.media import multipart_field, multipart_file
 from fencun.sandbox.wechat.routing import Route
 
@@ -28,16 +30,17 @@ def add_material(
     platform: Platform, query: dict[str, str], raw: tuple[bytes, str]
 ) -> dict[str, Any]:
     kind = query.get("type", "")
-    sizes = api_limit("material", "max_bytes")
+    sizes = article_limit("material", "max_bytes")
     if kind not in sizes:
         raise ApiError(40004)
     filename, data = multipart_file(*raw)
     if data is None:
         raise ApiError(41005)
     if len(data) > sizes[kind]:
-        raise ApiError(api_errcode("material", "max_bytes"))
-    if kind == "thumb" and not data.startswith(b"\xff\xd8\xff"):
-        raise ApiError(40005)  # thumbnails are JPEG only
+        raise ApiError(int(article_limit("material", "size_errcodes")[kind]))
+    formats = article_limit("material", "formats")
+    if kind in formats and image_format(data) not in formats[kind]:
+        raise ApiError(article_errcode("material", "formats"))
     description: dict[str, Any] = {}
     if kind == "video":
         # The page sends it as a form field; wechatpy sends it in the query string.
@@ -83,9 +86,9 @@ def batchget_material(
         not isinstance(offset, int)
         or offset < 0
         or not isinstance(count, int)
-        or not 1 <= count <= api_limit("material", "batchget_count_max")
+        or not 1 <= count <= article_limit("material", "batchget_count_max")
     ):
-        raise ApiError(api_errcode("material", "batchget_count_max"))
+        raise ApiError(article_errcode("material", "batchget_count_max"))
     matching = [
         (media_id, item)
         for media_id, item in platform.materials.items()
@@ -108,9 +111,20 @@ def batchget_material(
 def del_material(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
     media_id = payload.get("media_id")
     if not isinstance(media_id, str) or media_id not in platform.materials:
-        raise ApiError(api_errcode("material", "unknown_media_id"))
+        raise ApiError(article_errcode("material", "unknown_media_id"))
     del platform.materials[media_id]
     return {}
+
+
+def add_news(_: Platform, __: dict[str, str], ___: dict[str, Any]) -> dict[str, Any]:
+    """Permanent news material is gone: articles are drafts now (``draft/add``)."""
+    raise ApiError(api_errcode("retired", "material_add_news"))
+
+
+def is_cover(platform: Platform, media_id: Any) -> bool:
+    """Whether ``media_id`` is permanent material a draft may take as its cover."""
+    item = platform.materials.get(media_id) if isinstance(media_id, str) else None
+    return item is not None and item["type"] in article_limit("draft", "cover")
 
 
 ROUTES = {
@@ -118,4 +132,5 @@ ROUTES = {
     "/cgi-bin/material/get_materialcount": Route(get_materialcount, json_body=False, with_ok=False),
     "/cgi-bin/material/batchget_material": Route(batchget_material, with_ok=False),
     "/cgi-bin/material/del_material": Route(del_material),
+    "/cgi-bin/material/add_news": Route(add_news),
 }

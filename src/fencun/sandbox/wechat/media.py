@@ -1,6 +1,9 @@
-"""Temporary media and mass-send articles: ``media/upload``, ``media/uploadimg``,
-``media/uploadnews``. /doc/offiaccount/Asset_Management/New_temporary_materials.html and
-/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html.
+"""Temporary media and article images: ``media/upload``, ``media/uploadimg``, and the
+legacy mass-send articles of ``media/uploadnews``.
+/doc/offiaccount/Asset_Management/New_temporary_materials.html,
+/doc/subscription/api/material/permanent/api_uploadimage.html (limits in the article
+table, "uploadimg") and /doc/service/en/api/notify/message/api_uploadnewsmsg.html (retired:
+``data/api_limits.json``, "retired").
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from fencun.content.limits import image_format
 from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.limits import api_errcode, article_errcode, article_limit
 from fencun.sandbox.wechat.routing import Route
 
 if TYPE_CHECKING:
@@ -17,8 +22,6 @@ if TYPE_CHECKING:
 #: Upload size limits per media type (bytes): image 10 MB, voice 2 MB, video 10 MB,
 #: thumb 64 KB (JPEG).
 UPLOAD_MAX_BYTES = {"image": 10 << 20, "voice": 2 << 20, "video": 10 << 20, "thumb": 64 << 10}
-#: ``media/uploadimg``: body images of at most 1 MB.
-UPLOADIMG_MAX_BYTES = 1 << 20
 #: ``media/uploadnews``: 1 to 8 articles.
 NEWS_ARTICLES_MAX = 8
 NEWS_TITLE_MAX_CHARS = 64
@@ -70,6 +73,8 @@ def multipart_file(body: bytes, content_type: str) -> tuple[str, bytes | None]:
 
 
 def upload_news(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    if platform.config.uploadnews_retired:
+        raise ApiError(api_errcode("retired", "media_uploadnews"))
     articles = payload.get("articles")
     if not isinstance(articles, list) or not 1 <= len(articles) <= NEWS_ARTICLES_MAX:
         raise ApiError(47001)
@@ -112,10 +117,13 @@ def upload_image(platform: Platform, _: dict[str, str], raw: tuple[bytes, str]) 
     filename, data = multipart_file(*raw)
     if data is None:
         raise ApiError(41005)
-    if len(data) > UPLOADIMG_MAX_BYTES:
-        raise ApiError(40006)
+    if image_format(data) not in article_limit("uploadimg", "formats"):
+        raise ApiError(article_errcode("uploadimg", "formats"))
+    if len(data) > article_limit("uploadimg", "max_bytes"):
+        raise ApiError(article_errcode("uploadimg", "max_bytes"))
     media_id = new_media(platform, "image", {"filename": filename, "bytes": len(data)})
-    return {"url": f"http://mmbiz.qpic.cn/sandbox/{media_id}/0"}
+    host = article_limit("uploadimg", "url_host")
+    return {"url": f"http://{host}/sandbox/{media_id}/0", "errcode": 0, "errmsg": "ok"}
 
 
 ROUTES = {

@@ -3,7 +3,9 @@ jobs that deliver them, and customer-service messages (``message/custom/send``).
 
 /doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html,
 /doc/offiaccount/Customer_Service/Customer_Service_Messages.html; the limits come from
-the platform limits table.
+the platform limits table, what is particular to articles from ``data/api_limits.json``
+("mass"). An article (``mpnews``) is a draft's media_id (or a legacy ``uploadnews`` one);
+a mass send takes the draft out of the box, a preview leaves it there.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.limits import api_errcode, api_limit
 from fencun.sandbox.wechat.media import screen
 from fencun.sandbox.wechat.routing import Route
 from fencun.sandbox.wechat.state import MassJob
@@ -46,9 +49,10 @@ def message_part(
         screen(platform, text)
         title = text  # a text message's whole text, so tests can read what was sent
     elif msgtype == "mpnews":
-        media = platform.media.get(str(content.get("media_id", "")))
-        if media is None or media["type"] != "news":
-            raise ApiError(40007)
+        media_id = str(content.get("media_id", ""))
+        media = platform.drafts.get(media_id) or platform.media.get(media_id)
+        if media is None or media.get("type", "news") != "news":
+            raise ApiError(api_errcode("mass", "draft_media_id"))
         title = str(media["articles"][0]["title"])
     elif msgtype in ("image", "voice", "mpvideo", "video"):
         ids = content.get("media_ids") or [content.get("media_id")]
@@ -89,10 +93,23 @@ def _clientmsgid(platform: Platform, payload: dict[str, Any]) -> str:
     return clientmsgid
 
 
+def _verified(platform: Platform) -> None:
+    """48001 for an unverified account: the mass API is a verified account's."""
+    if api_limit("mass", "verified_only") and not platform.config.verified:
+        raise ApiError(api_errcode("mass", "verified_only"))
+
+
+def _reprint_flag(payload: dict[str, Any]) -> int:
+    flag = payload.get("send_ignore_reprint", 0)
+    if isinstance(flag, bool) or flag not in api_limit("mass", "send_ignore_reprint"):
+        raise ApiError(47001)
+    return int(flag)
+
+
 def _accept_mass(
     platform: Platform, kind: str, payload: dict[str, Any], clientmsgid: str, **target: Any
 ) -> dict[str, Any]:
-    msgtype, _, title = message_part(platform, payload, mass=True)
+    msgtype, content, title = message_part(platform, payload, mass=True)
     now = platform.now()
     msg_id = platform.next_msg_id()
     job = MassJob(
@@ -100,12 +117,18 @@ def _accept_mass(
         msg_data_id=2_247_483_000 + msg_id % 1_000_000,
         kind=kind,
         clientmsgid=clientmsgid,
-        message={"msgtype": msgtype, "title": title},
+        message={
+            "msgtype": msgtype,
+            "title": title,
+            "send_ignore_reprint": _reprint_flag(payload),
+        },
         accepted_at=now,
         **target,
     )
     platform.jobs[job.msg_id] = job
     platform.clientmsgids[clientmsgid] = (job.msg_id, now)
+    if msgtype == "mpnews":
+        platform.drafts.pop(str(content.get("media_id", "")), None)  # sent: out of the box
     platform.enqueue_job(job)
     answer: dict[str, Any] = {
         "errcode": 0,
@@ -118,6 +141,7 @@ def _accept_mass(
 
 
 def mass_sendall(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    _verified(platform)
     flt = payload.get("filter")
     if not isinstance(flt, dict):
         raise ApiError(47001)
@@ -131,8 +155,10 @@ def mass_sendall(platform: Platform, _: dict[str, str], payload: dict[str, Any])
             raise ApiError(47001) from None
         if tag_id not in platform.tags and tag_id != STAR_TAG:
             raise ApiError(45159)
-    message_part(platform, payload, mass=True)
+    # The clientmsgid first: a repeat answers the earlier msg_id (45065) even when its
+    # draft has left the box since.
     clientmsgid = _clientmsgid(platform, payload)
+    message_part(platform, payload, mass=True)
     per_day = platform.limits["mass_sends_per_day_account"]
     if per_day is not None and platform.mass_days[platform.day()] >= int(per_day):
         raise ApiError(45028)
@@ -141,6 +167,7 @@ def mass_sendall(platform: Platform, _: dict[str, str], payload: dict[str, Any])
 
 
 def mass_send(platform: Platform, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    _verified(platform)
     if not platform.limits["openid_list_send"]:
         raise ApiError(48001)
     touser = payload.get("touser")
@@ -155,8 +182,8 @@ def mass_send(platform: Platform, _: dict[str, str], payload: dict[str, Any]) ->
         record = platform.population.get(openid) if isinstance(openid, str) else None
         if record is None or not record.subscribed:
             raise ApiError(40003)
-    message_part(platform, payload, mass=True)
     clientmsgid = _clientmsgid(platform, payload)
+    message_part(platform, payload, mass=True)
     return _accept_mass(platform, "send", payload, clientmsgid, openids=list(dict.fromkeys(touser)))
 
 

@@ -2,11 +2,11 @@
 
 Every ``/cgi-bin/...`` request is handled by :meth:`Platform.handle`: token and quota
 checks, then the family module that owns the path (``token``, ``user``, ``tag``,
-``media``, ``message``, ``template``, ``quota``, ``material``, ``menu``, ``qrcode``,
-``datacube``), which returns the JSON WeChat would.
+``media``, ``message``, ``template``, ``quota``, ``material``, ``draft``,
+``freepublish``, ``menu``, ``qrcode``, ``datacube``), which returns the JSON WeChat would.
 Families are functions of the :class:`Platform` they share; limits are read from the
-platform limits table, quotas and windows follow the sandbox clock, and mass sends run as
-jobs that end with a MASSSENDJOBFINISH callback.
+platform limits table, quotas and windows follow the sandbox clock, and mass sends and
+publishes run as jobs that end with a MASSSENDJOBFINISH or PUBLISHJOBFINISH callback.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from fencun.sandbox.callbacks import CallbackPoster
 from fencun.sandbox.population import GENERATED_TAGS, FollowerRecord, Population
 from fencun.sandbox.wechat import (
     datacube,
+    draft,
+    freepublish,
     material,
     media,
     menu,
@@ -39,7 +41,15 @@ from fencun.sandbox.wechat import (
 from fencun.sandbox.wechat.errors import ApiError, error_answer
 from fencun.sandbox.wechat.limits import limits_for
 from fencun.sandbox.wechat.routing import Route
-from fencun.sandbox.wechat.state import SHANGHAI, Config, Delivery, FaultRule, MassJob, timestamp
+from fencun.sandbox.wechat.state import (
+    SHANGHAI,
+    Config,
+    Delivery,
+    FaultRule,
+    MassJob,
+    PublishJob,
+    timestamp,
+)
 
 #: Every path the sandbox answers, family by family (unknown paths answer 48001).
 ROUTES: dict[str, Route] = {
@@ -51,6 +61,8 @@ ROUTES: dict[str, Route] = {
     **template.ROUTES,
     **quota.ROUTES,
     **material.ROUTES,
+    **draft.ROUTES,
+    **freepublish.ROUTES,
     **menu.ROUTES,
     **qrcode.ROUTES,
     **datacube.ROUTES,
@@ -94,12 +106,15 @@ class Platform:
         self.deliveries: list[Delivery] = []
         # Account operations and analytics.
         self.materials: dict[str, dict[str, Any]] = {}  # permanent material by media_id
+        self.drafts: dict[str, dict[str, Any]] = {}  # the draft box by media_id
+        self.publish_jobs: dict[int, PublishJob] = {}
+        self.published: dict[str, dict[str, Any]] = {}  # published articles by article_id
         self.menu: list[dict[str, Any]] | None = None
         self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
         #: When the sandbox saw each follower leave (the analytics' unfollows).
         self.unfollowed_at: dict[str, float] = {}
         self._msg_id = 1_000_000_000
-        self._job_queue: queue.Queue[MassJob | None] = queue.Queue()
+        self._job_queue: queue.Queue[MassJob | PublishJob | None] = queue.Queue()
         self.poster = CallbackPoster(
             config.callback_url,
             token=config.token,
@@ -196,7 +211,7 @@ class Platform:
             )
         )
 
-    def enqueue_job(self, job: MassJob) -> None:
+    def enqueue_job(self, job: MassJob | PublishJob) -> None:
         self._job_queue.put(job)
 
     def _run_jobs(self) -> None:
@@ -205,7 +220,10 @@ class Platform:
             try:
                 if job is None:
                     return
-                message.run_job(self, job)
+                if isinstance(job, PublishJob):
+                    freepublish.run_job(self, job)
+                else:
+                    message.run_job(self, job)
             finally:
                 self._job_queue.task_done()
 

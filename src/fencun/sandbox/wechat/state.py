@@ -29,6 +29,14 @@ class Config:
     user_page_size: int | None = None
     #: Retrying a clientmsgid within this many seconds answers 45066 instead of 45065.
     retry_too_fast_seconds: float = 60.0
+    #: A verified account (认证): unverified ones may not mass send, and unverified
+    #: subscription accounts may not publish (api_limits.json: "mass", "freepublish").
+    verified: bool = True
+    #: Whether the account may open comments on its articles (88000 otherwise).
+    comments: bool = True
+    #: Answer ``media/uploadnews`` as today's platform is reported to (45106) instead of
+    #: storing the article (api_limits.json: "retired").
+    uploadnews_retired: bool = False
     templates: dict[str, str] = field(
         default_factory=lambda: {"TM_ORDER_SHIPPED": "订单发货通知", "TM_APPOINTMENT": "预约提醒"}
     )
@@ -98,6 +106,20 @@ class MassJob:
     openids: list[str] = field(default_factory=list)
     status: str = "SENDING"
     counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PublishJob:
+    """A draft submitted with ``freepublish/submit``; ``articles`` as the draft held them."""
+
+    publish_id: int
+    msg_data_id: int
+    media_id: str
+    draft: dict[str, Any]
+    accepted_at: float
+    status: int = 1  # publishing
+    article_id: str = ""
+    fail_idx: list[int] = field(default_factory=list)
 
 
 def timestamp(value: Any, default: float) -> float:
