@@ -16,7 +16,7 @@ from fencun.accounts.roles import grant
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns import delivery, planning, services, variants
-from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem
+from fencun.campaigns.models import Campaign, OutboxItem
 from fencun.campaigns.seeding import seed_account
 from fencun.catalog.models import Category
 from fencun.channels.services import wechat_client
@@ -251,38 +251,40 @@ def test_cancel_fails_the_held_rest(make_sandbox):
     assert not OutboxItem.objects.filter(campaign=campaign, status__in=(OS.HELD, OS.PENDING)).exists()
 
 
-def _uploads(box, kind: str) -> int:
+def _calls(box, path: str) -> int:
     with box.platform.lock:
-        return sum(1 for m in box.platform.media.values() if m["type"] == kind)
+        return box.platform.calls[path]
 
 
-def test_news_is_uploaded_once_per_variant_and_reused_on_a_reclaim(make_sandbox):
+def test_every_batch_sends_a_draft_of_its_own_and_a_reclaim_sends_the_same_one(make_sandbox):
     box = make_sandbox(account_type="service", followers=120, retry_too_fast_seconds=0)
     account = seed_account(box)
     campaign = _ab_campaign(account, split=0.5, message_type=Campaign.MessageType.NEWS)
-    # The first row's send fails after its article was uploaded (busy, past the client's
-    # retries): the row is released and taken again, and reuses the stored article.
+    # The first row's send fails after its draft was made (busy, past the client's
+    # retries): the row is released and taken again, and sends the draft it stored.
     box.set_faults([{"path": "/cgi-bin/message/mass/send", "action": "error", "errcode": -1, "times": 3}])
     _drain(box)
-    assert _uploads(box, "news") == 2 and _uploads(box, "thumb") == 1
-    articles = dict(CampaignArticle.objects.filter(campaign=campaign).values_list("variant", "media_id"))
-    assert set(articles) == {"A", "B"}
-    with box.platform.lock:
-        assert box.platform.media[articles["B"]]["articles"][0]["title"] == TITLE_B
-        assert box.platform.media[articles["B"]]["articles"][0]["content"] == f"<p>{BODY}</p>"
+    rows = list(OutboxItem.objects.filter(campaign=campaign, variant__in=("A", "B")))
+    assert len(rows) == 2 and all(r.media_id for r in rows)
+    assert _calls(box, "/cgi-bin/draft/add") == 2, "one draft per row, none again on the reclaim"
+    assert _calls(box, "/cgi-bin/material/add_material") == 1, "the cover is added once"
     assert OutboxItem.objects.filter(campaign=campaign, variant="A").first().attempts == 2
+    with box.platform.lock:
+        assert not set(r.media_id for r in rows) & set(box.platform.drafts), "a sent draft leaves the box"
 
     _outcomes(account, campaign, "read", _recipients(campaign, "B"))
     delivery.run_scheduler("sched", now=timezone.now() + timedelta(minutes=121))
     _drain(box)
-    assert _uploads(box, "news") == 2, "the rest reuses the winner's article"
+    rest = OutboxItem.objects.filter(campaign=campaign, variant__startswith="rest")
+    assert _calls(box, "/cgi-bin/draft/add") == 2 + rest.count()
+    assert _calls(box, "/cgi-bin/material/add_material") == 1
     titles = _titles_by_openid(box)
     assert max(len(t) for t in titles.values()) == 1
     assert all(titles[o] == [TITLE_B] for o in _recipients(campaign, "rest:B"))
     assert all(titles[o] == [TITLE_A] for o in _recipients(campaign, "A"))
 
 
-def test_a_news_campaign_without_media_uploads_its_article_with_a_cover(make_sandbox):
+def test_a_news_campaign_without_media_sends_a_draft_with_its_cover(make_sandbox):
     box = make_sandbox(account_type="subscription", followers=30, retry_too_fast_seconds=0)
     account = seed_account(box)
     category = Category.objects.get(account=account, key="sofa")
@@ -293,8 +295,10 @@ def test_a_news_campaign_without_media_uploads_its_article_with_a_cover(make_san
     planning.approve(campaign, by="店长", scheduled_for=timezone.now())
     _drain(box)
     campaign.refresh_from_db()
-    assert campaign.status == S.DONE
-    assert (_uploads(box, "news"), _uploads(box, "thumb")) == (1, 1)
+    assert campaign.status == S.DONE and campaign.cover_media_id
+    with box.platform.lock:
+        assert box.platform.materials[campaign.cover_media_id]["type"] == "thumb"  # permanent
+    assert _calls(box, "/cgi-bin/media/uploadnews") == 0
     box.flush()
     sent = box.deliveries(kind="mass")
     assert sent and {(d["msgtype"], d["title"]) for d in sent} == {("mpnews", TITLE_A)}
@@ -339,7 +343,7 @@ def test_a_test_of_the_whole_audience_holds_nobody_and_still_names_its_winner(ma
 
 def _thumbs(box) -> list[dict]:
     with box.platform.lock:
-        return [m for m in box.platform.media.values() if m["type"] == "thumb"]
+        return [m for m in box.platform.materials.values() if m["type"] == "thumb"]
 
 
 @pytest.mark.parametrize("cover", [None, b"\xff\xd8\xff\xe0" + b"merchant's cover" * 100])

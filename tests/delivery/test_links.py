@@ -103,7 +103,8 @@ def test_a_news_articles_read_more_is_the_tracked_page_of_its_first_product(make
     planning.approve(campaign, by="店长", scheduled_for=timezone.now())
     _drain(box)
     with box.platform.lock:
-        (article,) = [m["articles"][0] for m in box.platform.media.values() if m["type"] == "news"]
+        (article,) = {j.message["articles"][0]["content_source_url"]: j.message["articles"][0]
+                      for j in box.platform.jobs.values() if j.message["msgtype"] == "mpnews"}.values()
     (token,) = TOKEN.findall(article["content_source_url"])
     link = parse_token(token)
     assert (link.campaign_id, link.product_id, link.target) == (campaign.pk, "S42", PAGE)

@@ -361,10 +361,11 @@ def test_permanent_news_material_is_retired(client):
     assert retired.value.errcode == api_errcode("retired", "material_add_news")
 
 
-def test_uploadnews_answers_as_retired_when_the_sandbox_says_so(make_sandbox):
-    box = make_sandbox(followers=1, uploadnews_retired=True)
+def test_uploadnews_answers_as_retired(make_sandbox):
+    box = make_sandbox(followers=1)
     with client_for(box) as client:
         thumb = client.upload_media("thumb", "c.jpg", JPEG).media_id
         with pytest.raises(E.ApiRetired) as retired:
-            client.upload_news([{"thumb_media_id": thumb, "title": "t", "content": "c"}])
+            client._call("POST", "/cgi-bin/media/uploadnews", retry=False,
+                         json_body={"articles": [{"thumb_media_id": thumb, "title": "t", "content": "c"}]})
     assert retired.value.errcode == api_errcode("retired", "media_uploadnews")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
 from fencun import clock
@@ -35,7 +35,7 @@ from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
 from fencun.campaigns import outcomes, ratelimit, variants
-from fencun.campaigns.models import Campaign, CampaignArticle, OutboxItem, SchedulerLease
+from fencun.campaigns.models import Campaign, OutboxItem, SchedulerLease
 from fencun.channels.interface import Batch, Channel, Content, Sent, is_retryable
 from fencun.channels.models import MassSend, WecomCorp
 from fencun.channels.services import wechat_client
@@ -223,15 +223,12 @@ def _tracked(campaign: Campaign, body: str, openid: str) -> tuple[str, str]:
 
 
 class RowMemo:
-    """A channel's memo for one outbox row (``channels/interface.py``): the delivery tag
-    and WeCom task on the row, news articles per campaign and variant."""
+    """A channel's memo for one outbox row (``channels/interface.py``): the delivery tag,
+    the WeCom task and the article's draft on the row, the cover's material on the
+    campaign. Each is stored before it is used, first writer wins."""
 
     def __init__(self, item: OutboxItem, campaign: Campaign, letter: str) -> None:
         self.item, self.campaign, self.letter = item, campaign, letter
-        self._thumb = ""
-
-    def _articles(self):
-        return CampaignArticle.objects.filter(campaign=self.campaign)
 
     def get(self, name: str) -> str:
         if name == "attempt":
@@ -242,9 +239,9 @@ class RowMemo:
         if name == "task":
             return self.item.task_id
         if name == "article":
-            return self._articles().filter(variant=self.letter).values_list("media_id", flat=True).first() or ""
+            return OutboxItem.objects.filter(pk=self.item.pk).values_list("media_id", flat=True).first() or ""
         if name == "thumb":
-            return self._thumb or self._articles().values_list("thumb_media_id", flat=True).first() or ""
+            return Campaign.objects.filter(pk=self.campaign.pk).values_list("cover_media_id", flat=True).first() or ""
         raise KeyError(name)
 
     def put(self, name: str, value: str) -> str:
@@ -257,16 +254,13 @@ class RowMemo:
             field = "tag_id" if name == "tag" else "task_id"
             setattr(self.item, field, int(value) if name == "tag" else value)
             OutboxItem.objects.filter(pk=self.item.pk).update(**{field: getattr(self.item, field)})
-        elif name == "thumb":
-            self._thumb = value
         elif name == "article":
-            try:
-                with transaction.atomic():
-                    CampaignArticle.objects.create(
-                        campaign=self.campaign, variant=self.letter, media_id=value, thumb_media_id=self._thumb
-                    )
-            except IntegrityError:
-                return self.get("article")
+            # Another attempt at this row may have stored its draft first: that one stands.
+            OutboxItem.objects.filter(pk=self.item.pk, media_id="").update(media_id=value)
+            return self.get("article")
+        elif name == "thumb":
+            Campaign.objects.filter(pk=self.campaign.pk, cover_media_id="").update(cover_media_id=value)
+            return self.get("thumb")
         else:
             raise KeyError(name)
         return value

@@ -127,6 +127,8 @@ class Campaign(models.Model):
     # The news article's cover (JPEG, at most WeChat's 64 KB): in the database, not a file,
     # so every worker on every machine can upload it.
     cover = models.BinaryField(_("封面"), blank=True, null=True)
+    # The cover as permanent material on the platform: added once, every draft reuses it.
+    cover_media_id = models.CharField(max_length=128, blank=True)
     title_variants = models.JSONField(_("标题 A/B 版本"), default=list, blank=True)
     variant_split = models.FloatField(
         _("A/B 测试比例"), default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)]
@@ -237,6 +239,9 @@ class OutboxItem(models.Model):
     # whose answer was not stored yet.
     task_id = models.CharField(max_length=128, blank=True)
     tag_id = models.IntegerField(null=True, blank=True)
+    # The draft this row's article went out as: a mass send takes its draft out of the
+    # box, so each row (batch) has its own, kept so that a retry sends the same one.
+    media_id = models.CharField(max_length=128, blank=True)
     # The delivery tag is deleted a while after WeChat accepted the send (the platform
     # resolves the tag's members while the job runs).
     tag_removed = models.BooleanField(default=False)
@@ -259,25 +264,6 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.key} {self.status}"
-
-
-class CampaignArticle(models.Model):
-    """A news article uploaded for one variant of a campaign: uploaded once, reused by
-    every row (and every re-claimed attempt) that sends that variant's title."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="articles")
-    variant = models.CharField(max_length=2)
-    media_id = models.CharField(max_length=128)
-    thumb_media_id = models.CharField(max_length=128)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["campaign", "variant"], name="article_unique_variant"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.campaign_id}/{self.variant} {self.media_id[:12]}"
 
 
 class SchedulerLease(models.Model):

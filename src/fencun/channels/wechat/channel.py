@@ -30,6 +30,7 @@ from fencun import clock
 from fencun.channels.interface import Batch, Capability, Content, Limit, Memo, Receipt, Sent
 from fencun.channels.wechat import covers, messages
 from fencun.channels.wechat import errors as E
+from fencun.channels.wechat.articles import DraftArticle
 from fencun.channels.wechat.client import WeChatClient
 from fencun.engine.limits import platform_limits_table
 
@@ -182,32 +183,25 @@ class OfficialAccount:
         return messages.text(content.body or content.title)
 
     def _article(self, content: Content, memo: Memo) -> str:
-        """The media_id of the news article with this variant's title: uploaded on first
-        use and memoised, so every batch of the variant and every retry reuses it."""
+        """The media_id of this batch's draft (``draft/add``). The cover is added once as
+        permanent material and shared by every draft of the campaign; each batch gets a
+        draft of its own, since a mass send takes its draft out of the box. Both are
+        memoised before use, so a retried batch sends the draft it made, never a second."""
         found = memo.get("article")
         if found:
             return found
-        # One cover serves every variant's article.
-        thumb = (
-            memo.get("thumb")
-            or self.client.upload_media("thumb", "cover.jpg", content.cover or covers.plain_cover()).media_id
+        thumb = memo.get("thumb") or memo.put(
+            "thumb", self.client.add_material("thumb", "cover.jpg", content.cover or covers.plain_cover()).media_id
         )
-        memo.put("thumb", thumb)
         body = content.body or content.title
-        media_id = self.client.upload_news(
-            [
-                {
-                    "thumb_media_id": thumb,
-                    "title": content.title,
-                    "content": "".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
-                    "digest": " ".join(body.split())[:54],
-                    "content_source_url": content.link,
-                    "show_cover_pic": 0,
-                }
-            ]
+        article = DraftArticle(
+            title=content.title,
+            content="".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip()),
+            thumb_media_id=thumb,
+            digest=" ".join(body.split())[:54],
+            content_source_url=content.link,
         )
-        # Another worker may have stored this variant's article first: send that one.
-        return memo.put("article", media_id)
+        return memo.put("article", self.client.add_draft([article]))
 
     @staticmethod
     def parse_receipt(kind: str, payload: Mapping[str, Any]) -> Receipt | None:

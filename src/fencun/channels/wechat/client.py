@@ -377,23 +377,6 @@ class WeChatClient(TokenClient, ArticleApi):
 
     # -- media --------------------------------------------------------------------
 
-    def upload_news(self, articles: Sequence[Mapping[str, Any]]) -> str:
-        """Upload the articles of a mass news message; returns its ``media_id``.
-
-        Legacy: the platform moved this to the draft box (:meth:`add_draft`) and is
-        reported to answer 45106 (:class:`ApiRetired`) today; delivery still calls it
-        until its send path moves to drafts.
-
-        Each article: ``thumb_media_id``, ``title``, ``content`` and optionally ``author``,
-        ``content_source_url``, ``digest``, ``show_cover_pic``.
-        """
-        if not 1 <= len(articles) <= 8:
-            raise LimitRefused("news_articles", "a news message has 1–8 articles")
-        body = self._call(
-            "POST", "/cgi-bin/media/uploadnews", retry=True, json_body={"articles": list(articles)}
-        )
-        return str(body["media_id"])
-
     def upload_media(
         self, kind: Literal["image", "voice", "video", "thumb"], filename: str, content: bytes
     ) -> MediaUpload:

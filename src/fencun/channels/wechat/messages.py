@@ -18,7 +18,7 @@ def text(content: str) -> Message:
 
 
 def news(media_id: str) -> Message:
-    """An article by its draft's ``media_id`` (``add_draft``; legacy: ``upload_news``),
+    """An article by its draft's ``media_id`` (``add_draft``),
     for mass sends and previews (``mpnews``). A mass send takes the draft out of the box."""
     return {"msgtype": "mpnews", "mpnews": {"media_id": media_id}}
 

@@ -57,6 +57,7 @@ def add_material(
         "name": filename,
         "update_time": int(platform.now()),
         "bytes": len(data),
+        "data": data,  # what was uploaded, for tests to compare
         **description,
     }
     answer: dict[str, Any] = {"media_id": media_id}

@@ -128,7 +128,9 @@ def _accept_mass(
     platform.jobs[job.msg_id] = job
     platform.clientmsgids[clientmsgid] = (job.msg_id, now)
     if msgtype == "mpnews":
-        platform.drafts.pop(str(content.get("media_id", "")), None)  # sent: out of the box
+        sent = platform.drafts.pop(str(content.get("media_id", "")), None)  # sent: out of the box
+        if sent is not None:  # the articles as they went out, for tests to read
+            job.message["articles"] = sent["articles"]
     platform.enqueue_job(job)
     answer: dict[str, Any] = {
         "errcode": 0,

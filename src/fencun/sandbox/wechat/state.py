@@ -34,9 +34,9 @@ class Config:
     verified: bool = True
     #: Whether the account may open comments on its articles (88000 otherwise).
     comments: bool = True
-    #: Answer ``media/uploadnews`` as today's platform is reported to (45106) instead of
-    #: storing the article (api_limits.json: "retired").
-    uploadnews_retired: bool = False
+    #: Answer ``media/uploadnews`` as today's platform is reported to (45106); False
+    #: stores the article as the platform once did, for a client still on that path.
+    uploadnews_retired: bool = True
     templates: dict[str, str] = field(
         default_factory=lambda: {"TM_ORDER_SHIPPED": "订单发货通知", "TM_APPOINTMENT": "预约提醒"}
     )
