@@ -14,6 +14,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from fencun.engine.catalog import Category
 from fencun.engine.clock import DAY, to_epoch
 from fencun.engine.geo import nearest_store_km
 from fencun.engine.planner import Campaign, Product, plan
-from fencun.engine.state import PUSH_RING, FollowerState
+from fencun.engine.state import PUSH_RING, FollowerState, PooledStats
 
 CATEGORIES = [
     Category("sofa", "沙发"),
@@ -40,18 +41,30 @@ _ALPHABET = np.frombuffer(
 )
 
 
-def synthetic_openids(n: int, rng: np.random.Generator) -> list[str]:
-    """``n`` distinct 28-character openids in WeChat's shape (``o`` + 27 url-safe characters)."""
+def openid_bytes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` 28-character openids in WeChat's shape (``o`` + 27 url-safe characters), as a
+    compact ``S28`` array; distinct but for a chance of about n^2 / 64^27."""
     chars = _ALPHABET[rng.integers(0, len(_ALPHABET), size=(n, 27))]
     raw = np.concatenate([np.full((n, 1), ord("o"), dtype=np.uint8), chars], axis=1)
-    ids = raw.view("S28").ravel().astype(str).tolist()
+    ids: np.ndarray = raw.view("S28").ravel()
+    return ids
+
+
+def synthetic_openids(n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` distinct 28-character openids in WeChat's shape (``o`` + 27 url-safe characters)."""
+    ids = openid_bytes(n, rng).astype(str).tolist()
     if len(set(ids)) != n:  # 64**27 makes this astronomically unlikely; keep it correct anyway
         ids = [f"{o[:18]}{i:010d}" for i, o in enumerate(ids)]
     return ids
 
 
-def synthetic_state(n: int, seed: int = 0) -> FollowerState:
-    """A plausible account of ``n`` followers with history, built column-wise."""
+def synthetic_state(
+    n: int, seed: int | Sequence[int] = 0, openids: list[str] | None = None
+) -> FollowerState:
+    """A plausible account of ``n`` followers with history, built column-wise. ``openids``:
+    the followers' (``n`` of them; drawn when None), e.g. a shard's, seeded ``[seed, shard]``."""
+    if openids is not None and len(openids) != n:
+        raise ValueError(f"{len(openids)} openids for {n} followers")
     rng = np.random.default_rng(seed)
     now = to_epoch(NOW)
     c = len(CATEGORIES)
@@ -70,7 +83,7 @@ def synthetic_state(n: int, seed: int = 0) -> FollowerState:
     state.tag_names.append("vip")
     state.scenes.extend(["ADD_SCENE_QR_CODE", "ADD_SCENE_SEARCH", "ADD_SCENE_PROFILE_CARD"])
     state.add_columns(
-        synthetic_openids(n, rng),
+        synthetic_openids(n, rng) if openids is None else openids,
         {
             "subscribed": rng.random(n) < 0.97,
             "subscribed_at": now - rng.uniform(1, 700, n) * DAY,
@@ -100,8 +113,17 @@ def synthetic_state(n: int, seed: int = 0) -> FollowerState:
             "tag_bits": tag_bits,
         },
     )
-    s = state.stats
-    # Contrasts as a season of campaigns leaves them: pushes and controls in every cell.
+    synthetic_stats(state.stats, n, rng)
+    state.clock = now
+    return state
+
+
+def synthetic_stats(
+    s: PooledStats, n: int, rng: np.random.Generator, share: float = 1.0
+) -> None:
+    """Fill empty pooled statistics with the contrasts a season of campaigns leaves an
+    account of ``n`` followers: pushes and controls in every cell. ``share``: the part of
+    them one shard of the account holds (1 / shards)."""
     s.up_n += rng.integers(20, 2000, s.up_n.shape)
     s.up_n[1] *= 0.1
     s.up_o += s.up_n * rng.uniform(0.001, 0.03, s.up_n.shape)
@@ -112,8 +134,10 @@ def synthetic_state(n: int, seed: int = 0) -> FollowerState:
     s.unf_sent += rng.integers(5000, 50000, s.unf_sent.shape)
     s.unf_after += s.unf_sent * rng.uniform(0.001, 0.02, s.unf_sent.shape)
     s.follower_days, s.base_unfollows, s.revenue = n * 90.0, n * 0.02, n * 30.0
-    state.clock = now
-    return state
+    if share != 1.0:
+        for name, value in vars(s).items():
+            if name not in ("n_categories", "orders"):
+                setattr(s, name, value * share)
 
 
 def campaigns(k: int) -> list[Campaign]:

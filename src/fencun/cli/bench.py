@@ -10,6 +10,7 @@ from fencun.bench import dryrun as dryrun_bench
 from fencun.bench import gateway, planner
 from fencun.bench import ingest as ingest_bench
 from fencun.bench import insights as insights_bench
+from fencun.bench import shards as shards_bench
 from fencun.bench import sync as sync_bench
 
 app = typer.Typer(help="Benchmarks; each prints one JSON object with its figures.", no_args_is_help=True)
@@ -21,3 +22,4 @@ app.command("delivery")(delivery_bench.command)
 app.command("ingest")(ingest_bench.command)
 app.command("decisions")(decisions_bench.command)
 app.command("dry-run")(dryrun_bench.command)
+app.command("shards")(shards_bench.command)

@@ -317,10 +317,115 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
     return Uplift(mean=md * unit, var=vd * unit * unit, control=mc * unit)
 
 
-def plan_context(
-    state: FollowerState, now: float, rules: MerchantRules, rng: np.random.Generator
-) -> PlanContext:
+@dataclass(frozen=True)
+class AccountSums:
+    """Sums over all of an account's followers that a plan needs beside each follower's
+    own row. A plan weighs a follower's value against the account's mean engagement, and
+    values a follower whose interests are unknown at the account's mean next push; an
+    account split into shards adds its shards' sums (``+``) and each shard plans with the
+    account's, as the whole account would.
+
+    ``rows``: followers (state rows); ``engagement``: their engagement summed (decayed
+    interest evidence plus five per order); ``subscribed``: subscribed followers;
+    ``next_push_yuan``: what the next push can add to each subscribed follower (the uplift
+    of their best category), summed, yuan."""
+
+    rows: int = 0
+    engagement: float = 0.0
+    subscribed: int = 0
+    next_push_yuan: float = 0.0
+
+    def __add__(self, other: AccountSums) -> AccountSums:
+        return AccountSums(
+            rows=self.rows + other.rows,
+            engagement=self.engagement + other.engagement,
+            subscribed=self.subscribed + other.subscribed,
+            next_push_yuan=self.next_push_yuan + other.next_push_yuan,
+        )
+
+    @property
+    def mean_engagement(self) -> float:
+        return self.engagement / self.rows if self.rows else 0.0
+
+    @property
+    def mean_next_push_yuan(self) -> float | None:
+        """Mean over subscribed followers; None when there are none."""
+        return self.next_push_yuan / self.subscribed if self.subscribed else None
+
+
+def _engagement(state: FollowerState, evidence: np.ndarray) -> np.ndarray:
+    engagement: np.ndarray = evidence.sum(axis=1) + np.float32(5.0) * state.orders
+    return engagement
+
+
+def _sums(state: FollowerState, engagement: np.ndarray, per_push: np.ndarray) -> AccountSums:
+    live = state.subscribed
+    return AccountSums(
+        rows=state.n,
+        engagement=float(engagement.sum(dtype=np.float64)),
+        subscribed=int(live.sum()),
+        next_push_yuan=float(per_push[live].sum(dtype=np.float64)),
+    )
+
+
+@dataclass
+class ContextBasis:
+    """The row-wise part of a plan's context at ``now`` that :class:`AccountSums` are made
+    of: a shard computes it once for its sums and plans on it (:func:`plan_context`)."""
+
+    now: float
+    evidence: np.ndarray  # (n, C) float32, decayed to now
+    cells: list[np.ndarray]  # per category, each row's uplift cell now
+    revenue: Uplift  # yuan per push
+    next_push: np.ndarray  # (n,) yuan the next push can add (before the account's mean)
+    organic: np.ndarray  # (n,) yuan a day bought without pushes
+    engagement: np.ndarray  # (n,) float32
+    sums: AccountSums  # this state's
+
+
+def context_basis(state: FollowerState, now: float) -> ContextBasis:
+    """The :class:`ContextBasis` of ``state`` at ``now``. ``state.stats`` must be the
+    account's pooled statistics: the next push's uplift is learned from them."""
     evidence = state.evidence_at(now)
+    revenue = uplift(state, "revenue")
+    cells = state.uplift_cells_of(range(len(state.categories)), now, evidence=evidence)
+    next_push, organic = future_push_value(state, revenue, cells)
+    engagement = _engagement(state, evidence)
+    return ContextBasis(
+        now=now,
+        evidence=evidence,
+        cells=cells,
+        revenue=revenue,
+        next_push=next_push,
+        organic=organic,
+        engagement=engagement,
+        sums=_sums(state, engagement, next_push),
+    )
+
+
+def account_sums(state: FollowerState, now: float) -> AccountSums:
+    """This state's part of :class:`AccountSums` at ``now`` (the whole account's, for a
+    state that holds all of it); see :func:`context_basis`."""
+    return context_basis(state, now).sums
+
+
+def plan_context(
+    state: FollowerState,
+    now: float,
+    rules: MerchantRules,
+    rng: np.random.Generator,
+    account: AccountSums | None = None,
+    basis: ContextBasis | None = None,
+) -> PlanContext:
+    """What a plan at ``now`` shares between its campaigns. ``account``: the account's
+    :class:`AccountSums` when ``state`` holds only a shard of it (None: ``state`` is the
+    whole account); ``basis``: the state's :class:`ContextBasis` at ``now``, if computed
+    already (a shard's, for its sums)."""
+    if basis is None:
+        basis = context_basis(state, now)
+    elif basis.now != now:
+        raise ValueError("the context basis was computed for another time")
+    evidence = basis.evidence
     pressure = state.pressure_now(now) + np.float32(1.0)
     pb = bucket(pressure, PRESSURE_EDGES)
     # Incremental unfollow probability of one more push, by pressure x relevance.
@@ -341,19 +446,20 @@ def plan_context(
     )
     ratio = (rate48 / overall).astype(np.float32)
     p_unf = np.maximum(p_unf, lasting[:, None].astype(np.float32) * ratio[None, :])
+    revenue, cells, organic, engagement = basis.revenue, basis.cells, basis.organic, basis.engagement
+    # Means over the whole account: summed in float64, so an account in shards adds up
+    # to the same figures as one in a piece.
+    sums = basis.sums if account is None else account
     # The follower's value: the dial, weighted by engagement (orders and evidence).
     v = learned_follower_value(state, rules)
-    engagement = evidence.sum(axis=1) + np.float32(5.0) * state.orders
-    mean_eng = float(engagement.mean()) if engagement.size else 0.0
+    mean_eng = sums.mean_engagement
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
-    revenue = uplift(state, "revenue")
-    cells = state.uplift_cells_of(range(len(state.categories)), now, evidence=evidence)
-    per_push, organic = future_push_value(state, revenue, cells)
     # Every follower likes something: one the engine knows nothing about yet is worth at
     # least what later pushes add to the average follower, once their interest is found.
-    live = state.subscribed
-    if live.any():
-        np.maximum(per_push, np.float32(per_push[live].mean()), out=per_push)
+    mean_push = sums.mean_next_push_yuan
+    per_push = basis.next_push
+    if mean_push is not None:
+        per_push = np.maximum(per_push, np.float32(mean_push))
     # What one more push's fatigue dulls: the follower's next push (the contrast measures
     # exactly that), and what they buy on their own while it lasts (the decay of a push's
     # pressure, in days).
@@ -386,16 +492,6 @@ class CampaignEstimate:
     p_unfollow: np.ndarray  # (n,) float32 incremental
     harm: np.ndarray  # (n,) float32 yuan: lost follower value plus lost attention
     category: int = 0
-
-    def interval(
-        self, mask: np.ndarray, ctx_uplift: Uplift, quantity_mean: np.ndarray
-    ) -> tuple[float, tuple[float, float]]:
-        """Sum of ``quantity_mean`` over ``mask`` with a 90 % interval: followers of one
-        cell share its uncertainty, cells are independent."""
-        total = float(quantity_mean[mask].sum(dtype=np.float64))
-        counts = np.bincount(self.cells[mask], minlength=N_CELLS).astype(np.float64)
-        sd = float(np.sqrt((counts * counts * ctx_uplift.var[self.category]).sum()))
-        return total, (total - Z90 * sd, total + Z90 * sd)
 
 
 def estimate_campaign(

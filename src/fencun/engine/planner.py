@@ -24,6 +24,13 @@ Order of work, all vectorised over followers:
    the highest net value; a subscription account makes one mass send a day, the same
    message to everyone it reaches, so it picks the single campaign worth most.
 
+The assignment is the only step that looks beyond each follower's own row (besides the
+account's pooled statistics and means, :class:`~fencun.engine.estimates.AccountSums`):
+:func:`plan` is :func:`draft` (steps 1-4 and each open row's net value), then
+:func:`choose_mass_campaign` on the draft's per-campaign totals, :meth:`PlanDraft.assign`
+and :meth:`PlanDraft.finish`. An account split into shards runs the same steps shard by
+shard and adds the shards' totals and summaries in between (:mod:`fencun.engine.shards`).
+
 Policies: ``fencun`` (all of the above), ``blast`` (every campaign to its whole segment
 within platform limits only), ``capped`` (blast plus the merchant's weekly cap),
 ``simple`` (followers who have shown interest in the campaign's category plus a random 10 %
@@ -35,7 +42,7 @@ rules as ``fencun``, with no holdout or control group).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -45,7 +52,9 @@ from fencun.engine import reasons as R
 from fencun.engine.clock import DAY, HOUR, iso, local_day_number, to_epoch
 from fencun.engine.estimates import (
     Z90,
+    AccountSums,
     CampaignEstimate,
+    ContextBasis,
     PlanContext,
     estimate_campaign,
     plan_context,
@@ -53,7 +62,7 @@ from fencun.engine.estimates import (
 from fencun.engine.limits import PlatformLimits, load_platform_limits, load_wecom_limits
 from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import evaluate_segment
-from fencun.engine.state import FollowerState
+from fencun.engine.state import N_CELLS, FollowerState
 
 POLICIES = ("fencun", "blast", "capped", "simple", "oracle")
 #: Policies bound by all the merchant's rules (quiet hours, gaps, cooldowns, weekly cap).
@@ -143,6 +152,57 @@ class CampaignSummary:
 
 
 @dataclass
+class MaskSums:
+    """Sums over a set of followers that a :class:`Prediction` is made of; ``+`` adds two
+    disjoint sets (two shards' followers)."""
+
+    reach: int
+    orders: float  # posterior mean incremental orders, summed
+    revenue: float  # posterior mean incremental revenue, summed, yuan
+    unfollows: float  # incremental unfollow probabilities, summed
+    cells: np.ndarray  # (N_CELLS,) followers per uplift cell: they share its uncertainty
+
+    def __add__(self, other: MaskSums) -> MaskSums:
+        return MaskSums(
+            reach=self.reach + other.reach,
+            orders=self.orders + other.orders,
+            revenue=self.revenue + other.revenue,
+            unfollows=self.unfollows + other.unfollows,
+            cells=self.cells + other.cells,
+        )
+
+
+@dataclass
+class SummaryParts:
+    """A campaign's :class:`CampaignSummary` as sums over followers, so that the shards of
+    an account add theirs (``+``) and :func:`campaign_summary` makes the account's.
+
+    ``reasons``: followers per reason code (``sent`` first); ``sent``: the recipients;
+    ``everyone``: whom sending to all in the segment would reach. The posterior variances
+    per uplift cell and ``unfollows_seen`` (the pooled deliveries and follower-days behind
+    the unfollow rates) come from the account's pooled statistics, the same in every shard.
+    """
+
+    campaign_id: str
+    reasons: np.ndarray  # (len(CODES),) int64
+    sent: MaskSums
+    everyone: MaskSums
+    orders_var: np.ndarray  # (N_CELLS,) incremental orders of a push, per cell
+    revenue_var: np.ndarray  # (N_CELLS,) yuan^2
+    unfollows_seen: float
+
+    def __add__(self, other: SummaryParts) -> SummaryParts:
+        if other.campaign_id != self.campaign_id:
+            raise ValueError(f"summaries of {self.campaign_id} and {other.campaign_id}")
+        return replace(
+            self,
+            reasons=self.reasons + other.reasons,
+            sent=self.sent + other.sent,
+            everyone=self.everyone + other.everyone,
+        )
+
+
+@dataclass
 class Plan:
     """The outcome of one planning run. ``codes[j, i]`` indexes :data:`reasons.CODES`."""
 
@@ -158,6 +218,8 @@ class Plan:
     #: ``(k, n)``: members of the control group whom the decision would have sent, had
     #: they not been in it (``None``: every member who passed the hard rules).
     tested: np.ndarray | None = field(default=None, repr=False)
+    #: ``summaries`` as sums over followers (what a shard reports to its account).
+    summary_parts: list[SummaryParts] = field(default_factory=list, repr=False)
 
     def _j(self, campaign_id: str) -> int:
         for j, c in enumerate(self.campaigns):
@@ -378,10 +440,65 @@ def plan(
     ``seed`` makes the Thompson draws reproducible; ``explore=False`` decides on posterior
     means. ``truth`` is the world's knowledge, for policy ``oracle`` only.
     """
+    d = draft(
+        state,
+        campaigns,
+        now,
+        account_type=account_type,
+        rules=rules,
+        policy=policy,
+        seed=seed,
+        explore=explore,
+        truth=truth,
+    )
+    if d.assigned:
+        return d.finish()
+    recipients = d.assign(choose_mass_campaign(d.campaigns, d.totals(), account_type))
+    return d.finish(below_openid_list_minimum(d.campaigns, recipients, account_type))
+
+
+def priority_order(campaigns: Sequence[Campaign]) -> tuple[Campaign, ...]:
+    """The order a plan considers campaigns in: urgent ones first in line, otherwise the
+    caller's order (:attr:`Plan.campaigns`, the rows of :attr:`Plan.codes`)."""
+    order = sorted(range(len(campaigns)), key=lambda j: (not campaigns[j].urgent, j))
+    return tuple(campaigns[j] for j in order)
+
+
+def draft(
+    state: FollowerState,
+    campaigns: Sequence[Campaign],
+    now: float | str,
+    *,
+    account_type: str = "subscription",
+    rules: MerchantRules | None = None,
+    policy: str = "fencun",
+    seed: int | Sequence[int] = 0,
+    explore: bool = True,
+    truth: Truth | None = None,
+    account: AccountSums | None = None,
+    basis: ContextBasis | None = None,
+) -> PlanDraft:
+    """A plan up to its account-wide steps; pure (the state is not changed).
+
+    Policy ``fencun``: the hard rules, the control group, the estimates, the economic
+    decision and the holdouts, row by row, and each open row's net value; the caller then
+    picks the account's one mass send from :meth:`PlanDraft.totals` (subscription
+    accounts, :func:`choose_mass_campaign`), assigns (:meth:`PlanDraft.assign`) and
+    finishes (:meth:`PlanDraft.finish`), as :func:`plan` does for a whole account. A shard
+    of an account is drafted with the account's pooled statistics in ``state.stats`` and
+    the account's ``account`` sums (and the shard's ``basis`` they were summed from, if
+    kept); ``seed`` may then be a sequence (``[seed, shard]``) so that each shard draws
+    its own. Exploration is bounded per draft: at most
+    ``rules.exploration_share`` of the draft's open rows, so of the whole account too.
+
+    Other policies are decided whole here: their drafts come assigned.
+    """
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r}: one of {POLICIES}")
     if policy == "oracle" and truth is None:
         raise ValueError("policy 'oracle' needs the world's truth (its expected())")
+    if account is not None and policy != "fencun":
+        raise ValueError(f"policy {policy!r} is decided whole; only 'fencun' plans by shard")
     ts = to_epoch(now)
     rules = rules or MerchantRules()
     limits = load_platform_limits(account_type)
@@ -393,9 +510,7 @@ def plan(
     ids = [c.id for c in campaigns]
     if len(set(ids)) != len(ids):
         raise ValueError("campaign ids must be unique within a plan")
-    # Urgent campaigns first in line; otherwise the caller's order.
-    order = sorted(range(len(campaigns)), key=lambda j: (not campaigns[j].urgent, j))
-    ordered = tuple(campaigns[j] for j in order)
+    ordered = priority_order(campaigns)
     n, k = state.n, len(ordered)
     codes = np.zeros((k, n), dtype=np.uint8)
     cache: dict[str, Any] = {}
@@ -407,16 +522,16 @@ def plan(
             _mark(codes[j], control, R.CONTROL_GROUP)
 
     rng = np.random.default_rng(seed)
-    ctx = plan_context(state, ts, rules, rng)
+    ctx = plan_context(state, ts, rules, rng, account, basis)
     estimates: dict[str, CampaignEstimate] = {}
     for c in ordered:
         estimates[c.id] = estimate_campaign(
             state, ctx, state.category_index[c.category], draw=explore and policy == "fencun"
         )
 
-    tested = None
+    score = tested = None
     if policy == "fencun":
-        tested = _decide(state, ordered, codes, estimates, ctx, rules, limits)
+        score, tested = _decide(state, ordered, codes, estimates, ctx, rules)
     elif policy == "oracle":
         assert truth is not None
         _oracle(ordered, codes, truth, limits)
@@ -424,22 +539,100 @@ def plan(
         if policy == "simple":
             _simple_interest(state, ordered, codes, ts, rng)
         _blast(state, ordered, codes, rules, limits, policy, cache, ts)
-
-    summaries = [
-        _summary(state, c, codes[j], estimates[c.id], ctx, limits, ts) for j, c in enumerate(ordered)
-    ]
-    return Plan(
+    return PlanDraft(
+        state=state,
         at=ts,
         policy=policy,
         account_type=account_type,
         campaigns=ordered,
         codes=codes,
-        openids=state.openids,
-        summaries=summaries,
-        follower_value_yuan=ctx.follower_value_yuan,
         estimates=estimates,
+        ctx=ctx,
+        limits=limits,
+        score=score,
         tested=tested,
     )
+
+
+@dataclass
+class PlanDraft:
+    """A plan before its account-wide steps (see :func:`draft`). ``codes`` holds the
+    reasons found so far (0: still a candidate); ``score`` each candidate's net value."""
+
+    state: FollowerState
+    at: float
+    policy: str
+    account_type: str
+    campaigns: tuple[Campaign, ...]
+    codes: np.ndarray
+    estimates: dict[str, CampaignEstimate]
+    ctx: PlanContext
+    limits: PlatformLimits
+    #: ``(k, n)`` float64: each candidate's net value in yuan (an urgent campaign's with
+    #: its priority bonus), ``-inf`` for rows held back; None once assigned.
+    score: np.ndarray | None = field(default=None, repr=False)
+    tested: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def assigned(self) -> bool:
+        return self.score is None
+
+    def totals(self) -> dict[str, float]:
+        """Per campaign id, its candidates' positive net values summed (yuan; an urgent
+        campaign's each carry the priority bonus): what a subscription account's one mass
+        send a day is chosen on. The shards of an account add theirs."""
+        if self.score is None:
+            raise ValueError("the draft is assigned already")
+        totals = _campaign_totals(self.score)
+        return {c.id: float(totals[j]) for j, c in enumerate(self.campaigns)}
+
+    def assign(self, mass_campaign: str | None) -> dict[str, int]:
+        """At most one campaign per follower, the highest score winning; returns the
+        recipients per campaign id. ``mass_campaign``: the account's one mass send of the
+        day (:func:`choose_mass_campaign` of the account's totals), whose rivals' candidates
+        are held back as ``lost_to_other_campaign``; None where the account may send more."""
+        if self.score is None:
+            raise ValueError("the draft is assigned already")
+        ids = [c.id for c in self.campaigns]
+        if mass_campaign is not None and mass_campaign not in ids:
+            raise ValueError(f"campaign {mass_campaign!r} is not in the plan")
+        winner = None if mass_campaign is None else ids.index(mass_campaign)
+        _assign(self.campaigns, self.codes, self.score, winner)
+        self.score = None
+        codes = self.codes
+        return {c.id: int(np.count_nonzero(codes[j] == 0)) for j, c in enumerate(self.campaigns)}
+
+    def finish(self, below_minimum: Collection[str] = ()) -> Plan:
+        """The plan. ``below_minimum``: mass campaigns whose recipients in the whole
+        account fall short of an openid-list send's minimum
+        (:func:`below_openid_list_minimum`); their recipients are held back for the
+        platform's limit."""
+        if self.score is not None:
+            raise ValueError("assign the draft first")
+        for j, c in enumerate(self.campaigns):
+            if c.id in below_minimum:
+                sent = self.codes[j] == 0
+                self.codes[j][sent] = R.CODE_INDEX[R.PLATFORM_LIMIT]
+        parts = [
+            _summary_parts(self.state, c, self.codes[j], self.estimates[c.id], self.ctx, self.at)
+            for j, c in enumerate(self.campaigns)
+        ]
+        return Plan(
+            at=self.at,
+            policy=self.policy,
+            account_type=self.account_type,
+            campaigns=self.campaigns,
+            codes=self.codes,
+            openids=self.state.openids,
+            summaries=[
+                campaign_summary(p, c, self.limits)
+                for p, c in zip(parts, self.campaigns, strict=True)
+            ],
+            follower_value_yuan=self.ctx.follower_value_yuan,
+            estimates=self.estimates,
+            tested=self.tested,
+            summary_parts=parts,
+        )
 
 
 def _decide(
@@ -449,10 +642,10 @@ def _decide(
     estimates: dict[str, CampaignEstimate],
     ctx: PlanContext,
     rules: MerchantRules,
-    limits: PlatformLimits,
-) -> np.ndarray:
-    """The economic decision for every open row; returns ``(k, n)``: the control group's
-    members (who passed the hard rules) whom the decision would have sent."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The economic decision for every open row; returns each candidate's score ``(k, n)``
+    (its net value, ``-inf`` if held back) and ``(k, n)``: the control group's members
+    (who passed the hard rules) whom the decision would have sent."""
     k, n = codes.shape
     score = np.full((k, n), -np.inf)
     tested = np.zeros((k, n), dtype=np.bool_)
@@ -494,8 +687,7 @@ def _decide(
         _mark(row, open_ & worth & holdout_mask(state, c.id, rules.holdout_fraction), R.HOLDOUT)
         candidate = row == 0
         score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else 0.0)
-    _assign(campaigns, codes, score, limits)
-    return tested
+    return score, tested
 
 
 def _oracle(
@@ -514,7 +706,12 @@ def _oracle(
         worth = net > 0
         row[rows[~worth]] = R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]
         score[j][rows[worth]] = net[worth] + (_URGENT_BONUS if c.urgent else 0.0)
-    _assign(campaigns, codes, score, limits)
+    # The oracle plans the whole account in one piece: its account-wide steps follow here.
+    ids = [c.id for c in campaigns]
+    totals = dict(zip(ids, _campaign_totals(score).tolist(), strict=True))
+    winner = choose_mass_campaign(campaigns, totals, limits.account_type)
+    _assign(campaigns, codes, score, None if winner is None else ids.index(winner))
+    _openid_list_minimum(campaigns, codes, limits)
 
 
 def _simple_interest(
@@ -534,31 +731,64 @@ def _simple_interest(
         _mark(codes[j], ~chosen, R.LOW_RELEVANCE)
 
 
+def _campaign_totals(score: np.ndarray) -> np.ndarray:
+    """Per campaign, the positive finite scores summed (float64)."""
+    totals: np.ndarray = np.where(np.isfinite(score), np.maximum(score, 0), 0).sum(
+        axis=1, dtype=np.float64
+    )
+    return totals
+
+
+def choose_mass_campaign(
+    campaigns: Sequence[Campaign], totals: Mapping[str, float], account_type: str
+) -> str | None:
+    """The account's one mass send of the day, where its type allows one (subscription
+    accounts) and more than one mass campaign competes: the one whose ``totals``
+    (:meth:`PlanDraft.totals`, of the whole account: a sharded account adds its shards')
+    are largest, the first in :func:`priority_order` on a tie. None: no choice to make."""
+    limits = load_platform_limits(account_type)
+    ordered = priority_order(campaigns)
+    mass = [c for c in ordered if c.channel == "mass"]
+    if limits.mass_sends_per_day_account is None or len(mass) < 2:
+        return None
+    best = max(range(len(mass)), key=lambda j: (totals[mass[j].id], -j))
+    return mass[best].id
+
+
+def below_openid_list_minimum(
+    campaigns: Sequence[Campaign], recipients: Mapping[str, int], account_type: str
+) -> list[str]:
+    """Mass campaigns whose ``recipients`` (in the whole account) are too few for an
+    openid-list send (service accounts: at least two); empty where no such send is made."""
+    limits = load_platform_limits(account_type)
+    if not limits.openid_list_send:
+        return []
+    return [
+        c.id
+        for c in campaigns
+        if c.channel == "mass" and 0 < recipients.get(c.id, 0) < limits.openid_list_min
+    ]
+
+
 def _assign(
-    campaigns: tuple[Campaign, ...], codes: np.ndarray, score: np.ndarray, limits: PlatformLimits
+    campaigns: tuple[Campaign, ...], codes: np.ndarray, score: np.ndarray, winner: int | None
 ) -> None:
-    """At most one campaign per follower: the highest score wins (urgent ones carry a bonus);
-    a subscription account's one mass send a day goes to the campaign worth most in all."""
+    """At most one campaign per follower: the highest score wins (urgent ones carry a
+    bonus). ``winner``: the index of the account's one mass send of the day, if chosen
+    (the same message to all it reaches): the other mass campaigns lose their candidates."""
     k = codes.shape[0]
     if k == 0:
         return
-    one_per_day = limits.mass_sends_per_day_account is not None
-    mass = np.array([c.channel == "mass" for c in campaigns])
-    if one_per_day and mass.sum() > 1:
-        # One mass send a day, the same to all it reaches: the single campaign worth most.
-        totals = np.where(np.isfinite(score), np.maximum(score, 0), 0).sum(axis=1, dtype=np.float64)
-        totals[~mass] = -np.inf
-        winner = int(np.argmax(totals))
-        for j in np.flatnonzero(mass):
-            if j != winner:
+    if winner is not None:
+        for j, c in enumerate(campaigns):
+            if c.channel == "mass" and j != winner:
                 codes[j][np.isfinite(score[j])] = R.CODE_INDEX[R.LOST_TO_OTHER_CAMPAIGN]
                 score[j] = -np.inf
     best = np.argmax(score, axis=0)
     any_candidate = np.isfinite(score).any(axis=0)
-    for j in range(k):  # type: ignore[assignment]  # j was an np.intp in the loop above
+    for j in range(k):
         lost = np.isfinite(score[j]) & ~((best == j) & any_candidate)
         codes[j][lost] = R.CODE_INDEX[R.LOST_TO_OTHER_CAMPAIGN]
-    _openid_list_minimum(campaigns, codes, limits)
 
 
 def _blast(
@@ -610,49 +840,74 @@ def _openid_list_minimum(
     campaigns: tuple[Campaign, ...], codes: np.ndarray, limits: PlatformLimits
 ) -> None:
     # An openid-list mass send needs at least two recipients (service accounts).
-    if not limits.openid_list_send:
-        return
+    recipients = {c.id: int(np.count_nonzero(codes[j] == 0)) for j, c in enumerate(campaigns)}
+    below = below_openid_list_minimum(campaigns, recipients, limits.account_type)
     for j, c in enumerate(campaigns):
-        if c.channel == "mass":
+        if c.id in below:
             sent = codes[j] == 0
-            if 0 < int(sent.sum()) < limits.openid_list_min:
-                codes[j][sent] = R.CODE_INDEX[R.PLATFORM_LIMIT]
+            codes[j][sent] = R.CODE_INDEX[R.PLATFORM_LIMIT]
 
 
-def _summary(
+def _summary_parts(
     state: FollowerState,
     c: Campaign,
     row: np.ndarray,
     est: CampaignEstimate,
     ctx: PlanContext,
-    limits: PlatformLimits,
     now: float,
-) -> CampaignSummary:
-    counts = np.bincount(row, minlength=len(R.CODES))
-    sent_mask = row == 0
-    sent = int(counts[0])
+) -> SummaryParts:
     reachable = state.wecom_contact if c.channel == "wecom" else state.subscribed
     everyone = reachable & ~state.received_mask(c.id)
     if c.segment is not None:
         everyone &= evaluate_segment(c.segment, state, now)
 
-    def predict(mask: np.ndarray) -> Prediction:
-        orders, orders_ci = est.interval(mask, ctx.orders, est.orders)
-        revenue, revenue_ci = est.interval(mask, ctx.revenue, est.uplift)
-        unfollows = float(est.p_unfollow[mask].sum(dtype=np.float64))
-        # Unfollows: Poisson noise plus the uncertainty of the pooled rates behind them.
-        seen = float(state.stats.unf_after.sum() + state.stats.haz_unf.sum())
-        sd = np.sqrt(unfollows) + unfollows / np.sqrt(1.0 + seen)
-        return Prediction(
-            reach=int(mask.sum()),
-            orders=round(orders, 2),
-            revenue=round(revenue, 2),
-            unfollows=round(unfollows, 2),
-            orders_ci=(round(orders_ci[0], 2), round(orders_ci[1], 2)),
-            revenue_ci=(round(revenue_ci[0], 2), round(revenue_ci[1], 2)),
-            unfollows_ci=(round(max(unfollows - Z90 * sd, 0.0), 2), round(unfollows + Z90 * sd, 2)),
+    def sums(mask: np.ndarray) -> MaskSums:
+        return MaskSums(
+            reach=int(np.count_nonzero(mask)),
+            orders=float(est.orders[mask].sum(dtype=np.float64)),
+            revenue=float(est.uplift[mask].sum(dtype=np.float64)),
+            unfollows=float(est.p_unfollow[mask].sum(dtype=np.float64)),
+            cells=np.bincount(est.cells[mask], minlength=N_CELLS),
         )
 
+    return SummaryParts(
+        campaign_id=c.id,
+        reasons=np.bincount(row, minlength=len(R.CODES)),
+        sent=sums(row == 0),
+        everyone=sums(everyone),
+        orders_var=ctx.orders.var[est.category],
+        revenue_var=ctx.revenue.var[est.category],
+        unfollows_seen=float(state.stats.unf_after.sum() + state.stats.haz_unf.sum()),
+    )
+
+
+def _prediction(m: MaskSums, parts: SummaryParts) -> Prediction:
+    # Followers of one cell share its uncertainty; cells are independent.
+    counts = m.cells.astype(np.float64)
+    orders_sd = float(np.sqrt((counts * counts * parts.orders_var).sum()))
+    revenue_sd = float(np.sqrt((counts * counts * parts.revenue_var).sum()))
+    # Unfollows: Poisson noise plus the uncertainty of the pooled rates behind them.
+    unfollows = m.unfollows
+    sd = np.sqrt(unfollows) + unfollows / np.sqrt(1.0 + parts.unfollows_seen)
+    return Prediction(
+        reach=m.reach,
+        orders=round(m.orders, 2),
+        revenue=round(m.revenue, 2),
+        unfollows=round(unfollows, 2),
+        orders_ci=(round(m.orders - Z90 * orders_sd, 2), round(m.orders + Z90 * orders_sd, 2)),
+        revenue_ci=(
+            round(m.revenue - Z90 * revenue_sd, 2),
+            round(m.revenue + Z90 * revenue_sd, 2),
+        ),
+        unfollows_ci=(round(max(unfollows - Z90 * sd, 0.0), 2), round(unfollows + Z90 * sd, 2)),
+    )
+
+
+def campaign_summary(parts: SummaryParts, c: Campaign, limits: PlatformLimits) -> CampaignSummary:
+    """The summary a dry run shows of ``c``, from its :class:`SummaryParts` (one plan's,
+    or the sum of a sharded account's)."""
+    counts = parts.reasons
+    sent = int(counts[0])
     if c.channel == "customer_service":
         method, batches = "customer_service", sent
     elif c.channel == "wecom":
@@ -665,11 +920,11 @@ def _summary(
         method, batches = "none", 0
     return CampaignSummary(
         campaign_id=c.id,
-        audience=int(row.size),
+        audience=int(counts.sum()),
         sent=sent,
         held_back={code: int(counts[i]) for i, code in enumerate(R.CODES) if i and counts[i]},
-        predicted=predict(sent_mask),
-        send_to_all=predict(everyone),
+        predicted=_prediction(parts.sent, parts),
+        send_to_all=_prediction(parts.everyone, parts),
         delivery_method=method,
         batches=batches,
     )
