@@ -27,6 +27,7 @@ from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, LongText, Text20, Text64, Text200
 from fencun.campaigns import plan_words, planning
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
+from fencun.campaigns.preview import preview
 from fencun.campaigns.services import (
     campaigns_of,
     cancel,
@@ -170,6 +171,14 @@ class ApproveIn(Schema):
 class ApprovedOut(Schema):
     campaign: CampaignOut
     outbox_rows: int = Field(description="outbox rows written: one per recipient batch")
+
+
+class PreviewIn(Schema):
+    openid: Text64 = Field(description="a follower of the account, e.g. the operator's own OpenID")
+
+
+class PreviewOut(Schema):
+    msg_id: int | None = Field(description="the platform's id of the preview message")
 
 
 class ArmOut(Schema):
@@ -419,6 +428,22 @@ def post_approve(request: HttpRequest, campaign_id: int, body: ApproveIn):
     except ValueError as exc:
         return _refused(exc)
     return Status(200, {"campaign": _out(campaign), "outbox_rows": rows})
+
+
+@router.post(
+    "/campaigns/{campaign_id}/preview",
+    response={200: PreviewOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Send the campaign's message to one follower for review (message/mass/preview: no quota, nobody else)",
+)
+def post_preview(request: HttpRequest, campaign_id: int, body: PreviewIn):
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    try:
+        msg_id = preview(campaign, body.openid)
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(200, {"msg_id": msg_id})
 
 
 @router.post(

@@ -179,7 +179,7 @@ def _release(item: OutboxItem, owner: str, *, delay: float = 0.0, code: str = ""
 
 
 # ----- sending --------------------------------------------------------------------------
-def _content(campaign: Campaign, item: OutboxItem) -> Content:
+def content_of(campaign: Campaign, item: OutboxItem) -> Content:
     """What ``item`` says: an A/B campaign's title is the row's variant's; with
     ``FENCUN_PUBLIC_URL`` set, its links are tracked links. A customer-service message
     goes to one follower, so its links name them; a mass send (and a news article, which
@@ -291,7 +291,7 @@ def _batch(item: OutboxItem, campaign: Campaign) -> Batch:
         item.key,
         tuple(item.openids),
         item.clientmsgid,
-        _content(campaign, item),
+        content_of(campaign, item),
         attempt=item.attempts,
         context=context,
     )
@@ -388,7 +388,7 @@ def collect_wecom_results(client_factory=None, days: float = WECOM_RESULTS_DAYS)
     return recorded
 
 
-def _reason(exc: Exception) -> str:
+def reason_of(exc: Exception) -> str:
     code = getattr(exc, "errcode", None)
     name = type(exc).__name__
     return f"{name} {code}: {exc}" if code is not None else f"{name}: {exc}"
@@ -435,13 +435,13 @@ def process(item: OutboxItem, owner: str, client_factory=None) -> str:
     try:
         channel = channel_for(campaign, client_factory or default_clients)
     except E.ChannelError as exc:
-        _release(item, owner, code=outcomes.PAUSED, reason=_reason(exc))
-        _pause_for(campaign, _reason(exc))
+        _release(item, owner, code=outcomes.PAUSED, reason=reason_of(exc))
+        _pause_for(campaign, reason_of(exc))
         return "paused"
     try:
         sent = channel.send(_batch(item, campaign), RowMemo(item, campaign, variants.letter_of(item.variant)))
     except E.ChannelError as exc:
-        reason = _reason(exc)
+        reason = reason_of(exc)
         if isinstance(exc, E.OutcomeUnknown):
             _finish(item, owner, status=OS.UNKNOWN, reason_code=outcomes.OUTCOME_UNKNOWN,
                     reason=reason[:500], lease_owner="")

@@ -129,6 +129,9 @@ class Campaign(models.Model):
     cover = models.BinaryField(_("封面"), blank=True, null=True)
     # The cover as permanent material on the platform: added once, every draft reuses it.
     cover_media_id = models.CharField(max_length=128, blank=True)
+    # The draft of the latest preview: it stays in the box for the reviewer to read, and
+    # goes when the next preview replaces it.
+    preview_media_id = models.CharField(max_length=128, blank=True)
     title_variants = models.JSONField(_("标题 A/B 版本"), default=list, blank=True)
     variant_split = models.FloatField(
         _("A/B 测试比例"), default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)]

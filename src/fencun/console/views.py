@@ -22,6 +22,7 @@ from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower, Store
 from fencun.campaigns import plan_words, planning
 from fencun.campaigns.models import Campaign, OutboxItem
+from fencun.campaigns.preview import preview
 from fencun.campaigns.segments import interests
 from fencun.campaigns.services import (
     HHMM,
@@ -340,6 +341,7 @@ def campaign(request, pk: int):
     c = get_object_or_404(Campaign, pk=pk, account=_account(request))
     findings = []
     error: StrOrPromise = ""
+    previewed = ""
     if request.method == "POST":
         step = request.POST.get("step")
         try:
@@ -347,6 +349,9 @@ def campaign(request, pk: int):
                 findings = lint_campaign(c, acknowledge_warnings=bool(request.POST.get("acknowledge")))
             elif step == "dry_run":
                 planning.dry_run(c)
+            elif step == "preview":
+                previewed = request.POST.get("openid", "").strip()
+                preview(c, previewed)
             elif step == "approve":
                 at = _send_at(request.POST.get("send_at", ""))
                 # The plan the merchant was shown, not one made since in another tab.
@@ -356,7 +361,7 @@ def campaign(request, pk: int):
             else:
                 error = _("Unknown step.")
         except (CampaignError, ValueError) as exc:
-            error = str(exc)
+            error, previewed = str(exc), ""
         c.refresh_from_db()
     plan = c.plans.order_by("-created_at", "-pk").first()
     rows = []
@@ -369,7 +374,7 @@ def campaign(request, pk: int):
         statuses = dict(OutboxItem.Status.choices)
         reasons = [{**vars(g), "status_label": statuses.get(g.status, g.status)} for g in delivery_reasons(c)]
     return render(request, "console/campaign.html", {
-        "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns",
+        "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns", "previewed": previewed,
         "delivery": delivery, "reasons": reasons,
         "predicted": rows,
         "held": [(REASON_LABELS.get(k, k), n) for k, n in held] if plan is not None else [],

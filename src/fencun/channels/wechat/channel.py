@@ -173,6 +173,12 @@ class OfficialAccount:
                     refused[openid] = "InvalidRecipient 40003: no longer follows the account"
         return refused
 
+    def preview(self, openid: str, content: Content, memo: Memo) -> int | None:
+        """Send ``content`` as its mass send would go out to one follower for review
+        (``message/mass/preview``): no quota is used and nobody else receives it. A news
+        article is a draft of its own, which the preview leaves in the box."""
+        return self.client.preview(openid, self._message(content, memo))
+
     def _message(self, content: Content, memo: Memo) -> dict[str, Any]:
         if content.message_type == "news":
             return messages.news(content.media_id or self._article(content, memo))
