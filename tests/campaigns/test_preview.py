@@ -61,7 +61,7 @@ def test_a_news_preview_is_a_draft_of_its_own_and_the_next_replaces_it(shop):
     with box.platform.lock:
         assert campaign.preview_media_id != first and first not in box.platform.drafts
         assert set(box.platform.drafts) == {campaign.preview_media_id}  # nothing unlisted
-        assert box.platform.calls["/cgi-bin/material/add_material"] == 1  # one cover, kept for the send
+        assert [m["type"] for m in box.platform.materials.values()] == ["thumb"]  # one cover, kept for the send
     assert [p["msgtype"] for p in _previews(box)] == ["mpnews", "mpnews"]
 
 

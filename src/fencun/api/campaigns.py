@@ -80,7 +80,8 @@ class PlanOut(Schema):
         description="the plan at other values of a kept follower (follower_value_yuan): reach and predictions; "
         "`current` marks the rules' value"
     )
-    delivery_method: str
+    delivery_method: str = Field(description="openid_list | tag | customer_service | wecom_mass | none")
+    delivery: str = Field(description="how the plan goes out and what that costs on the platform, in words")
     follower_value_yuan: float = Field(description="what keeping one follower is worth in this plan, yuan")
     approved_at: datetime | None = Field(description="when this plan was approved; null if it was not")
 
@@ -270,7 +271,9 @@ def _plan(plan: PlanSnapshot) -> dict[str, Any]:
             for code, n in held
         ],
         "predicted": plan.predicted, "send_to_all": plan.send_to_all, "dial": plan.dial_effect,
-        "delivery_method": plan.delivery_method, "follower_value_yuan": plan.follower_value_yuan,
+        "delivery_method": plan.delivery_method,
+        "delivery": plan_words.delivery_words(plan.delivery_method, plan.campaign.account.account_type, plan.reach),
+        "follower_value_yuan": plan.follower_value_yuan,
         "approved_at": plan.approved_at,
     }
 

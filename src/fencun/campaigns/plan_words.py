@@ -4,7 +4,10 @@ predicted figure means, in the active language. The console's plan and the API's
 from __future__ import annotations
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+from fencun.engine.limits import load_platform_limits, load_wecom_limits
 
 # Why followers were held back (the engine's reason codes), and the predicted figures.
 HOLD_BACK_LABELS: dict[str, Promise] = {
@@ -32,3 +35,34 @@ PREDICTED_LABELS: dict[str, Promise] = {
     "revenue": _("Extra revenue beyond not sending (yuan)"),
     "unfollows": _("Unfollows caused by the push"),
 }
+
+
+def delivery_words(method: str, account_type: str, reach: int) -> str:
+    """How a plan reaching ``reach`` followers goes out and what that costs on the
+    platform, in the active language, with the limits of ``engine/data/platform_limits.json``
+    and ``wecom_limits.json``."""
+    limits = load_platform_limits(account_type)
+    per_call = load_wecom_limits().mass_external_userids_max if method == "wecom_mass" else limits.openid_list_max
+    batches = -(-reach // per_call)
+    calls = ngettext("%(n)d call", "%(n)d calls", batches) % {"n": batches}
+    if method == "openid_list":
+        words = gettext("A mass send to the planned followers' OpenIDs (%(calls)s of up to %(most)s): it does not "
+                        "enter the account's history list.") % {"calls": calls, "most": f"{limits.openid_list_max:,}"}
+    elif method == "tag":
+        words = gettext("A mass send to a tag holding the planned followers: it does not enter the account's "
+                        "history list (only a send to all followers does).")
+    elif method == "customer_service":
+        words = gettext("Customer-service messages, one to each follower who wrote in the last %(hours)d hours: "
+                        "no mass send is used.") % {"hours": limits.customer_service_window_hours}
+    elif method == "wecom_mass":
+        per_day = load_wecom_limits().mass_per_customer_per_day
+        return gettext("A WeCom mass message (%(calls)s): each member confirms it in WeCom, and a customer "
+                       "receives at most %(n)d a day.") % {"calls": calls, "n": per_day}
+    else:
+        return gettext("Nobody: nothing goes out.")
+    if limits.mass_sends_per_day_account is not None:
+        words += " " + gettext("This account type makes %(n)d mass send a day.") % {"n": limits.mass_sends_per_day_account}
+    if limits.mass_sends_per_month_per_follower is not None:
+        words += " " + gettext("A follower receives at most %(n)d mass messages a month.") % {
+            "n": limits.mass_sends_per_month_per_follower}
+    return words

@@ -375,6 +375,8 @@ def campaign(request, pk: int):
         reasons = [{**vars(g), "status_label": statuses.get(g.status, g.status)} for g in delivery_reasons(c)]
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns", "previewed": previewed,
+        "delivery_words": plan_words.delivery_words(plan.delivery_method, c.account.account_type, plan.reach)
+        if plan is not None else "",
         "delivery": delivery, "reasons": reasons,
         "predicted": rows,
         "held": [(REASON_LABELS.get(k, k), n) for k, n in held] if plan is not None else [],
