@@ -66,6 +66,8 @@ requires_postgres = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
+    from django.utils import translation
+
     from fencun.gateway import replies, views
 
     replies.forget_cached_rules()
@@ -73,6 +75,10 @@ def _fresh_caches():
     yield
     replies.forget_cached_rules()
     views.forget_cached_accounts()
+    # A request through the test client leaves its language active in this thread (the
+    # locale middleware activates it and nothing resets it): the next test starts from
+    # the default, as a new request does.
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_a_preview_to_someone_who_does_not_follow_is_refused_and_sends_nothing(s
 @pytest.mark.django_db
 def test_a_customer_service_campaign_has_no_preview(shop):
     box, account, reviewer = shop
-    with translation.override("en"), pytest.raises(services.CampaignError, match="mass send"):
+    with translation.override("en"), pytest.raises(services.CampaignError, match="mass send or a publication"):
         preview(_campaign(account, channel="customer_service"), reviewer)
     assert not _previews(box)
 

@@ -44,7 +44,9 @@ from fencun.insights.services import campaign_report
 router = Router(tags=["campaigns"])
 
 
-Channel = Annotated[Text20, Field(description="mass | customer_service | template | wecom")]
+Channel = Annotated[
+    Text20, Field(description="mass | customer_service | wecom | publish (an article on the account's page, pushed to nobody)")
+]
 
 
 class FindingOut(Schema):

@@ -278,6 +278,7 @@ def channel_for(campaign: Campaign, clients: Callable[[Account | WecomCorp], Any
         clients(campaign.account),
         campaign.account.account_type,
         customer_service=campaign.channel == Campaign.Channel.CUSTOMER_SERVICE,
+        publish=campaign.channel == Campaign.Channel.PUBLISH,
     )
 
 

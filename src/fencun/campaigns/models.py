@@ -95,6 +95,9 @@ class Campaign(models.Model):
         MASS = "mass", _("群发")
         CUSTOMER_SERVICE = "customer_service", _("客服消息")
         WECOM = "wecom", _("企业微信群发")
+        # An article on the account's page and in search, pushed to nobody
+        # (freepublish): the zero-attention way to say something.
+        PUBLISH = "publish", _("发表（不推送）")
 
     class MessageType(models.TextChoices):
         NEWS = "news", _("图文")
@@ -239,7 +242,7 @@ class OutboxItem(models.Model):
     msg_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     # WeCom: the mass task's msgid, stored the moment WeCom returns it (WeCom takes no
     # idempotency key, see ``channels/wecom/channel.py``); "started" marks an attempt
-    # whose answer was not stored yet.
+    # whose answer was not stored yet. A publication: its publish_id.
     task_id = models.CharField(max_length=128, blank=True)
     tag_id = models.IntegerField(null=True, blank=True)
     # The draft this row's article went out as: a mass send takes its draft out of the

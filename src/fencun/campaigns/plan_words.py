@@ -54,6 +54,12 @@ def delivery_words(method: str, account_type: str, reach: int) -> str:
     elif method == "customer_service":
         words = gettext("Customer-service messages, one to each follower who wrote in the last %(hours)d hours: "
                         "no mass send is used.") % {"hours": limits.customer_service_window_hours}
+    elif method == "publish":
+        words = gettext("Published on the account's page and in search, pushed to nobody: no mass send is used "
+                        "and no follower's attention is spent.")
+        if limits.freepublish_requires_verification:
+            words += " " + gettext("This account type may publish only once verified (认证).")
+        return words
     elif method == "wecom_mass":
         per_day = load_wecom_limits().mass_per_customer_per_day
         return gettext("A WeCom mass message (%(calls)s): each member confirms it in WeCom, and a customer "

@@ -72,6 +72,8 @@ def dry_run(
         raise CampaignError(f"a {campaign.status} campaign cannot be planned; lint it first")
     check_segment_text(campaign.segment)
     at = at or clock.now()
+    if campaign.channel == Campaign.Channel.PUBLISH:
+        return _publication_plan(campaign, at)
     state = state or build_state(campaign.account, at)
     rules = rules_for(campaign.account).as_engine_rules()
     ec = engine_campaign(campaign)
@@ -128,6 +130,20 @@ def dry_run(
     return snapshot
 
 
+def _publication_plan(campaign: Campaign, at: datetime) -> PlanSnapshot:
+    """A publication's plan: nobody is pushed, so nobody is chosen or held back, no push
+    is predicted to add or cost anything, and its outbox is one row that publishes."""
+    from fencun.campaigns.services import transition
+
+    with transaction.atomic():
+        snapshot = PlanSnapshot.objects.create(
+            campaign=campaign, planned_for=at, reach=0, audience=0, held_back={}, predicted={},
+            send_to_all={}, dial_effect=[], delivery_method="publish", recipients=[], holdout=[], controls=[],
+        )
+        transition(campaign, S.PLANNED)
+    return snapshot
+
+
 def plan_seed(campaign: Campaign, at: datetime) -> int:
     """The seed of the engine's draws for ``campaign`` planned for ``at``: a dry run
     repeated for the same send time draws the same, another send time draws anew."""
@@ -156,7 +172,10 @@ def _batches(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str
 
 def _rows(campaign: Campaign, openids: list[str]) -> list[tuple[str, list[str], str, bool]]:
     """Outbox rows as (key, openids, variant, held): without a test, every batch sends
-    variant A; with one, each variant's batches, then the rest held for the winner."""
+    variant A; with one, each variant's batches, then the rest held for the winner. A
+    publication is one row that reaches nobody."""
+    if campaign.channel == Campaign.Channel.PUBLISH:
+        return [("publish", [], "A", False)]
     if not variants.is_ab(campaign):
         return [(key, ids, "A", False) for key, ids in _batches(campaign, openids)]
     parts = variants.split(campaign, openids)

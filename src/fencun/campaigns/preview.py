@@ -45,8 +45,8 @@ def preview(campaign: Campaign, openid: str, client_factory=None) -> int | None:
     """Send ``campaign``'s message to the follower ``openid`` for review; returns the
     platform's msg_id. :class:`CampaignError` says why when it cannot: not a mass send,
     not a follower of the account, or the platform's refusal."""
-    if campaign.channel != Campaign.Channel.MASS:
-        raise CampaignError(_("Only a mass send has a preview."))
+    if campaign.channel not in (Campaign.Channel.MASS, Campaign.Channel.PUBLISH):
+        raise CampaignError(_("Only a mass send or a publication has a preview."))
     openid = (openid or "").strip()
     if not Follower.objects.filter(account=campaign.account, openid=openid, subscribed=True).exists():
         raise CampaignError(_("%(openid)s does not follow this account.") % {"openid": openid or "—"})

@@ -162,6 +162,11 @@ def _check_campaign(account: Account, *, name: str, category, segment: str, fiel
             raise CampaignError("企业微信群发需要先配置企业微信（no WeCom corp is configured for this account）")
         if fields.get("message_type") == Campaign.MessageType.IMAGE:
             raise CampaignError("企业微信群发只发文字与图文的文字（image messages are not sent on WeCom）")
+    if fields.get("channel") == Campaign.Channel.PUBLISH:
+        if fields.get("message_type") != Campaign.MessageType.NEWS:
+            raise CampaignError(_("Only an article (news) can be published."))
+        if fields.get("title_variants") or fields.get("variant_split"):
+            raise CampaignError(_("A publication reaches nobody directly: it has no A/B test."))
     from fencun.campaigns import variants
 
     try:

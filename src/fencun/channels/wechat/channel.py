@@ -37,6 +37,7 @@ from fencun.engine.limits import platform_limits_table
 TAG_BATCH = 50  # WeChat tags at most 50 openids per call
 CUSTOM_PATHS = frozenset({"/cgi-bin/message/custom/send"})
 MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
+PUBLISH_PATHS = frozenset({"/cgi-bin/freepublish/submit"})
 
 
 def _when(epoch: float) -> str:
@@ -49,10 +50,13 @@ class OfficialAccount:
     callback_path = "/wechat/callback"
     row_failures: tuple[type[Exception], ...] = (E.OutOfWindow, E.InvalidRecipient)
 
-    def __init__(self, client: WeChatClient, account_type: str, *, customer_service: bool = False) -> None:
+    def __init__(
+        self, client: WeChatClient, account_type: str, *, customer_service: bool = False, publish: bool = False
+    ) -> None:
         self.client = client
         self.account_type = account_type
         self.customer_service = customer_service
+        self.publish = publish
 
     def limits(self) -> list[Limit]:
         return self.limits_for(self.account_type)
@@ -65,6 +69,8 @@ class OfficialAccount:
         return [Limit(k, v["value"], v["source"], v.get("note", "")) for k, v in rows.items()]
 
     def send(self, batch: Batch, memo: Memo) -> Sent:
+        if self.publish:
+            return self._publish(batch.content, memo)
         message = self._message(batch.content, memo)
         client = self.client
         limits = client.limits
@@ -172,6 +178,17 @@ class OfficialAccount:
                 if profile is None or not profile.subscribed:
                     refused[openid] = "InvalidRecipient 40003: no longer follows the account"
         return refused
+
+    def _publish(self, content: Content, memo: Memo) -> Sent:
+        """Publish the article without a push (``freepublish/submit``): on the account's
+        page and in search, notifying nobody. The platform takes no idempotency key, so an
+        attempt left without an answer is never repeated (it ends unknown): an article is
+        published once or not at all."""
+        media_id = content.media_id or self._article(content, memo)
+        with self._attempt(memo, 0.0, PUBLISH_PATHS):
+            publish_id = self.client.publish(media_id)
+        memo.put("task", publish_id)  # what PUBLISHJOBFINISH and freepublish/get name it by
+        return Sent(publish_id)
 
     def preview(self, openid: str, content: Content, memo: Memo) -> int | None:
         """Send ``content`` as its mass send would go out to one follower for review
