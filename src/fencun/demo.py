@@ -204,6 +204,8 @@ class Demo:
                 title=item["title"],
                 body=f"{names}，到店体验有惊喜。领券下单立减，详情见文末链接。",
                 products=products,
+                # An article, as a furniture shop's pushes are: a draft with a cover, mass sent.
+                message_type="news",
             )
             services.lint_campaign(campaign, acknowledge_warnings=True)
             order_codes.register_code(self.account, "coupon", self._coupon(item["id"]), campaign.pk)
