@@ -209,10 +209,16 @@ def worker(
     """Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these)."""
     stop_on_interrupt()
     die_with_parent()
-    setup_django()
-    from django.conf import settings
-    from django.core.management import call_command
+    try:
+        setup_django()
+        from django.conf import settings
+        from django.core.management import call_command
 
-    # The embedded queue has this one worker: a lock still set now was left by a worker
-    # killed inside its task (fencun.tasklocks). Redis's locks expire instead.
-    call_command("run_huey", workers=processes, worker_type="thread", flush_locks=not settings.QUEUE_URL)
+        # The embedded queue has this one worker: a lock still set now was left by a
+        # worker killed inside its task (fencun.tasklocks). Redis's locks expire instead.
+        call_command("run_huey", workers=processes, worker_type="thread", flush_locks=not settings.QUEUE_URL)
+    except KeyboardInterrupt:
+        # A stop (Ctrl-C, systemd's SIGINT) before huey had its handlers: nothing had
+        # started, so it is a clean stop. Once running, huey takes SIGINT itself and
+        # lets its tasks finish first.
+        return
