@@ -280,6 +280,13 @@ def test_the_recipe_migrates_a_bare_database_serves_and_sends_a_campaign_once(tm
         assert done["recipients_sent"] == plan["reach"]
         assert done["recipients_failed"] == done["recipients_unknown"] == 0
 
+        # Both workers running their queue (one may have sent everything while the other
+        # was still starting): a stop now is the ordinary one, not one during start-up.
+        for n in (1, 2):
+            log = logs / f"worker-{n}.log"
+            wait_for(f"worker {n} to run its queue", lambda log=log: "consumer started" in log.read_text("utf-8"),
+                     everyone, [log])
+
         # Stopped as systemd stops them: each ends by itself, the workers holding no lock.
         for process, name in [(web, web_unit), *((w, worker_unit) for w in workers)]:
             process.send_signal(stop_signal(name))
