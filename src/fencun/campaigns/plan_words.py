@@ -58,7 +58,7 @@ def delivery_words(method: str, account_type: str, reach: int) -> str:
         words = gettext("Published on the account's page and in search, pushed to nobody: no mass send is used "
                         "and no follower's attention is spent.")
         if limits.freepublish_requires_verification:
-            words += " " + gettext("This account type may publish only once verified (认证).")
+            words += " " + gettext("This account type may publish only once verified.")
         return words
     elif method == "wecom_mass":
         per_day = load_wecom_limits().mass_per_customer_per_day

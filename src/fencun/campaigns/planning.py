@@ -21,7 +21,13 @@ from fencun.accounts.models import Account
 from fencun.campaigns import variants
 from fencun.campaigns.followerstate import build_state
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
-from fencun.campaigns.services import CampaignError, check_segment_text, check_send_at, rules_for
+from fencun.campaigns.services import (
+    CampaignError,
+    check_segment_text,
+    check_send_at,
+    rules_for,
+    transition,
+)
 from fencun.engine import planner
 from fencun.engine.limits import load_wecom_limits
 from fencun.engine.state import FollowerState
@@ -124,8 +130,6 @@ def dry_run(
             holdout=result.holdout_openids(ec.id),
             controls=result.control_openids(ec.id),
         )
-        from fencun.campaigns.services import transition
-
         transition(campaign, S.PLANNED)
     return snapshot
 
@@ -133,8 +137,6 @@ def dry_run(
 def _publication_plan(campaign: Campaign, at: datetime) -> PlanSnapshot:
     """A publication's plan: nobody is pushed, so nobody is chosen or held back, no push
     is predicted to add or cost anything, and its outbox is one row that publishes."""
-    from fencun.campaigns.services import transition
-
     with transaction.atomic():
         snapshot = PlanSnapshot.objects.create(
             campaign=campaign, planned_for=at, reach=0, audience=0, held_back={}, predicted={},
