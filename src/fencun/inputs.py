@@ -42,6 +42,15 @@ def clip(value: str, max_length: int) -> str:
     return value if len(value) <= max_length else value[:max_length]
 
 
+class FieldErrors(ValueError):
+    """A refused record: ``errors`` maps each bad field to why (``__all__`` for the whole);
+    nothing was saved. The domains' refusals of a form's worth of fields derive from it."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+
+
 def has_nul(value: object) -> bool:
     """True if ``value`` is (or holds, in a dict or list) a string with a NUL character."""
     if isinstance(value, str):

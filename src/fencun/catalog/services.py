@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from fencun import inputs
 from fencun.accounts.models import Account
 from fencun.audience.models import Store
 from fencun.catalog.models import Category, Product
@@ -504,13 +505,9 @@ __all__: list[str] = [
 
 
 # ----- one product, one store: what the console's forms and the API save -------------------
-class CatalogError(ValueError):
+class CatalogError(inputs.FieldErrors):
     """A refused product or store: ``errors`` maps each bad field to why (``__all__`` for
     the whole); nothing was saved."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
 
 
 def _check_nul(**fields: object) -> None:

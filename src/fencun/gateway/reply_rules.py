@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from fencun import inputs
 from fencun.accounts.models import Account
 from fencun.gateway.models import AutoReply
 from fencun.gateway.replies import forget_cached_rules
@@ -17,13 +18,9 @@ from fencun.gateway.replies import forget_cached_rules
 RULE_FIELDS = ("match", "keyword", "priority", "reply_type", "content", "active")
 
 
-class ReplyRuleError(ValueError):
+class ReplyRuleError(inputs.FieldErrors):
     """A refused rule: ``errors`` maps each bad field to why (``__all__`` for the whole);
     nothing was saved."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
 
 
 def save_auto_reply(account: Account, reply: AutoReply | None = None, **fields: Any) -> AutoReply:
@@ -32,7 +29,7 @@ def save_auto_reply(account: Account, reply: AutoReply | None = None, **fields: 
     unknown = sorted(set(fields) - set(RULE_FIELDS))
     if unknown:
         raise ReplyRuleError({name: [_("not an auto-reply field")] for name in unknown})
-    bad = {n: [_("must not contain a NUL character")] for n, v in fields.items() if isinstance(v, str) and "\x00" in v}
+    bad = {name: [_("must not contain a NUL character")] for name, value in fields.items() if inputs.has_nul(value)}
     if bad:
         raise ReplyRuleError(bad)
     row = reply if reply is not None else AutoReply(account=account)
