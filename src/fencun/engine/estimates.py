@@ -44,8 +44,8 @@ first push's relevance, so irrelevant pushes show their heavier toll; it counts 
 far as reads back it (an account whose reads are not reported learns no loss). That share of
 response lost, times what the fatigue reaches (the follower's best later pushes,
 ``LATER_PUSHES`` of them, and what they buy on their own while the pressure decays), is
-the attention harm. A follower the engine knows nothing about is valued as the average
-follower here: every follower likes something, found or not.
+the attention harm. The later pushes are valued at what the engine knows of the follower:
+one whose interests are still unknown is not charged for pushes they may never be worth.
 
 **Exploration is bounded**: at most ``MerchantRules.exploration_share`` of a campaign's
 open followers are sent on a draw alone (expected net not positive), those most likely to
@@ -320,37 +320,24 @@ def uplift(state: FollowerState, quantity: str = "revenue") -> Uplift:
 @dataclass(frozen=True)
 class AccountSums:
     """Sums over all of an account's followers that a plan needs beside each follower's
-    own row. A plan weighs a follower's value against the account's mean engagement, and
-    values a follower whose interests are unknown at the account's mean next push; an
+    own row. A plan weighs a follower's value against the account's mean engagement; an
     account split into shards adds its shards' sums (``+``) and each shard plans with the
     account's, as the whole account would.
 
     ``rows``: followers (state rows); ``engagement``: their engagement summed (decayed
-    interest evidence plus five per order); ``subscribed``: subscribed followers;
-    ``next_push_yuan``: what the next push can add to each subscribed follower (the uplift
-    of their best category), summed, yuan."""
+    interest evidence plus five per order)."""
 
     rows: int = 0
     engagement: float = 0.0
-    subscribed: int = 0
-    next_push_yuan: float = 0.0
 
     def __add__(self, other: AccountSums) -> AccountSums:
         return AccountSums(
-            rows=self.rows + other.rows,
-            engagement=self.engagement + other.engagement,
-            subscribed=self.subscribed + other.subscribed,
-            next_push_yuan=self.next_push_yuan + other.next_push_yuan,
+            rows=self.rows + other.rows, engagement=self.engagement + other.engagement
         )
 
     @property
     def mean_engagement(self) -> float:
         return self.engagement / self.rows if self.rows else 0.0
-
-    @property
-    def mean_next_push_yuan(self) -> float | None:
-        """Mean over subscribed followers; None when there are none."""
-        return self.next_push_yuan / self.subscribed if self.subscribed else None
 
 
 def _engagement(state: FollowerState, evidence: np.ndarray) -> np.ndarray:
@@ -358,14 +345,8 @@ def _engagement(state: FollowerState, evidence: np.ndarray) -> np.ndarray:
     return engagement
 
 
-def _sums(state: FollowerState, engagement: np.ndarray, per_push: np.ndarray) -> AccountSums:
-    live = state.subscribed
-    return AccountSums(
-        rows=state.n,
-        engagement=float(engagement.sum(dtype=np.float64)),
-        subscribed=int(live.sum()),
-        next_push_yuan=float(per_push[live].sum(dtype=np.float64)),
-    )
+def _sums(state: FollowerState, engagement: np.ndarray) -> AccountSums:
+    return AccountSums(rows=state.n, engagement=float(engagement.sum(dtype=np.float64)))
 
 
 @dataclass
@@ -377,7 +358,7 @@ class ContextBasis:
     evidence: np.ndarray  # (n, C) float32, decayed to now
     cells: list[np.ndarray]  # per category, each row's uplift cell now
     revenue: Uplift  # yuan per push
-    next_push: np.ndarray  # (n,) yuan the next push can add (before the account's mean)
+    next_push: np.ndarray  # (n,) yuan the next push can add (the best category's uplift)
     organic: np.ndarray  # (n,) yuan a day bought without pushes
     engagement: np.ndarray  # (n,) float32
     sums: AccountSums  # this state's
@@ -399,7 +380,7 @@ def context_basis(state: FollowerState, now: float) -> ContextBasis:
         next_push=next_push,
         organic=organic,
         engagement=engagement,
-        sums=_sums(state, engagement, next_push),
+        sums=_sums(state, engagement),
     )
 
 
@@ -454,17 +435,14 @@ def plan_context(
     v = learned_follower_value(state, rules)
     mean_eng = sums.mean_engagement
     weight = np.clip((1.0 + engagement) / (1.0 + mean_eng), 0.5, 3.0).astype(np.float32)
-    # Every follower likes something: one the engine knows nothing about yet is worth at
-    # least what later pushes add to the average follower, once their interest is found.
-    mean_push = sums.mean_next_push_yuan
-    per_push = basis.next_push
-    if mean_push is not None:
-        per_push = np.maximum(per_push, np.float32(mean_push))
     # What one more push's fatigue dulls: the follower's next push (the contrast measures
     # exactly that), and what they buy on their own while it lasts (the decay of a push's
-    # pressure, in days).
+    # pressure, in days). The next push is valued at what the engine knows of the follower:
+    # one whose interests are unknown is not charged for pushes they may never be worth
+    # (valuing them at the account's mean next push held back the very tries that find
+    # their interests, and cheap categories were never sent).
     lasting_days = np.float32(PRESSURE_HALF_LIFE_DAYS / np.log(2.0))
-    exposed = per_push * np.float32(LATER_PUSHES) + np.maximum(organic, 0.0) * lasting_days
+    exposed = basis.next_push * np.float32(LATER_PUSHES) + np.maximum(organic, 0.0) * lasting_days
     return PlanContext(
         evidence=evidence,
         now=now,
