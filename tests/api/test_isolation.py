@@ -196,8 +196,9 @@ def test_no_endpoint_reads_or_changes_another_accounts_objects(client, two, doc)
             assert rows_of(theirs) == before, f"{where} changed their rows"
         tried.append((path, method))
     # The same requests with their own token do reach their objects: the 404s above are
-    # the scoping, not broken requests.
-    for path, method, op in _operations(doc):
+    # the scoping, not broken requests. Deletions last: the objects they remove are the
+    # ones the other requests name.
+    for path, method, op in sorted(_operations(doc), key=lambda operation: operation[1] == "delete"):
         url, query, body = _request(doc, path, op, theirs, name_account=True)
         r = _send(client, method, url, query, body, auth(their_token))
         assert r.status_code not in (404, 500), (method, url, r.status_code, r.content)

@@ -267,7 +267,22 @@ def test_campaign_steps_lint_dry_run_approve(client, staff, campaign):
     assert "error" in r.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == campaign.status
     client.post(url, {"step": "lint", "acknowledge": "1"})
-    r = client.post(url, {"step": "dry_run"})
+    # Tomorrow at ten, Shanghai time: outside the quiet hours whenever the test runs.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fencun.audience.services import record_event
+    from fencun.campaigns.segments import forget_states
+    from fencun.campaigns.services import update_rules
+
+    # The follower asked about sofas; no control group, no holdout, nothing lost by a push.
+    record_event(campaign.account, kind="text", openid="o-follower-1", occurred_at=timezone.now(),
+                 payload={"content": "沙发有货吗"}, source="test", dedup_key="t-sofa")
+    update_rules(campaign.account, control_fraction=0.0, holdout_fraction=0.0, follower_value_yuan=0.0)
+    forget_states()
+    at = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    r = client.post(url, {"step": "dry_run", "send_at": at})
     assert r.status_code == 200 and "预演计划" in r.content.decode()
     client.post(url, {"step": "approve"})
     c = Campaign.objects.get(pk=campaign.pk)

@@ -31,11 +31,15 @@ from fencun.campaigns.preview import preview
 from fencun.campaigns.services import (
     campaigns_of,
     cancel,
+    check_send_at,
     create_campaign,
+    delete_campaign,
     delivery_counts,
     delivery_reasons,
     lint_campaign,
     lint_text,
+    pause,
+    resume,
     update_campaign,
 )
 from fencun.catalog.models import Category, Product
@@ -70,6 +74,10 @@ class PlanOut(Schema):
     id: int = Field(description="name it in `approve` to approve exactly this plan")
     created_at: datetime
     planned_for: datetime = Field(description="the send time the plan was made for")
+    warnings: list[str] = Field(
+        description="what that send time costs, in sentences: quiet hours, and followers held back by the caps "
+        "and the 48-hour window"
+    )
     audience: int = Field(description="followers the campaign's segment selects")
     reach: int = Field(description="followers the plan sends to")
     held_back: list[HeldBackOut] = Field(description="followers held back, by reason, most first")
@@ -167,8 +175,11 @@ class LintOut(Schema):
 class ApproveIn(Schema):
     plan: int | None = Field(None, ge=1, le=2**63 - 1, description="the dry run approved; default: the latest")
     send_at: datetime | None = Field(
-        None, description="when to send (ISO 8601; without an offset: Asia/Shanghai); default now; not in the past"
+        None,
+        description="when to send (ISO 8601; without an offset: Asia/Shanghai); default: the time the plan "
+        "was made for (now if that has passed); not in the past",
     )
+    quiet_hours_ok: bool = Field(False, description="send even though send_at falls in the quiet hours")
 
 
 class ApprovedOut(Schema):
@@ -277,6 +288,7 @@ def _plan(plan: PlanSnapshot) -> dict[str, Any]:
         "delivery": plan_words.delivery_words(plan.delivery_method, plan.campaign.account.account_type, plan.reach),
         "follower_value_yuan": plan.follower_value_yuan,
         "approved_at": plan.approved_at,
+        "warnings": planning.plan_warnings(plan),
     }
 
 
@@ -402,17 +414,25 @@ def post_lint(request: HttpRequest, campaign_id: int, body: LintIn):
     return Status(200, {"campaign": _out(campaign), "findings": [_finding(f) for f in findings]})
 
 
+PLAN_SEND_AT = Query(None, description="the send time to plan for (ISO 8601; without an offset: Asia/Shanghai); default now")
+
+
 @router.post(
     "/campaigns/{campaign_id}/plan",
     response={200: PlanOut, 400: ErrorOut, 404: ErrorOut},
     summary="The dry run: reach, hold-backs by reason and predicted figures beside send-to-all",
 )
-def post_plan(request: HttpRequest, campaign_id: int):
+def post_plan(
+    request: HttpRequest,
+    campaign_id: int,
+    send_at: datetime | None = PLAN_SEND_AT,
+):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
     try:
-        plan = planning.dry_run(campaign)
+        at = _aware(send_at)
+        plan = planning.dry_run(campaign, check_send_at(at) if at is not None else None)
     except ValueError as exc:
         return _refused(exc)
     return Status(200, _plan(plan))
@@ -429,7 +449,8 @@ def post_approve(request: HttpRequest, campaign_id: int, body: ApproveIn):
         return Status(404, _missing())
     token = request.auth  # type: ignore[attr-defined]
     try:
-        rows = planning.approve_plan(campaign, by=f"api:{token.name}", plan_id=body.plan, at=_aware(body.send_at))
+        rows = planning.approve_plan(campaign, by=f"api:{token.name}", plan_id=body.plan,
+                                     at=_aware(body.send_at), quiet_hours_ok=body.quiet_hours_ok)
     except ValueError as exc:
         return _refused(exc)
     return Status(200, {"campaign": _out(campaign), "outbox_rows": rows})
@@ -465,6 +486,55 @@ def post_cancel(request: HttpRequest, campaign_id: int):
     except ValueError as exc:
         return _refused(exc)
     return Status(200, _out(campaign))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/pause",
+    response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Pause a scheduled or sending campaign: nothing more goes out until it is resumed",
+)
+def post_pause(request: HttpRequest, campaign_id: int):
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    token = request.auth  # type: ignore[attr-defined]
+    try:
+        pause(campaign, _("Paused by %(who)s.") % {"who": f"api:{token.name}"})
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(200, _out(campaign))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/resume",
+    response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Resume a paused campaign: only what was not sent yet goes out",
+)
+def post_resume(request: HttpRequest, campaign_id: int):
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    try:
+        resume(campaign)
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(200, _out(campaign))
+
+
+@router.delete(
+    "/campaigns/{campaign_id}",
+    response={204: None, 400: ErrorOut, 404: ErrorOut},
+    summary="Delete a campaign that never reached anyone (not yet approved, or cancelled before sending)",
+)
+def delete_campaign_view(request: HttpRequest, campaign_id: int):
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    try:
+        delete_campaign(campaign)
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(204, None)
 
 
 @router.get(

@@ -72,3 +72,34 @@ def delivery_words(method: str, account_type: str, reach: int) -> str:
         words += " " + gettext("A follower receives at most %(n)d mass messages a month.") % {
             "n": limits.mass_sends_per_month_per_follower}
     return words
+
+
+def time_warnings(held_back: dict[str, int], quiet_words: str = "") -> list[str]:
+    """What the send time a plan was made for costs, in sentences: ``quiet_words`` (the
+    sentence for a time in the quiet hours, empty otherwise), then the followers the caps
+    and windows hold back at that time (``held_back``: reason -> followers)."""
+    out = [quiet_words] if quiet_words else []
+
+    def count(code: str) -> tuple[int, dict[str, str]]:
+        n = int(held_back.get(code, 0))
+        return n, {"n": f"{n:,}"}
+
+    n, args = count("weekly_cap")
+    if n:
+        out.append(ngettext("%(n)s follower has had this week's pushes (weekly cap).",
+                            "%(n)s followers have had this week's pushes (weekly cap).", n) % args)
+    n, args = count("min_gap")
+    if n:
+        out.append(ngettext("%(n)s follower was pushed too recently (minimum gap).",
+                            "%(n)s followers were pushed too recently (minimum gap).", n) % args)
+    n, args = count("platform_limit")
+    if n:
+        out.append(ngettext("%(n)s follower is over the platform's mass-send limit.",
+                            "%(n)s followers are over the platform's mass-send limit.", n) % args)
+    n, args = count("outside_window")
+    if n:
+        out.append(ngettext(
+            "%(n)s follower has not written in the last 48 hours: a customer-service message cannot reach them.",
+            "%(n)s followers have not written in the last 48 hours: a customer-service message cannot reach them.",
+            n) % args)
+    return out

@@ -14,14 +14,16 @@ import uuid
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from fencun import clock
 from fencun.accounts.models import Account
-from fencun.campaigns import variants
+from fencun.campaigns import plan_words, variants
 from fencun.campaigns.followerstate import build_state
-from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
+from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot, Rules
 from fencun.campaigns.services import (
+    SEND_AT_GRACE,
     CampaignError,
     check_segment_text,
     check_send_at,
@@ -250,20 +252,56 @@ def approve(
 
 
 def approve_plan(
-    campaign: Campaign, *, by: str, plan_id: int | None = None, at: datetime | None = None
+    campaign: Campaign,
+    *,
+    by: str,
+    plan_id: int | None = None,
+    at: datetime | None = None,
+    quiet_hours_ok: bool = False,
 ) -> int:
-    """Approve the plan the approver was shown and schedule the campaign for ``at``
-    (now when None); returns the outbox rows written.
+    """Approve the plan the approver was shown and schedule the campaign for ``at``;
+    returns the outbox rows written.
 
     ``plan_id`` names the dry run that was shown (default: the latest), so a plan made
-    since in another tab is not the one approved. A send time in the past is refused
-    (see :func:`fencun.campaigns.services.check_send_at`). What the console's approve
-    button and ``POST /api/campaigns/{id}/approve`` both do.
+    since in another tab is not the one approved. Without ``at`` the campaign goes out
+    at the time it was planned for (now, if that has passed): the recipients were chosen
+    for that moment. A send time in the past is refused (see
+    :func:`fencun.campaigns.services.check_send_at`), and so is one in the merchant's
+    quiet hours unless ``quiet_hours_ok`` (the merchant confirmed it), and a plan that
+    reaches nobody. What the console's approve button and ``POST
+    /api/campaigns/{id}/approve`` both do.
     """
-    scheduled_for = check_send_at(at)
     shown = None
     if plan_id is not None:
         shown = PlanSnapshot.objects.filter(campaign=campaign, pk=plan_id).first()
         if shown is None:
             raise CampaignError(gettext("This campaign has no plan %(plan)s.") % {"plan": plan_id})
+    latest = shown or campaign.plans.order_by("-created_at", "-pk").first()
+    if at is None and latest is not None and latest.planned_for >= clock.now() - SEND_AT_GRACE:
+        at = latest.planned_for
+    scheduled_for = check_send_at(at)
+    if latest is not None and latest.reach == 0 and campaign.channel != Campaign.Channel.PUBLISH:
+        raise CampaignError(
+            gettext("This plan reaches nobody (see who is held back and why): there is nothing to approve.")
+        )
+    rules = rules_for(campaign.account)
+    if not quiet_hours_ok and rules.as_engine_rules().in_quiet_hours(scheduled_for.timestamp()):
+        raise CampaignError(quiet_hours_words(rules, scheduled_for))
     return approve(campaign, by=by, snapshot=shown, scheduled_for=scheduled_for)
+
+
+def plan_warnings(plan: PlanSnapshot) -> list[str]:
+    """What the plan's send time costs, in the active language (see
+    :func:`fencun.campaigns.plan_words.time_warnings`)."""
+    rules = rules_for(plan.campaign.account)
+    quiet = rules.as_engine_rules().in_quiet_hours(plan.planned_for.timestamp())
+    return plan_words.time_warnings(plan.held_back, quiet_hours_words(rules, plan.planned_for) if quiet else "")
+
+
+def quiet_hours_words(rules: Rules, at: datetime) -> str:
+    """Why a send at ``at`` waits for confirmation: it falls in the quiet hours."""
+    return gettext(
+        "%(time)s is in your quiet hours (%(start)s–%(end)s), when followers are not to be "
+        "disturbed. Choose another time, or confirm that it may go out then."
+    ) % {"time": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), "start": rules.quiet_start,
+         "end": rules.quiet_end}

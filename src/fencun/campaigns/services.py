@@ -239,6 +239,22 @@ def update_campaign(campaign: Campaign, **changes: object) -> Campaign:
     return campaign
 
 
+def delete_campaign(campaign: Campaign) -> None:
+    """Delete a campaign that never reached anyone: one not yet approved, or one
+    cancelled before anything was sent. Anything that went out stays, for its results."""
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        sent = current.outbox.exclude(status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.HELD))
+        if current.status not in (*EDITABLE_STATUSES, S.CANCELLED) or (
+            current.status == S.CANCELLED and sent.exclude(reason_code=outcomes.CANCELLED).exists()
+        ):
+            raise CampaignError(
+                _("A campaign in the state %(status)s has reached followers: it stays, with its results.")
+                % {"status": S(current.status).label}
+            )
+        current.delete()
+
+
 def transition(campaign: Campaign, to: str, *, reason: str = "", **fields) -> Campaign:
     """Move ``campaign`` to ``to`` if the lifecycle allows it, under a row lock."""
     with transaction.atomic():

@@ -17,6 +17,7 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_new, name="console-campaign-new"),
     path("campaigns/lint/", views.campaign_lint, name="console-campaign-lint"),
     path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="console-campaign-edit"),
     path("campaigns/<int:pk>/report/", views.campaign_report, name="console-campaign-report"),
     path("rules/", views.rules, name="console-rules"),
     path("account/", views.account_switch, name="console-account"),

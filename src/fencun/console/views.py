@@ -30,13 +30,18 @@ from fencun.campaigns.services import (
     CampaignError,
     RulesError,
     campaigns_of,
+    cancel,
     check_send_at,
     create_campaign,
+    delete_campaign,
     delivery_counts,
     delivery_reasons,
     lint_campaign,
     lint_text,
+    pause,
+    resume,
     rules_for,
+    update_campaign,
     update_rules,
 )
 from fencun.catalog.models import Category, Product
@@ -333,41 +338,76 @@ def _send_at(raw: str):
     return check_send_at(at)
 
 
+#: The steps of the campaign page a state offers (the page shows only those).
+STEPS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    Campaign.Status.DRAFT: ("edit", "delete", "lint", "preview"),
+    Campaign.Status.LINTED: ("edit", "delete", "lint", "dry_run", "preview"),
+    Campaign.Status.PLANNED: ("edit", "delete", "lint", "dry_run", "approve", "preview"),
+    Campaign.Status.APPROVED: ("cancel", "preview"),
+    Campaign.Status.SCHEDULED: ("pause", "cancel", "preview"),
+    Campaign.Status.SENDING: ("pause", "preview"),
+    Campaign.Status.PAUSED: ("resume", "cancel", "preview"),
+    Campaign.Status.DONE: (),
+    Campaign.Status.CANCELLED: ("delete",),
+}
+
+
+def _campaign_step(request, c: Campaign, step: str) -> list:
+    """Run one step of the campaign page (one of the state's :data:`STEPS_BY_STATUS`);
+    returns the lint's findings when the step is the lint."""
+    post = request.POST
+    if step not in STEPS_BY_STATUS.get(c.status, ()):
+        raise CampaignError(_("This step is not open to a campaign in the state %(status)s.")
+                            % {"status": c.get_status_display()})
+    if step == "lint":
+        return lint_campaign(c, acknowledge_warnings=bool(post.get("acknowledge")))
+    if step == "dry_run":
+        raw = post.get("send_at", "")
+        planning.dry_run(c, _send_at(raw) if raw.strip() else None)
+    elif step == "preview":
+        preview(c, post.get("openid", "").strip())
+    elif step == "approve":
+        raw = post.get("plan", "")
+        # The plan the merchant was shown, not one made since in another tab.
+        planning.approve_plan(c, by=request.user.get_username(), plan_id=int(raw) if raw.isdigit() else None)
+    elif step == "cancel":
+        cancel(c)
+    elif step == "pause":
+        pause(c, str(_("Paused by %(who)s.") % {"who": request.user.get_username()}))
+    elif step == "resume":
+        resume(c)
+    elif step == "delete":
+        delete_campaign(c)
+    return []
+
+
 @login_required
 def campaign(request, pk: int):
     """One campaign's way to the outbox: lint, dry-run beside send-to-all and the dial,
-    approve and schedule."""
+    approve and schedule; then pause, resume or cancel. Each state shows its own steps."""
 
     c = get_object_or_404(Campaign, pk=pk, account=_account(request))
     findings = []
     error: StrOrPromise = ""
     previewed = ""
     if request.method == "POST":
-        step = request.POST.get("step")
+        step = request.POST.get("step", "")
         try:
-            if step == "lint":
-                findings = lint_campaign(c, acknowledge_warnings=bool(request.POST.get("acknowledge")))
-            elif step == "dry_run":
-                planning.dry_run(c)
-            elif step == "preview":
-                previewed = request.POST.get("openid", "").strip()
-                preview(c, previewed)
-            elif step == "approve":
-                at = _send_at(request.POST.get("send_at", ""))
-                # The plan the merchant was shown, not one made since in another tab.
-                raw = request.POST.get("plan", "")
-                planning.approve_plan(c, by=request.user.get_username(),
-                                      plan_id=int(raw) if raw.isdigit() else None, at=at)
-            else:
-                error = _("Unknown step.")
+            findings = _campaign_step(request, c, step)
         except (CampaignError, ValueError) as exc:
-            error, previewed = str(exc), ""
+            error = str(exc)
+        else:
+            if step == "delete":
+                return redirect("console-campaigns")
+            previewed = request.POST.get("openid", "").strip() if step == "preview" else ""
         c.refresh_from_db()
     plan = c.plans.order_by("-created_at", "-pk").first()
     rows = []
+    warnings: list[str] = []
     if plan is not None:
         rows = _predicted_rows(plan)
         held = sorted(plan.held_back.items(), key=lambda kv: -kv[1])
+        warnings = planning.plan_warnings(plan)
     delivery = reasons = None
     if c.outbox.exists():
         delivery = delivery_counts(c)
@@ -375,6 +415,8 @@ def campaign(request, pk: int):
         reasons = [{**vars(g), "status_label": statuses.get(g.status, g.status)} for g in delivery_reasons(c)]
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns", "previewed": previewed,
+        "steps": STEPS_BY_STATUS.get(c.status, ()),
+        "warnings": warnings,
         "delivery_words": plan_words.delivery_words(plan.delivery_method, c.account.account_type, plan.reach)
         if plan is not None else "",
         "delivery": delivery, "reasons": reasons,
@@ -440,29 +482,62 @@ class NewCampaignForm(forms.Form):
         ]
 
 
+def _campaign_fields(d: dict) -> dict:
+    """The campaign settings of a valid :class:`NewCampaignForm` (a cover only when one
+    was uploaded: editing without one keeps the cover there is)."""
+    fields = {"name": d["name"], "category": d["category"], "segment": d["segment"], "title": d["title"],
+              "body": d["body"], "channel": d["channel"] or "mass", "title_variants": d["title_variants"],
+              "variant_split": d["variant_split"] or 0.0, "winner_rule": d["winner_rule"] or "read_rate",
+              "message_type": d["message_type"] or "text"}
+    if d["cover"]:
+        fields["cover"] = d["cover"].read(THUMB_MAX_BYTES + 1)
+    return fields
+
+
+def _campaign_form_error(form: NewCampaignForm, exc: Exception) -> None:
+    """A refusal on the field it is about (a SegmentError points at the bad token)."""
+    message = str(exc)
+    field = "segment" if "segment" in message.lower() or "token" in message.lower() else None
+    field = "cover" if "封面" in message else field
+    form.add_error("title_variants" if "A/B" in message else field, message)
+
+
 @login_required
 def campaign_new(request):
     account = _account(request)
     form = NewCampaignForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid():
         assert account is not None  # a valid form has a category, one of the account's
-        d = form.cleaned_data
         try:
-            c = create_campaign(account, name=d["name"], category=d["category"], segment=d["segment"],
-                                title=d["title"], body=d["body"], channel=d["channel"] or "mass",
-                                title_variants=d["title_variants"],
-                                variant_split=d["variant_split"] or 0.0,
-                                winner_rule=d["winner_rule"] or "read_rate",
-                                message_type=d["message_type"] or "text",
-                                cover=d["cover"].read(THUMB_MAX_BYTES + 1) if d["cover"] else None)
-        except (CampaignError, ValueError) as exc:  # a SegmentError points at the bad token
-            message = str(exc)
-            field = "segment" if "segment" in message.lower() or "token" in message.lower() else None
-            field = "cover" if "封面" in message else field
-            form.add_error("title_variants" if "A/B" in message else field, message)
+            c = create_campaign(account, **_campaign_fields(form.cleaned_data))
+        except (CampaignError, ValueError) as exc:
+            _campaign_form_error(form, exc)
         else:
             return redirect("console-campaign", pk=c.pk)
     return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns"})
+
+
+@login_required
+def campaign_edit(request, pk: int):
+    """Edit a campaign not yet approved; saving takes it back to draft (lint and plan it
+    again)."""
+    account = _account(request)
+    c = get_object_or_404(Campaign, pk=pk, account=account)
+    if "edit" not in STEPS_BY_STATUS.get(c.status, ()):
+        return redirect("console-campaign", pk=c.pk)
+    initial = {"name": c.name, "category": c.category_id, "segment": c.segment, "channel": c.channel,
+               "message_type": c.message_type, "title": c.title, "body": c.body,
+               "title_variants": "\n".join(c.title_variants or []), "variant_split": c.variant_split or None,
+               "winner_rule": c.winner_rule}
+    form = NewCampaignForm(request.POST or None, request.FILES or None, account=account, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_campaign(c, **_campaign_fields(form.cleaned_data))
+        except (CampaignError, ValueError) as exc:
+            _campaign_form_error(form, exc)
+        else:
+            return redirect("console-campaign", pk=c.pk)
+    return render(request, "console/campaign_new.html", {"form": form, "nav": "campaigns", "campaign": c})
 
 
 def _records(model: type[Model], form_class: type[AccountForm], list_fields: list[str],
