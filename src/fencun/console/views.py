@@ -13,6 +13,7 @@ from django.db.models import Model
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -59,6 +60,7 @@ from fencun.channels.wechat.covers import THUMB_MAX_BYTES
 from fencun.channels.wecom.channel import CustomerContact
 from fencun.console import access
 from fencun.console.forms import AccountForm, AutoReplyForm, ProductForm, StoreForm
+from fencun.console.limit_words import merchant_rows
 from fencun.engine import geo
 from fencun.gateway.models import AutoReply
 from fencun.gateway.reply_rules import delete_auto_reply, save_auto_reply
@@ -274,6 +276,17 @@ class RulesForm(forms.ModelForm):
 
         model = Rules
         fields = list(RULE_FIELDS)
+        help_texts = {
+            "quiet_start": _("No push is sent between these times (Beijing time)."),
+            "weekly_cap": _("At most this many pushes to one follower in a week, all campaigns together."),
+            "category_cooldown_days": _("Days before a follower gets another push of the same category."),
+            "min_gap_hours": _("Hours between two pushes to one follower, whatever their category."),
+            "holdout_fraction": _("Share of each campaign's chosen followers kept back at random, to measure "
+                                  "what the campaign adds."),
+            "follower_value_yuan": _("What keeping one follower is worth to you. The higher, the more careful "
+                                     "fencun is: it sends only pushes worth more than the unfollows they risk. "
+                                     "Leave it empty to learn it from your orders."),
+        }
 
 
 @login_required
@@ -290,12 +303,14 @@ def rules(request):
                 form.add_error(name if name in form.fields else None, messages)
         else:
             return redirect("console-rules")
-    limits = [(_("WeChat Official Account"), OfficialAccount.limits_for(account.account_type))]
+    limits = [(_("WeChat Official Account"), *merchant_rows(OfficialAccount.limits_for(account.account_type)))]
     if account.wecom_corps.exists():
-        limits.append((_("WeCom customer contact"), CustomerContact.limits()))
-    limits.append((_("Weibo"), WeiboBroadcast.limits()))
+        limits.append((_("WeCom customer contact"), *merchant_rows(CustomerContact.limits())))
+    limits.append((_("Weibo"), *merchant_rows(WeiboBroadcast.limits())))
     return render(request, "console/rules.html", {
         "account": account, "form": form, "limits": limits, "nav": "rules",
+        # The platforms' own notes are in English: shown on the English page only.
+        "show_notes": not (get_language() or "zh-hans").startswith("zh"),
         "connection": shown_connection(account),
     })
 
@@ -429,9 +444,6 @@ def campaign(request, pk: int):
 @require_POST
 def campaign_lint(request):
     """The content lint of the draft as typed: ``{"findings": [...]}`` in the page's language."""
-    from django.utils.translation import get_language
-
-
     account = _account(request)
     if account is None:
         return JsonResponse({"error": "no account"}, status=404)
