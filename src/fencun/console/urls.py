@@ -7,6 +7,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(template_name="console/password_change.html"), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(template_name="console/password_change_done.html"), name="password_change_done"),
     path("", views.overview, name="console-overview"),
     path("followers/", views.followers, name="console-followers"),
     path("followers/<int:pk>/", views.follower, name="console-follower"),
