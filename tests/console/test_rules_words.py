@@ -56,3 +56,31 @@ def test_the_chinese_rules_page_speaks_chinese(client, make_account):
     assert english_note and english_note not in page
     client.cookies["django_language"] = "en"
     assert english_note in client.get("/rules/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_figures_read_as_people_read_them():
+    from django.utils import translation
+
+    from fencun.console.templatetags.figures import count, percent, yuan
+
+    with translation.override("zh-hans"):
+        assert (count(26376), count(None), yuan(266228.0, 0), percent(0.003, 2)) == ("26,376", "—", "266,228 元", "0.30%")
+    with translation.override("en"):
+        assert yuan(266228.0, 0) == "¥266,228"
+
+
+def test_the_overview_tiles_show_formatted_figures(client, make_account):
+    from fencun.audience.models import Follower
+
+    account = make_account()
+    user = User.objects.create_user("tiles-reader", password="a-long-password-1")
+    grant(user, account, "operator")
+    client.force_login(user)
+    Follower.objects.bulk_create(
+        Follower(account=account, openid=f"o-tile-{n}", subscribed=n < 1234) for n in range(1300)
+    )
+    page = client.get("/").content.decode()
+    tile = page[page.index('data-figure="followers"'):]
+    assert "<b>1,234</b>" in tile[: tile.index("</div>")]  # the subscribed ones only, with a separator
+    tile = page[page.index('data-figure="revenue_attributed"'):]
+    assert " 元</b>" in tile[: tile.index("</div>")] and "¥" not in tile[: tile.index("</div>")]

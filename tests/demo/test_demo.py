@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +45,16 @@ def test_headless_demo_runs_a_month_and_prints_the_comparison(tmp_path):
     for label in ("本次运行（产品）", "回测：分寸引擎", "回测：全部群发", "推送人次", "营收", "取关"):
         assert label in out
     assert f"{FOLLOWERS:,} 位粉丝起步" in out
+    # The demo says how to read its data from the command line, and that command does.
+    line = next(line for line in out.splitlines() if "用命令行查看演示的数据" in line)
+    command = shlex.split(line.split("：", 1)[1])
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL", "FENCUN_DATA_DIR")}
+    listed = subprocess.run(  # noqa: S603 - the command the demo printed: env, then our own CLI
+        [command[0], command[1], sys.executable, "-m", "fencun.cli.main", *command[3:]],
+        env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+    )
+    assert command[1] == f"FENCUN_DATA_DIR={data}" and command[2:] == ["fencun", "campaign", "list"]
+    assert listed.returncode == 0 and listed.stdout.count("\n") >= 10, listed.stdout + listed.stderr
 
     db = sqlite3.connect(data / "fencun.sqlite3")
     statuses = dict(db.execute("select status, count(*) from campaigns_campaign group by status").fetchall())

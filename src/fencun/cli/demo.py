@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
 import threading
@@ -145,6 +146,12 @@ def _run(box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, po
         progress.update(task, total=1, completed=1)
     clock.reset()
     _print_summary(run.summary(days, compare))
+    # The demo keeps its own data dir: other commands read it only when told to.
+    console.print(
+        "用命令行查看演示的数据：[bold]"
+        + shlex.join(["env", f"FENCUN_DATA_DIR={os.environ['FENCUN_DATA_DIR']}", "fencun", "campaign", "list"])
+        + "[/bold]"
+    )
     if not serve:
         server.shutdown()
         return

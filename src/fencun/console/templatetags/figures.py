@@ -30,6 +30,13 @@ def _number(value: object, places: int | None = None) -> float | None:
 
 
 @register.filter
+def count(value: object) -> str:
+    """A count with thousands separators: ``26,376``; a difference keeps its sign."""
+    number = _number(value, 0)
+    return "—" if number is None or math.isinf(number) else f"{round(number):,}"
+
+
+@register.filter
 def yuan(value: object, places: int = 2) -> str:
     """``1,234.50 元`` (Chinese) or ``¥1,234.50`` (English); a difference keeps its sign."""
     number = _number(value, places)
