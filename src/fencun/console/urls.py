@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import channels, members, segments, views
+from fencun.console import channels, members, segments, setup, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -38,4 +38,5 @@ urlpatterns = [
     path("broadcast/", channels.broadcast, name="console-broadcast"),
     path("costs/", channels.channel_costs, name="console-costs"),
     path("members/", members.members, name="console-members"),
+    path("setup/", setup.setup, name="console-setup"),
 ]
