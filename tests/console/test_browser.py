@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,6 @@ def browser_page():
 def _daily_figures(account):
     """A month of rolled-up figures so the overview's charts have something to draw."""
     import random
-    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -81,12 +81,21 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     Event.objects.create(account=account, follower=f, openid=f.openid, kind="subscribe",
                          occurred_at=timezone.now(), source="callback", dedup_key="b-1")
     _daily_figures(account)
-    from fencun.campaigns.services import create_campaign
+    from fencun.audience.services import record_event
+    from fencun.campaigns.services import create_campaign, update_rules
     from fencun.catalog.models import Category
 
     sofa = Category.objects.create(account=account, key="sofa", name="沙发", large_item=True)
     create_campaign(account, name="双十一沙发", category=sofa,
                     title="双十一沙发特惠", body="黄山路店沙发八折，到店看样。")
+    # Twenty followers asked about sofas; no control group or holdout: the plan reaches
+    # some of them whatever its draws.
+    for n in range(20):
+        record_event(account, kind="subscribe", openid=f"oAsked{n:04d}", occurred_at=timezone.now(),
+                     payload={}, source="test", dedup_key=f"b-sub-{n}")
+        record_event(account, kind="text", openid=f"oAsked{n:04d}", occurred_at=timezone.now(),
+                     payload={"content": "沙发有货吗"}, source="test", dedup_key=f"b-sofa-{n}")
+    update_rules(account, control_fraction=0.0, holdout_fraction=0.0, follower_value_yuan=0.0)
     grant(User.objects.create_user("owner", password="a-long-password-1"), account, "owner")
     SHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -125,6 +134,9 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     page.check("input[name=acknowledge]")
     page.click("text=1. 检查内容")
     page.wait_for_load_state("load")
+    # Planned for tomorrow at ten: outside the quiet hours whenever the test runs.
+    tomorrow = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    page.fill("input[name=send_at]", tomorrow)
     page.click("text=2. 预演")
     page.wait_for_selector("text=预演计划")
     page.screenshot(path=str(SHOTS / "campaign-dry-run.png"), full_page=True)

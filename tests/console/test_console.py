@@ -276,9 +276,13 @@ def test_campaign_steps_lint_dry_run_approve(client, staff, campaign):
     from fencun.campaigns.segments import forget_states
     from fencun.campaigns.services import update_rules
 
-    # The follower asked about sofas; no control group, no holdout, nothing lost by a push.
-    record_event(campaign.account, kind="text", openid="o-follower-1", occurred_at=timezone.now(),
-                 payload={"content": "沙发有货吗"}, source="test", dedup_key="t-sofa")
+    # Twenty followers asked about sofas; no control group, no holdout, nothing lost by a
+    # push: the plan reaches some of them whatever its draws.
+    for n in range(20):
+        record_event(campaign.account, kind="subscribe", openid=f"o-asked-{n}", occurred_at=timezone.now(),
+                     payload={}, source="test", dedup_key=f"s-sofa-{n}")
+        record_event(campaign.account, kind="text", openid=f"o-asked-{n}", occurred_at=timezone.now(),
+                     payload={"content": "沙发有货吗"}, source="test", dedup_key=f"t-sofa-{n}")
     update_rules(campaign.account, control_fraction=0.0, holdout_fraction=0.0, follower_value_yuan=0.0)
     forget_states()
     at = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
