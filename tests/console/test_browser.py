@@ -169,3 +169,29 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     page.screenshot(path=str(SHOTS / "followers-phone.png"), full_page=True)
 
     assert external == [], f"the console loaded something external: {external}"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_menu_folds_behind_one_button(live_server, browser_page, make_account):
+    from django.contrib.auth.models import User
+
+    from fencun.accounts.roles import grant
+
+    page, _ = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    grant(User.objects.create_user("phone", password="a-long-password-1"), make_account(), "owner")
+    page.goto(live_server.url + "/")
+    page.fill("input[name=username]", "phone")
+    page.fill("input[name=password]", "a-long-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text-is('概览')")
+    nav = page.locator("#console-nav")
+    assert not nav.is_visible()
+    header = page.locator("header.top").bounding_box()
+    assert header is not None and header["height"] < 120  # one line, not nine
+    page.click("button.menu-toggle")
+    assert nav.is_visible() and page.locator("button.menu-toggle").get_attribute("aria-expanded") == "true"
+    page.click("#console-nav >> text=营销活动")
+    page.wait_for_selector("h1:text-is('营销活动')")
+    page.screenshot(path=str(SHOTS / "phone-campaigns.png"), full_page=True)
