@@ -10,6 +10,7 @@ caller's language where the domain has the words, and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -306,6 +307,19 @@ def _out(c: Campaign) -> dict[str, Any]:
     }
 
 
+def _act(request: HttpRequest, campaign_id: int, action: Callable[[Campaign], object]) -> Status:
+    """One step of a campaign's lifecycle: the campaign as it is after it, 404 for one the
+    token cannot reach, 400 with the reason for a refusal (nothing changed)."""
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    try:
+        action(campaign)
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(200, _out(campaign))
+
+
 def _aware(at: datetime | None) -> datetime | None:
     """A time without an offset is Asia/Shanghai's, as the console's fields are."""
     return timezone.make_aware(at) if at is not None and timezone.is_naive(at) else at
@@ -478,14 +492,7 @@ def post_preview(request: HttpRequest, campaign_id: int, body: PreviewIn):
     summary="Cancel a campaign: rows not yet sent are never sent",
 )
 def post_cancel(request: HttpRequest, campaign_id: int):
-    campaign = _campaign(request, campaign_id)
-    if campaign is None:
-        return Status(404, _missing())
-    try:
-        cancel(campaign)
-    except ValueError as exc:
-        return _refused(exc)
-    return Status(200, _out(campaign))
+    return _act(request, campaign_id, cancel)
 
 
 @router.post(
@@ -494,15 +501,8 @@ def post_cancel(request: HttpRequest, campaign_id: int):
     summary="Pause a scheduled or sending campaign: nothing more goes out until it is resumed",
 )
 def post_pause(request: HttpRequest, campaign_id: int):
-    campaign = _campaign(request, campaign_id)
-    if campaign is None:
-        return Status(404, _missing())
     token = request.auth  # type: ignore[attr-defined]
-    try:
-        pause(campaign, _("Paused by %(who)s.") % {"who": f"api:{token.name}"})
-    except ValueError as exc:
-        return _refused(exc)
-    return Status(200, _out(campaign))
+    return _act(request, campaign_id, lambda c: pause(c, _("Paused by %(who)s.") % {"who": f"api:{token.name}"}))
 
 
 @router.post(
@@ -511,14 +511,7 @@ def post_pause(request: HttpRequest, campaign_id: int):
     summary="Resume a paused campaign: only what was not sent yet goes out",
 )
 def post_resume(request: HttpRequest, campaign_id: int):
-    campaign = _campaign(request, campaign_id)
-    if campaign is None:
-        return Status(404, _missing())
-    try:
-        resume(campaign)
-    except ValueError as exc:
-        return _refused(exc)
-    return Status(200, _out(campaign))
+    return _act(request, campaign_id, resume)
 
 
 @router.delete(

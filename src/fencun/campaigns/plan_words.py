@@ -3,6 +3,8 @@ predicted figure means, in the active language. The console's plan and the API's
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -74,32 +76,28 @@ def delivery_words(method: str, account_type: str, reach: int) -> str:
     return words
 
 
+#: A sentence per reason a send time holds followers back, for ``n`` of them.
+TIME_WARNINGS: dict[str, Callable[[int], str]] = {
+    "weekly_cap": lambda n: ngettext("%(n)s follower has had this week's pushes (weekly cap).",
+                                     "%(n)s followers have had this week's pushes (weekly cap).", n),
+    "min_gap": lambda n: ngettext("%(n)s follower was pushed too recently (minimum gap).",
+                                  "%(n)s followers were pushed too recently (minimum gap).", n),
+    "platform_limit": lambda n: ngettext("%(n)s follower is over the platform's mass-send limit.",
+                                         "%(n)s followers are over the platform's mass-send limit.", n),
+    "outside_window": lambda n: ngettext(
+        "%(n)s follower has not written in the last 48 hours: a customer-service message cannot reach them.",
+        "%(n)s followers have not written in the last 48 hours: a customer-service message cannot reach them.",
+        n),
+}
+
+
 def time_warnings(held_back: dict[str, int], quiet_words: str = "") -> list[str]:
     """What the send time a plan was made for costs, in sentences: ``quiet_words`` (the
     sentence for a time in the quiet hours, empty otherwise), then the followers the caps
     and windows hold back at that time (``held_back``: reason -> followers)."""
     out = [quiet_words] if quiet_words else []
-
-    def count(code: str) -> tuple[int, dict[str, str]]:
+    for code, sentence in TIME_WARNINGS.items():
         n = int(held_back.get(code, 0))
-        return n, {"n": f"{n:,}"}
-
-    n, args = count("weekly_cap")
-    if n:
-        out.append(ngettext("%(n)s follower has had this week's pushes (weekly cap).",
-                            "%(n)s followers have had this week's pushes (weekly cap).", n) % args)
-    n, args = count("min_gap")
-    if n:
-        out.append(ngettext("%(n)s follower was pushed too recently (minimum gap).",
-                            "%(n)s followers were pushed too recently (minimum gap).", n) % args)
-    n, args = count("platform_limit")
-    if n:
-        out.append(ngettext("%(n)s follower is over the platform's mass-send limit.",
-                            "%(n)s followers are over the platform's mass-send limit.", n) % args)
-    n, args = count("outside_window")
-    if n:
-        out.append(ngettext(
-            "%(n)s follower has not written in the last 48 hours: a customer-service message cannot reach them.",
-            "%(n)s followers have not written in the last 48 hours: a customer-service message cannot reach them.",
-            n) % args)
+        if n:
+            out.append(sentence(n) % {"n": f"{n:,}"})
     return out
