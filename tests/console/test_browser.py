@@ -111,6 +111,10 @@ def test_log_in_walk_the_console_and_switch_language(live_server, browser_page, 
     assert page.locator("h1").inner_text() == "概览"
     page.wait_for_function("document.querySelector('#c-pressure canvas') !== null")
     page.wait_for_timeout(600)  # ECharts draws over a few frames
+    legend = page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('c-growth')).getOption().legend[0].data"
+    )
+    assert legend == ["净增长（粉丝）", "取关率（%）"]
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
     page.goto(live_server.url + "/followers/")

@@ -3,7 +3,16 @@
   if (!d || !window.echarts) return;
   function chart(id, opt) {
     var el = document.getElementById(id);
-    opt.title = {text: el.dataset.title, textStyle: {fontSize: 13}};
+    // The title wraps instead of being cut off; each series is named in the legend, in
+    // the page's language (the template gives the names, "|"-separated).
+    opt.title = {text: el.dataset.title, textStyle: {fontSize: 13, width: el.clientWidth - 16, overflow: "break"}};
+    var names = (el.dataset.series || "").split("|").filter(Boolean);
+    if (names.length) {
+      names.forEach(function (name, i) { if (opt.series[i]) opt.series[i].name = name; });
+      opt.legend = {data: names, bottom: 0};
+      opt.grid.bottom = 50;
+    }
+    opt.grid.top = 56;
     opt.animation = false;
     var c = echarts.init(el); c.setOption(opt);
     window.addEventListener("resize", function () { c.resize(); });
