@@ -116,7 +116,7 @@ def test_the_api_plans_for_send_at_and_asks_before_sending_in_the_quiet_hours(cl
     r = _api(client, "post", f"/api/campaigns/{c.pk}/resume", token)
     assert r.status_code == 200 and r.json()["status"] == "sending"
     r = _api(client, "delete", f"/api/campaigns/{c.pk}", token)
-    assert r.status_code == 400 and Campaign.objects.filter(pk=c.pk).exists()
+    assert r.status_code == 400 and "请先取消" in r.json()["detail"] and Campaign.objects.filter(pk=c.pk).exists()
 
 
 def test_a_plan_in_the_quiet_hours_warns_in_the_api_too(client, shop):
@@ -184,7 +184,7 @@ def test_a_campaign_that_reached_followers_is_never_deleted(shop):
     OutboxItem.objects.create(campaign=c, key="b0", openids=["o-flow-1"], status=OutboxItem.Status.SENT)
     c.status = Campaign.Status.DONE
     c.save()
-    with pytest.raises(CampaignError):
+    with pytest.raises(CampaignError, match="已经触达粉丝"):
         delete_campaign(c)
     c.status = Campaign.Status.CANCELLED  # cancelled after the first batch went
     c.save()

@@ -244,12 +244,14 @@ def delete_campaign(campaign: Campaign) -> None:
     cancelled before anything was sent. Anything that went out stays, for its results."""
     with transaction.atomic():
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        sent = current.outbox.exclude(status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.HELD))
-        if current.status not in (*EDITABLE_STATUSES, S.CANCELLED) or (
-            current.status == S.CANCELLED and sent.exclude(reason_code=outcomes.CANCELLED).exists()
+        went = current.outbox.exclude(status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.HELD))
+        if current.status == S.DONE or (
+            current.status == S.CANCELLED and went.exclude(reason_code=outcomes.CANCELLED).exists()
         ):
+            raise CampaignError(_("This campaign has reached followers: it stays, with its results."))
+        if current.status not in (*EDITABLE_STATUSES, S.CANCELLED):
             raise CampaignError(
-                _("A campaign in the state %(status)s has reached followers: it stays, with its results.")
+                _("A campaign in the state %(status)s cannot be deleted: cancel it first.")
                 % {"status": S(current.status).label}
             )
         current.delete()
