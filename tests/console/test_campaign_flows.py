@@ -93,10 +93,7 @@ def test_a_dry_run_in_the_quiet_hours_says_so_and_offers_nothing_to_approve(clie
     page = client.post(url, {"step": "dry_run", "send_at": TOMORROW_AT_ELEVEN_PM}).content.decode()
     assert "2026-11-04 23:00 在免打扰时段（22:00–08:00）内" in page
     assert c.plans.get().reach == 0 and 'value="approve"' not in page
-    r = client.post(url, {"step": "approve"})
-    assert r.status_code == 400 and "没有任何人" in r.content.decode()
-    c.refresh_from_db()
-    assert c.status == Campaign.Status.PLANNED and not c.outbox.exists()
+    assert "这个计划没有任何人可发" in page  # what to do instead: another time or audience
 
 
 def test_the_api_plans_for_send_at_and_asks_before_sending_in_the_quiet_hours(client, shop):
@@ -119,11 +116,14 @@ def test_the_api_plans_for_send_at_and_asks_before_sending_in_the_quiet_hours(cl
     assert r.status_code == 400 and "请先取消" in r.json()["detail"] and Campaign.objects.filter(pk=c.pk).exists()
 
 
-def test_a_plan_in_the_quiet_hours_warns_in_the_api_too(client, shop):
+def test_a_plan_in_the_quiet_hours_warns_in_the_api_and_sends_nothing(client, shop):
     c = _linted(shop)
     token = ApiToken.issue("flows", [shop[0]])[1]
     plan = _api(client, "post", f"/api/campaigns/{c.pk}/plan?send_at={TOMORROW_AT_ELEVEN_PM}", token).json()
     assert plan["reach"] == 0 and any("免打扰" in w for w in plan["warnings"]), plan
+    # Approved at its own time, the plan kept the quiet hours itself: nothing goes out.
+    r = _api(client, "post", f"/api/campaigns/{c.pk}/approve", token, {"plan": plan["id"]})
+    assert r.status_code == 200 and r.json()["outbox_rows"] == 0, r.content
 
 
 def test_a_draft_is_edited_back_to_draft_and_an_approved_one_is_not(client, owner, shop):

@@ -266,26 +266,24 @@ def approve_plan(
     since in another tab is not the one approved. Without ``at`` the campaign goes out
     at the time it was planned for (now, if that has passed): the recipients were chosen
     for that moment. A send time in the past is refused (see
-    :func:`fencun.campaigns.services.check_send_at`), and so is one in the merchant's
-    quiet hours unless ``quiet_hours_ok`` (the merchant confirmed it), and a plan that
-    reaches nobody. What the console's approve button and ``POST
-    /api/campaigns/{id}/approve`` both do.
+    :func:`fencun.campaigns.services.check_send_at`), and so is a chosen one in the
+    merchant's quiet hours unless ``quiet_hours_ok`` (the merchant confirmed it). What
+    the console's approve button and ``POST /api/campaigns/{id}/approve`` both do.
     """
     shown = None
     if plan_id is not None:
         shown = PlanSnapshot.objects.filter(campaign=campaign, pk=plan_id).first()
         if shown is None:
             raise CampaignError(gettext("This campaign has no plan %(plan)s.") % {"plan": plan_id})
+    chosen = at is not None
     latest = shown or campaign.plans.order_by("-created_at", "-pk").first()
     if at is None and latest is not None and latest.planned_for >= clock.now() - SEND_AT_GRACE:
         at = latest.planned_for
     scheduled_for = check_send_at(at)
-    if latest is not None and latest.reach == 0 and campaign.channel != Campaign.Channel.PUBLISH:
-        raise CampaignError(
-            gettext("This plan reaches nobody (see who is held back and why): there is nothing to approve.")
-        )
+    # The plan's own time already kept the quiet hours (whoever they would disturb is held
+    # back); a time chosen apart from it must be confirmed if it falls in them.
     rules = rules_for(campaign.account)
-    if not quiet_hours_ok and rules.as_engine_rules().in_quiet_hours(scheduled_for.timestamp()):
+    if chosen and not quiet_hours_ok and rules.as_engine_rules().in_quiet_hours(scheduled_for.timestamp()):
         raise CampaignError(quiet_hours_words(rules, scheduled_for))
     return approve(campaign, by=by, snapshot=shown, scheduled_for=scheduled_for)
 
