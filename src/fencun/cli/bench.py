@@ -6,6 +6,7 @@ import typer
 
 from fencun.bench import decisions as decisions_bench
 from fencun.bench import delivery as delivery_bench
+from fencun.bench import demo as demo_bench
 from fencun.bench import dryrun as dryrun_bench
 from fencun.bench import gateway, planner
 from fencun.bench import ingest as ingest_bench
@@ -23,3 +24,4 @@ app.command("ingest")(ingest_bench.command)
 app.command("decisions")(decisions_bench.command)
 app.command("dry-run")(dryrun_bench.command)
 app.command("shards")(shards_bench.command)
+app.command("demo")(demo_bench.command)
