@@ -9,6 +9,8 @@ import stat
 import sys
 from pathlib import Path
 
+from fencun import language
+
 # The data dir holds the database (access tokens, AppSecrets, followers' data) and the
 # secret key: only the owner may read it.
 DIR_MODE = 0o700
@@ -58,7 +60,9 @@ def tighten(path: Path) -> bool:
     """Make the data dir ``path`` 0700 and its private files 0600; True if any was looser."""
     changed = _restrict(path, DIR_MODE)
     for child in path.iterdir():
-        if child.is_file() and (child.name.endswith(PRIVATE_SUFFIXES) or child.name in PRIVATE_NAMES):
+        if child.is_file() and (
+            child.name.endswith(PRIVATE_SUFFIXES) or child.name in PRIVATE_NAMES
+        ):
             changed = _restrict(child, FILE_MODE) or changed
     return changed
 
@@ -92,11 +96,16 @@ def secret_key() -> str:
 
 
 def setup_django(migrate: bool = True) -> None:
-    """Configure Django for a command-line process and migrate the database if needed."""
+    """Configure Django for a command-line process and migrate the database if needed.
+
+    Django speaks the run's language (:mod:`fencun.language`) from here on, this process's
+    own lines included."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fencun.settings")
     import django
+    from django.utils import translation
 
     django.setup()
+    translation.activate(language.active())
     _tell_tightened()
     if migrate:
         ensure_migrated()

@@ -41,11 +41,21 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fencun(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the console script in ``data_dir`` with its own SQLite database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "FENCUN_", "WECHAT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "FENCUN_", "WECHAT_"))
+    }
     env |= {"FENCUN_DATA_DIR": str(data_dir), "WECHAT_APP_ID": APP_ID, "WECHAT_TOKEN": "token"}
+    env["FENCUN_LANG"] = os.environ["FENCUN_LANG"]  # the tests' language, whatever the machine's
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "fencun.cli.main", *args],
-        env=env, cwd=data_dir, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -71,10 +81,18 @@ def test_every_command_answers_help(data_dir, command):
 @pytest.mark.parametrize(
     ("command", "table", "good", "bad"),
     [
-        ("import-products", "catalog_product", "sku,name,price\nSOFA-1,三人位沙发,1999\n",
-         "sku,name,price\nBED-1,床,2999\nBED-2,床,两千\n"),
-        ("import-stores", "audience_store", "name,lat,lng,datum\n惠州店,23.11,114.41,gcj02\n",
-         "name,lat,lng,datum\n东莞店,23.0,113.7,gcj02\n深圳店,123,114,gcj02\n"),
+        (
+            "import-products",
+            "catalog_product",
+            "sku,name,price\nSOFA-1,三人位沙发,1999\n",
+            "sku,name,price\nBED-1,床,2999\nBED-2,床,两千\n",
+        ),
+        (
+            "import-stores",
+            "audience_store",
+            "name,lat,lng,datum\n惠州店,23.11,114.41,gcj02\n",
+            "name,lat,lng,datum\n东莞店,23.0,113.7,gcj02\n深圳店,123,114,gcj02\n",
+        ),
     ],
     ids=["products", "stores"],
 )
@@ -110,7 +128,9 @@ GOOD_ORDER = "A-1,99.00,2026-11-01T10:00:00+08:00,o1"
 def test_a_bad_order_row_is_one_line_naming_the_row_and_imports_nothing(data_dir, bad_row):
     before = rows(data_dir, "audience_event") if (data_dir / "fencun.sqlite3").exists() else 0
     path = data_dir / "orders.csv"
-    path.write_text(f"order_id,amount,ordered_at,openid\n{GOOD_ORDER}\n{bad_row}\n", encoding="utf-8")
+    path.write_text(
+        f"order_id,amount,ordered_at,openid\n{GOOD_ORDER}\n{bad_row}\n", encoding="utf-8"
+    )
     result = fencun(data_dir, "import-orders", str(path))
     refused(result, "第 2 行：")  # in the merchant's language by default
     assert [line for line in result.stderr.splitlines() if line.startswith("第")] == [

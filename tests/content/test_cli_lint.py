@@ -68,7 +68,7 @@ def test_unreadable_files_are_refused_with_exit_2(tmp_path: Path):
     assert runner.invoke(app, ["lint", str(tmp_path / "missing.md")]).exit_code == 2
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]", encoding="utf-8")
-    result = runner.invoke(app, ["lint", str(bad)])
+    result = runner.invoke(app, ["--lang", "en", "lint", str(bad)])
     assert result.exit_code == 2 and "JSON must be an object" in result.output
     binary = tmp_path / "bin.md"
     binary.write_bytes(b"\xff\xfe\x00bad")

@@ -29,6 +29,7 @@ import typer
 
 from fencun import inputs
 from fencun.backtest.runner import POLICIES, load_world_factory, run_backtest
+from fencun.language import gettext
 from fencun.worlds import SHIPPED, scenarios, world_spec
 
 SCENARIOS = ("subscription-90d", "service-90d")
@@ -275,24 +276,38 @@ def bench(
 
 
 def command(
-    days: int = typer.Option(90, "--days", min=1, help="Simulated days per run."),
+    days: int = typer.Option(90, "--days", min=1, help=gettext("Simulated days per run.")),
     followers: int = typer.Option(
-        0, "--followers", min=0, help="Starting followers (default: the scenario's)."
+        0, "--followers", min=0, help=gettext("Starting followers (default: the scenario's).")
     ),
     worlds: list[str] = typer.Option(  # noqa: B008
-        list(SHIPPED), "--worlds", help="World names or MODULE:FACTORY (commas or spaces)."
+        list(SHIPPED),
+        "--worlds",
+        help=gettext("World names or MODULE:FACTORY (commas or spaces)."),  # noqa: B008
     ),
     policies: list[str] = typer.Option(  # noqa: B008
-        list(POLICIES), "--policies", help="Policies (commas or spaces)."
+        list(POLICIES),
+        "--policies",
+        help=gettext("Policies (commas or spaces)."),  # noqa: B008
     ),
-    seeds: list[str] = typer.Option(["1", "2", "3"], "--seeds", help="Seeds (commas or spaces)."),  # noqa: B008
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", min=1, help="Worker processes."),
-    json_: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    seeds: list[str] = typer.Option(  # noqa: B008
+        ["1", "2", "3"],
+        "--seeds",
+        help=gettext("Seeds (commas or spaces)."),  # noqa: B008
+    ),
+    jobs: int = typer.Option(
+        os.cpu_count() or 1, "--jobs", min=1, help=gettext("Worker processes.")
+    ),
+    json_: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
     table_: bool = typer.Option(
-        False, "--table", help="Print a Markdown table of the judgement (on stderr with --json)."
+        False,
+        "--table",
+        help=gettext("Print a Markdown table of the judgement (on stderr with --json)."),
     ),
     from_json: Path | None = typer.Option(  # noqa: B008
-        None, "--from-json", help="Judge an earlier run's JSON output instead of running."
+        None,
+        "--from-json",
+        help=gettext("Judge an earlier run's JSON output instead of running."),  # noqa: B008
     ),
 ) -> None:
     """Every world x scenario x policy x seed: fencun against the oracle, none, capped and simple."""
@@ -308,12 +323,14 @@ def command(
         bad = [p for p in chosen if p not in POLICIES]
         if bad:
             raise typer.BadParameter(
-                f"{bad}: one of {', '.join(POLICIES)}", param_hint="--policies"
+                gettext("%(policy)s: one of %(policies)s")
+                % {"policy": ", ".join(bad), "policies": ", ".join(POLICIES)},
+                param_hint="--policies",
             )
         try:
             seed_values = [int(s) for s in _split(seeds)]
         except ValueError as exc:
-            raise typer.BadParameter("integers", param_hint="--seeds") from exc
+            raise typer.BadParameter(gettext("integers"), param_hint="--seeds") from exc
         for w in world_names:
             load_world_factory(world_spec(w))  # a bad world fails before any run starts
         result = bench(world_names, chosen, seed_values, days, followers or None, jobs)

@@ -25,6 +25,8 @@ from typing import Any
 
 import typer
 
+from fencun.language import gettext
+
 # The Django apps are imported inside the functions: the benchmark sets Django up first,
 # on a data dir and settings of its own.
 
@@ -34,10 +36,14 @@ def _wechat_record(box, campaign) -> tuple[Counter[str], int]:
     minute's mass API calls."""
     box.flush(timeout=600)
     prefix = f"fc{campaign.pk}-"
-    counts = Counter(d["openid"] for d in box.deliveries(kind="mass") if d["key"].startswith(prefix))
+    counts = Counter(
+        d["openid"] for d in box.deliveries(kind="mass") if d["key"].startswith(prefix)
+    )
     with box.platform.lock:
         per_minute = [
-            n for (path, _), n in box.platform.minute_calls.items() if path.startswith("/cgi-bin/message/mass/")
+            n
+            for (path, _), n in box.platform.minute_calls.items()
+            if path.startswith("/cgi-bin/message/mass/")
         ]
     return counts, max(per_minute, default=0)
 
@@ -55,7 +61,9 @@ def _wecom_record(box, campaign) -> tuple[Counter[str], int]:
     return counts, len(tasks)
 
 
-def _run(box, account, workers: int, env: dict[str, str], name: str, channel: str) -> dict[str, Any]:
+def _run(
+    box, account, workers: int, env: dict[str, str], name: str, channel: str
+) -> dict[str, Any]:
     from fencun.campaigns import delivery, planning, services
     from fencun.campaigns.models import Campaign
     from fencun.catalog.models import Category
@@ -82,8 +90,18 @@ def _run(box, account, workers: int, env: dict[str, str], name: str, channel: st
     ensure_migrated()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "fencun.cli.main", "campaign", "work", "--role", "sender",
-             "--until-idle", "--poll", "0.2"],
+            [
+                sys.executable,
+                "-m",
+                "fencun.cli.main",
+                "campaign",
+                "work",
+                "--role",
+                "sender",
+                "--until-idle",
+                "--poll",
+                "0.2",
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -122,14 +140,24 @@ def _seed_contacts(account, wbox) -> None:
 
     cfg = wbox.config
     corp = WecomCorp.objects.create(
-        account=account, corp_id=cfg.corp_id, secret=cfg.secret, token=cfg.token, aes_key=cfg.aes_key
+        account=account,
+        corp_id=cfg.corp_id,
+        secret=cfg.secret,
+        token=cfg.token,
+        aes_key=cfg.aes_key,
     )
     with wbox.platform.lock:
-        described = [(c.external_userid, c.unionid, sorted(c.follows)) for c in wbox.platform.contacts.values()]
+        described = [
+            (c.external_userid, c.unionid, sorted(c.follows))
+            for c in wbox.platform.contacts.values()
+        ]
     ExternalContact.objects.bulk_create(
         [
             ExternalContact(
-                corp=corp, external_userid=ext, unionid=unionid, follow_users=[{"userid": u} for u in follows]
+                corp=corp,
+                external_userid=ext,
+                unionid=unionid,
+                follow_users=[{"userid": u} for u in follows],
             )
             for ext, unionid, follows in described
         ],
@@ -149,24 +177,36 @@ def _a_day_later(account) -> None:
 
     day = timedelta(days=1)
     OutboxItem.objects.filter(campaign__account=account).update(sent_at=F("sent_at") - day)
-    WecomDispatch.objects.filter(corp__account=account).update(day=F("day") - day, created_at=F("created_at") - day)
+    WecomDispatch.objects.filter(corp__account=account).update(
+        day=F("day") - day, created_at=F("created_at") - day
+    )
 
 
 def command(
-    followers: int = typer.Option(1_000_000, "--followers", help="Followers of the service account."),
-    workers: str = typer.Option("1,3", "--workers", help="Worker process counts, comma-separated."),
-    latency_ms: float = typer.Option(20.0, "--latency-ms", help="Sandbox latency per API call."),
-    channel: str = typer.Option(
-        "wechat", "--channel", help="wechat (a service account's openid lists) or wecom (mass messages to customers)."
+    followers: int = typer.Option(
+        1_000_000, "--followers", help=gettext("Followers of the service account.")
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    workers: str = typer.Option(
+        "1,3", "--workers", help=gettext("Worker process counts, comma-separated.")
+    ),
+    latency_ms: float = typer.Option(
+        20.0, "--latency-ms", help=gettext("Sandbox latency per API call.")
+    ),
+    channel: str = typer.Option(
+        "wechat",
+        "--channel",
+        help=gettext(
+            "wechat (a service account's openid lists) or wecom (mass messages to customers)."
+        ),
+    ),
+    as_json: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Delivery: plan, enqueue and deliver a campaign to the sandbox; sends/s, duplicates, losses."""
     counts = [int(w) for w in workers.split(",") if w.strip()]
     if not counts or min(counts) < 1 or followers < 2:
-        raise typer.BadParameter("--workers: positive counts; --followers: at least 2")
+        raise typer.BadParameter(gettext("--workers: positive counts; --followers: at least 2"))
     if channel not in ("wechat", "wecom"):
-        raise typer.BadParameter("--channel: wechat or wecom")
+        raise typer.BadParameter(gettext("--channel: wechat or wecom"))
     data_dir = Path(tempfile.mkdtemp(prefix="fencun-bench-delivery-"))
     os.environ["FENCUN_DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)  # never the configured database
@@ -184,7 +224,10 @@ def command(
     wecom = channel == "wecom"
     # On WeCom the account has two followers (its audience is the corp's customers).
     box = Sandbox(
-        account_type="service", followers=2 if wecom else followers, latency_ms=latency_ms, retry_too_fast_seconds=0
+        account_type="service",
+        followers=2 if wecom else followers,
+        latency_ms=latency_ms,
+        retry_too_fast_seconds=0,
     ).start()
     wbox = WeComSandbox(contacts=followers).start() if wecom else None
     try:
@@ -212,7 +255,15 @@ def command(
         ("customers" if wecom else "followers"): followers,
         "sandbox_latency_ms": latency_ms,
         "seed_s": round(seed_s, 2),
-        **({} if wecom else {"platform_mass_calls_per_minute": load_platform_limits("service").mass_api_requests_per_minute}),
+        **(
+            {}
+            if wecom
+            else {
+                "platform_mass_calls_per_minute": load_platform_limits(
+                    "service"
+                ).mass_api_requests_per_minute
+            }
+        ),
         "runs": runs,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "db": "sqlite"},
     }

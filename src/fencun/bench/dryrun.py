@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import typer
 
+from fencun.language import gettext
+
 # The Django apps are imported inside the functions: the benchmark sets Django up first,
 # on a data dir and settings of its own.
 
@@ -333,9 +335,7 @@ class History:
             campaign = int(sent[rng.integers(len(sent))]) if sent else None
             sku = self.products[rng.integers(len(self.products))].sku
             return json.dumps(
-                {"campaign": campaign}
-                if kind == "read"
-                else {"campaign": campaign, "product": sku}
+                {"campaign": campaign} if kind == "read" else {"campaign": campaign, "product": sku}
             )
         if kind == "order":
             product = self.products[rng.integers(len(self.products))]
@@ -509,22 +509,28 @@ def run(
 
 
 def command(
-    followers: int = typer.Option(1_000_000, "--followers", help="Followers of the account."),
-    events: int = typer.Option(30_000_000, "--events", help="Events in the log (a year of them)."),
+    followers: int = typer.Option(
+        1_000_000, "--followers", help=gettext("Followers of the account.")
+    ),
+    events: int = typer.Option(
+        30_000_000, "--events", help=gettext("Events in the log (a year of them).")
+    ),
     new_events: int = typer.Option(
         0,
         "--new-events",
-        help="Events of the new day before the next dry run (0: a day's share of the log).",
+        help=gettext(
+            "Events of the new day before the next dry run (0: a day's share of the log)."
+        ),
     ),
     seed: int = typer.Option(0),
-    json_: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    json_: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Time a dry run end to end over a long log, and the next after a day of events."""
     if followers < 1:
-        raise typer.BadParameter("at least 1", param_hint="--followers")
+        raise typer.BadParameter(gettext("at least 1"), param_hint="--followers")
     if events < followers:
         raise typer.BadParameter(
-            "at least one event (the subscription) per follower", param_hint="--events"
+            gettext("at least one event (the subscription) per follower"), param_hint="--events"
         )
     # The build's progress goes to stderr; stdout holds only the figures.
     figures = run(followers, events, seed, new_events=new_events or None)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import typer
 
 from fencun.bench.gateway import AES_KEY, APP_ID, TOKEN
+from fencun.language import gettext
 
 # The Django apps are imported inside the functions: the benchmark sets Django up first,
 # on a data dir and settings of its own.
@@ -114,12 +115,16 @@ def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
 
 
 def command(
-    callbacks: int = typer.Option(20_000, "--callbacks", help="Signed callbacks to take in."),
-    threads: int = typer.Option(16, "--threads", help="Request threads (as one gunicorn worker has)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    callbacks: int = typer.Option(
+        20_000, "--callbacks", help=gettext("Signed callbacks to take in.")
+    ),
+    threads: int = typer.Option(
+        16, "--threads", help=gettext("Request threads (as one gunicorn worker has).")
+    ),
+    as_json: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Callbacks stored per second by one process, without the network."""
     if callbacks < 1 or threads < 1:
-        raise typer.BadParameter("--callbacks and --threads: at least 1")
+        raise typer.BadParameter(gettext("--callbacks and --threads: at least 1"))
     result = run(callbacks, threads)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import typer
 
+from fencun.language import gettext
+
 # The Django apps are imported inside the functions: the benchmark sets Django up first,
 # on a data dir and settings of its own.
 
@@ -32,10 +34,26 @@ CAMPAIGNS = 60
 CHUNK = 200_000
 APP_ID = "wxbenchinsights0001"
 # Shares of the event log by kind; the rest is chatter (text and location reports).
-MIX = {"delivery": 0.45, "holdout": 0.05, "read": 0.12, "link_click": 0.05, "order": 0.01,
-       "subscribe": 0.03, "unsubscribe": 0.015}
-COLUMNS = ("account_id", "follower_id", "openid", "kind", "occurred_at", "received_at", "payload", "source",
-           "dedup_key")
+MIX = {
+    "delivery": 0.45,
+    "holdout": 0.05,
+    "read": 0.12,
+    "link_click": 0.05,
+    "order": 0.01,
+    "subscribe": 0.03,
+    "unsubscribe": 0.015,
+}
+COLUMNS = (
+    "account_id",
+    "follower_id",
+    "openid",
+    "kind",
+    "occurred_at",
+    "received_at",
+    "payload",
+    "source",
+    "dedup_key",
+)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -49,8 +67,12 @@ def _timed(fn: Any, repeats: int) -> dict[str, float]:
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return {"p50_ms": round(statistics.median(samples), 2), "p99_ms": round(_percentile(samples, 99), 2),
-            "max_ms": round(max(samples), 2), "samples": repeats}
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(_percentile(samples, 99), 2),
+        "max_ms": round(max(samples), 2),
+        "samples": repeats,
+    }
 
 
 def _generate(n_events: int, n_followers: int, follower_ids: list[int], account_id: int, seed: int):
@@ -76,8 +98,11 @@ def _generate(n_events: int, n_followers: int, follower_ids: list[int], account_
         chatter = rng.uniform(0, (CAMPAIGNS + 4) * 24.0, size=n)
         amount = np.round(rng.gamma(2.0, 600.0, size=n), 2)
         variant = rng.integers(0, 2, size=n)
-        hours_at = np.where(np.isin(kind_idx, [0, 1]), (campaign - 1) * 24.0 + 10,
-                            np.where(np.isin(kind_idx, [2, 3, 4]), hours, chatter))
+        hours_at = np.where(
+            np.isin(kind_idx, [0, 1]),
+            (campaign - 1) * 24.0 + 10,
+            np.where(np.isin(kind_idx, [2, 3, 4]), hours, chatter),
+        )
         stamps = start64 + (hours_at * 3_600_000_000).astype("timedelta64[us]")
         texts = np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " ").tolist()
         # (account, follower id or None for a receipt, openid, kind, at, received, payload, source, key)
@@ -99,15 +124,45 @@ def _generate(n_events: int, n_followers: int, follower_ids: list[int], account_
                 payload = '{"lat": 23.1, "lng": 114.4}'
             else:
                 payload = "{}"
-            rows.append((account_id, follower_ids[f], openids[f], kind, texts[i], received, payload, "bench",
-                         f"b{serial}"))
+            rows.append(
+                (
+                    account_id,
+                    follower_ids[f],
+                    openids[f],
+                    kind,
+                    texts[i],
+                    received,
+                    payload,
+                    "bench",
+                    f"b{serial}",
+                )
+            )
             serial += 1
         if done == 0:  # each campaign's mass-send receipt
             for c in range(1, CAMPAIGNS + 1):
-                at = (start + timedelta(hours=(c - 1) * 24.0 + 10.5)).strftime("%Y-%m-%d %H:%M:%S.%f")
-                payload = json.dumps({"msg_id": str(10_000 + c), "status": "send success",
-                                      "raw": {"SentCount": str(int(n_events * MIX["delivery"] / CAMPAIGNS))}})
-                rows.append((account_id, None, "", "masssendjobfinish", at, received, payload, "bench", f"r{c}"))
+                at = (start + timedelta(hours=(c - 1) * 24.0 + 10.5)).strftime(
+                    "%Y-%m-%d %H:%M:%S.%f"
+                )
+                payload = json.dumps(
+                    {
+                        "msg_id": str(10_000 + c),
+                        "status": "send success",
+                        "raw": {"SentCount": str(int(n_events * MIX["delivery"] / CAMPAIGNS))},
+                    }
+                )
+                rows.append(
+                    (
+                        account_id,
+                        None,
+                        "",
+                        "masssendjobfinish",
+                        at,
+                        received,
+                        payload,
+                        "bench",
+                        f"r{c}",
+                    )
+                )
         done += n
         yield rows
 
@@ -125,8 +180,16 @@ def _fill(n_events: int, seed: int) -> dict[str, Any]:
     # report pages render as the merchant sees them.
     sofa = Category.objects.create(account=account, key="sofa", name="沙发")
     made = Campaign.objects.bulk_create(
-        [Campaign(account=account, name=f"活动 {n}", category=sofa, title=f"活动 {n}", status=Campaign.Status.DONE)
-         for n in range(1, CAMPAIGNS + 1)]
+        [
+            Campaign(
+                account=account,
+                name=f"活动 {n}",
+                category=sofa,
+                title=f"活动 {n}",
+                status=Campaign.Status.DONE,
+            )
+            for n in range(1, CAMPAIGNS + 1)
+        ]
     )
     if [c.pk for c in made] != list(range(1, CAMPAIGNS + 1)):
         raise RuntimeError("the benchmark needs a fresh database (campaign ids 1..N)")
@@ -135,7 +198,10 @@ def _fill(n_events: int, seed: int) -> dict[str, Any]:
     subscribed = rng.random(n_followers) < 0.9
     t0 = time.perf_counter()
     followers = Follower.objects.bulk_create(
-        [Follower(account=account, openid=f"o{i:027d}", subscribed=bool(subscribed[i])) for i in range(n_followers)],
+        [
+            Follower(account=account, openid=f"o{i:027d}", subscribed=bool(subscribed[i]))
+            for i in range(n_followers)
+        ],
         batch_size=5000,
     )
     ids = [f.pk for f in followers]
@@ -146,21 +212,40 @@ def _fill(n_events: int, seed: int) -> dict[str, Any]:
     for rows in _generate(n_events, n_followers, ids, account.pk, seed):
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                with (
+                    connection.cursor() as cursor,
+                    cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+                ):
                     for row in rows:
-                        copy.write_row((row[0], row[1], row[2], row[3], row[4] + "+00", row[5] + "+00", row[6],
-                                        row[7], row[8]))
+                        copy.write_row(
+                            (
+                                row[0],
+                                row[1],
+                                row[2],
+                                row[3],
+                                row[4] + "+00",
+                                row[5] + "+00",
+                                row[6],
+                                row[7],
+                                row[8],
+                            )
+                        )
             else:
                 placeholders = ", ".join("?" * len(COLUMNS))
                 connection.connection.executemany(
-                    f"INSERT INTO {table} ({cols}) VALUES ({placeholders})", rows  # noqa: S608
+                    f"INSERT INTO {table} ({cols}) VALUES ({placeholders})",  # noqa: S608
+                    rows,
                 )
         inserted += len(rows)
         print(f"inserted {inserted}", file=sys.stderr, flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"account_id": account.pk, "followers": n_followers, "events": inserted,
-            "fill_seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "account_id": account.pk,
+        "followers": n_followers,
+        "events": inserted,
+        "fill_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _page_urls() -> list[tuple[str, str]]:
@@ -168,9 +253,14 @@ def _page_urls() -> list[tuple[str, str]]:
     from django.urls import NoReverseMatch, reverse
 
     found = []
-    for label, names, args in (("overview", ("console:overview", "console-overview"), []),
-                               ("campaign_report", ("console:campaign-report", "console:campaign_report",
-                                                    "console-campaign-report"), [1])):
+    for label, names, args in (
+        ("overview", ("console:overview", "console-overview"), []),
+        (
+            "campaign_report",
+            ("console:campaign-report", "console:campaign_report", "console-campaign-report"),
+            [1],
+        ),
+    ):
         for name in names:
             try:
                 found.append((label, reverse(name, args=args)))
@@ -188,8 +278,13 @@ def _existing() -> dict[str, Any]:
     account = Account.objects.filter(app_id=APP_ID).first()
     if account is None:
         raise RuntimeError("--existing: this database was not filled by `fencun bench insights`")
-    return {"account_id": account.pk, "followers": Follower.objects.filter(account=account).count(),
-            "events": Event.objects.filter(account=account).count(), "fill_seconds": None, "reused": True}
+    return {
+        "account_id": account.pk,
+        "followers": Follower.objects.filter(account=account).count(),
+        "events": Event.objects.filter(account=account).count(),
+        "fill_seconds": None,
+        "reused": True,
+    }
 
 
 def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dict[str, Any]:
@@ -217,7 +312,8 @@ def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dic
         "service": {
             "overview": _timed(lambda: services.overview(account, days=30), repeats),
             "campaign_report": _timed(
-                lambda: services.campaign_report(int(rng.integers(1, CAMPAIGNS + 1))), repeats),
+                lambda: services.campaign_report(int(rng.integers(1, CAMPAIGNS + 1))), repeats
+            ),
         },
     }
     pages = _page_urls()
@@ -225,7 +321,9 @@ def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dic
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-1")
+        user = get_user_model().objects.create_superuser(
+            "bench", "bench@example.com", "bench-password-1"
+        )
         client = Client()
         client.force_login(user)
         result["page"] = {}
@@ -233,14 +331,24 @@ def child(n_events: int, repeats: int, seed: int, existing: bool = False) -> dic
             status = client.get(url).status_code
             if status != 200:
                 raise RuntimeError(f"{url} answered {status}: nothing worth timing")
-            result["page"][label] = {"url": url, "status": status, **_timed(lambda url=url: client.get(url), repeats)}
+            result["page"][label] = {
+                "url": url,
+                "status": status,
+                **_timed(lambda url=url: client.get(url), repeats),
+            }
     else:
         result["page"] = "the console has no overview/report page yet"
     report = services.campaign_report(1)
-    result["sample_report"] = {"sent": report.sent, "delivered": report.delivered, "read": report.read,
-                               "clicked": report.clicked, "ordered": report.ordered, "revenue": report.revenue,
-                               "holdout": report.holdout,
-                               "lift_conversion_ci": report.lift.conversion_ci if report.lift else None}
+    result["sample_report"] = {
+        "sent": report.sent,
+        "delivered": report.delivered,
+        "read": report.read,
+        "clicked": report.clicked,
+        "ordered": report.ordered,
+        "revenue": report.revenue,
+        "holdout": report.holdout,
+        "lift_conversion_ci": report.lift.conversion_ci if report.lift else None,
+    }
     return result
 
 
@@ -251,13 +359,17 @@ def _postgres_url(base: str) -> str:
 
     name = "fencun_bench_insights"
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     head, _, _tail = base.rpartition("/")
     return f"{head}/{name}"
 
 
-def run_one(database: str, n_events: int, repeats: int, seed: int, existing: str = "") -> dict[str, Any]:
+def run_one(
+    database: str, n_events: int, repeats: int, seed: int, existing: str = ""
+) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("FENCUN_QUEUE_URL", None)
     if existing:
@@ -269,8 +381,19 @@ def run_one(database: str, n_events: int, repeats: int, seed: int, existing: str
             env.pop("DATABASE_URL", None)
             env["FENCUN_DATA_DIR"] = existing
         out = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "fencun.bench.insights", str(n_events), str(repeats), str(seed), "existing"],
-            env=env, stdout=subprocess.PIPE, text=True, check=True,
+            [
+                sys.executable,
+                "-m",
+                "fencun.bench.insights",
+                str(n_events),
+                str(repeats),
+                str(seed),
+                "existing",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
     data_dir = tempfile.mkdtemp(prefix="fencun-bench-insights-")
@@ -282,31 +405,50 @@ def run_one(database: str, n_events: int, repeats: int, seed: int, existing: str
         env.pop("DATABASE_URL", None)
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "fencun.bench.insights", str(n_events), str(repeats), str(seed)],
-        env=env, stdout=subprocess.PIPE, text=True, check=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def command(
-    events: int = typer.Option(10_000_000, "--events", help="Events in the synthetic log."),
-    database: str = typer.Option("both", "--database", help="sqlite | postgresql | both"),
-    repeats: int = typer.Option(200, "--repeats", help="Timed calls of each measured function."),
+    events: int = typer.Option(
+        10_000_000, "--events", help=gettext("Events in the synthetic log.")
+    ),
+    database: str = typer.Option(
+        "both", "--database", help=gettext("The database: sqlite, postgresql or both.")
+    ),
+    repeats: int = typer.Option(
+        200, "--repeats", help=gettext("Timed calls of each measured function.")
+    ),
     seed: int = typer.Option(0, "--seed"),
     existing: str = typer.Option(
-        "", "--existing", help="Time again a database an earlier run filled: its data dir, or a postgresql:// URL."
+        "",
+        "--existing",
+        help=gettext(
+            "Time again a database an earlier run filled: its data dir, or a postgresql:// URL."
+        ),
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """p50/p99 of the overview and a campaign report on a large event log."""
     if database not in ("sqlite", "postgresql", "both"):
-        raise typer.BadParameter("sqlite, postgresql or both", param_hint="--database")
+        raise typer.BadParameter(gettext("sqlite, postgresql or both"), param_hint="--database")
     if events < 1000:
-        raise typer.BadParameter("at least 1000", param_hint="--events")
-    targets = ["existing"] if existing else ["sqlite", "postgresql"] if database == "both" else [database]
+        raise typer.BadParameter(gettext("at least 1000"), param_hint="--events")
+    targets = (
+        ["existing"] if existing else ["sqlite", "postgresql"] if database == "both" else [database]
+    )
     result: dict[str, Any] = {
         "benchmark": "insights",
         "events": events,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "runs": [run_one(t, events, repeats, seed, existing) for t in targets],
     }
     typer.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))

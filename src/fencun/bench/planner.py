@@ -25,6 +25,7 @@ from fencun.engine.clock import DAY, to_epoch
 from fencun.engine.geo import nearest_store_km
 from fencun.engine.planner import Campaign, Product, plan
 from fencun.engine.state import PUSH_RING, FollowerState, PooledStats
+from fencun.language import gettext
 
 CATEGORIES = [
     Category("sofa", "沙发"),
@@ -118,9 +119,7 @@ def synthetic_state(
     return state
 
 
-def synthetic_stats(
-    s: PooledStats, n: int, rng: np.random.Generator, share: float = 1.0
-) -> None:
+def synthetic_stats(s: PooledStats, n: int, rng: np.random.Generator, share: float = 1.0) -> None:
     """Fill empty pooled statistics with the contrasts a season of campaigns leaves an
     account of ``n`` followers: pushes and controls in every cell. ``share``: the part of
     them one shard of the account holds (1 / shards)."""
@@ -212,11 +211,13 @@ def run_isolated(
 
 
 def command(
-    followers: int = typer.Option(1_000_000, help="Synthetic followers."),
-    campaigns_: int = typer.Option(3, "--campaigns", help="Competing campaigns."),
-    account_type: str = typer.Option("service", help="subscription | service"),
+    followers: int = typer.Option(1_000_000, help=gettext("Synthetic followers.")),
+    campaigns_: int = typer.Option(3, "--campaigns", help=gettext("Competing campaigns.")),
+    account_type: str = typer.Option(
+        "service", help=gettext("The account type: subscription or service.")
+    ),
     seed: int = typer.Option(0),
-    json_: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    json_: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Time one whole plan for N followers x K campaigns; report seconds and peak RSS."""
     figures = run_isolated(followers, campaigns_, account_type, seed)

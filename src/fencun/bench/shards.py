@@ -49,6 +49,7 @@ from fencun.bench.planner import NOW, campaigns, openid_bytes, synthetic_state, 
 from fencun.engine.planner import choose_mass_campaign, draft, plan
 from fencun.engine.shards import ShardPlanner, join, plan_account, shard_of
 from fencun.engine.state import FollowerState, PooledStats, openid_hash
+from fencun.language import gettext
 
 ROUTE_BLOCK = 1_000_000  # followers routed at a time (openids drawn, hashed, split)
 
@@ -100,7 +101,13 @@ def _build_shard(
 
 
 def _shard_process(
-    conn: Connection, slot: Any, shard: int, shards: int, seed: int, n_campaigns: int, account_type: str
+    conn: Connection,
+    slot: Any,
+    shard: int,
+    shards: int,
+    seed: int,
+    n_campaigns: int,
+    account_type: str,
 ) -> None:
     """A shard's process: builds the shard's state, then answers the coordinator's
     commands one by one, working only while it holds one of the ``--jobs`` slots."""
@@ -202,7 +209,9 @@ def route(followers: int, shards: int, seed: int, progress: Any) -> list[np.ndar
     task = progress.add_task("route followers to shards", total=followers)
     for lo in range(0, followers, ROUTE_BLOCK):
         ids = openid_bytes(min(ROUTE_BLOCK, followers - lo), rng)
-        hashes = np.fromiter((openid_hash(o) for o in ids.astype(str).tolist()), np.uint64, ids.size)
+        hashes = np.fromiter(
+            (openid_hash(o) for o in ids.astype(str).tolist()), np.uint64, ids.size
+        )
         shard = shard_of(hashes, shards)
         for s in range(shards):
             pieces[s].append(ids[shard == s])
@@ -360,12 +369,18 @@ def check(
             del arrays
             for explore in (False, True):
                 group.each("planner", [explore] * shards)
-                account, _, _ = Coordinator(group, progress, "check").plan(n_campaigns, account_type)
-                codes = np.concatenate([c for c, _, _ in group.each("codes", [None] * shards)], axis=1)
+                account, _, _ = Coordinator(group, progress, "check").plan(
+                    n_campaigns, account_type
+                )
+                codes = np.concatenate(
+                    [c for c, _, _ in group.each("codes", [None] * shards)], axis=1
+                )
                 d = draft(whole, camps, NOW, account_type=account_type, seed=seed, explore=explore)
                 chosen = choose_mass_campaign(camps, d.totals(), account_type)
                 t0 = time.perf_counter()
-                reference = plan(whole, camps, NOW, account_type=account_type, seed=seed, explore=explore)
+                reference = plan(
+                    whole, camps, NOW, account_type=account_type, seed=seed, explore=explore
+                )
                 whole_seconds = time.perf_counter() - t0
                 differ = (codes != reference.codes).any(axis=0)
                 out["explore" if explore else "posterior_means"] = {
@@ -391,25 +406,29 @@ def check(
 
 
 def command(
-    followers: int = typer.Option(10_000_000, help="Synthetic followers of the account."),
-    shards: int = typer.Option(10, help="Shards (one process each), by openid hash."),
-    jobs: int = typer.Option(os.cpu_count() or 1, help="Shards working at once."),
-    campaigns_: int = typer.Option(3, "--campaigns", help="Competing campaigns."),
-    account_type: str = typer.Option("subscription", help="subscription | service"),
+    followers: int = typer.Option(10_000_000, help=gettext("Synthetic followers of the account.")),
+    shards: int = typer.Option(10, help=gettext("Shards (one process each), by openid hash.")),
+    jobs: int = typer.Option(os.cpu_count() or 1, help=gettext("Shards working at once.")),
+    campaigns_: int = typer.Option(3, "--campaigns", help=gettext("Competing campaigns.")),
+    account_type: str = typer.Option(
+        "subscription", help=gettext("The account type: subscription or service.")
+    ),
     seed: int = typer.Option(0),
     check_followers: int = typer.Option(
-        200_000, help="Followers of the check against one plan in a piece (0: no check)."
+        200_000, help=gettext("Followers of the check against one plan in a piece (0: no check).")
     ),
-    json_: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    json_: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Plan an account in shards, one process each, merged under the account-wide caps;
     time it, and check it against one unsharded plan at a size that fits."""
     if followers < shards or shards < 1:
-        raise typer.BadParameter("at least one follower per shard", param_hint="--followers")
+        raise typer.BadParameter(
+            gettext("at least one follower per shard"), param_hint="--followers"
+        )
     if jobs < 1:
-        raise typer.BadParameter("at least 1", param_hint="--jobs")
+        raise typer.BadParameter(gettext("at least 1"), param_hint="--jobs")
     if account_type not in ("subscription", "service"):
-        raise typer.BadParameter("subscription | service", param_hint="--account-type")
+        raise typer.BadParameter(gettext("subscription or service"), param_hint="--account-type")
     # Progress goes to stderr; stdout holds only the figures.
     figures = measure(followers, shards, jobs, campaigns_, account_type, seed)
     figures["machine"] = {

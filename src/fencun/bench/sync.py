@@ -17,19 +17,25 @@ import time
 
 import typer
 
+from fencun.language import gettext
+
 # The Django apps are imported inside the functions: the benchmark sets Django up first,
 # on a data dir and settings of its own.
 
 
 def command(
-    followers: int = typer.Option(1_000_000, "--followers", help="Followers in the sandbox."),
-    latency_ms: float = typer.Option(20.0, "--latency-ms", help="Sandbox latency per API call."),
-    workers: int = typer.Option(8, "--workers", help="batchget calls in flight at once."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    followers: int = typer.Option(
+        1_000_000, "--followers", help=gettext("Followers in the sandbox.")
+    ),
+    latency_ms: float = typer.Option(
+        20.0, "--latency-ms", help=gettext("Sandbox latency per API call.")
+    ),
+    workers: int = typer.Option(8, "--workers", help=gettext("batchget calls in flight at once.")),
+    as_json: bool = typer.Option(False, "--json", help=gettext("Print one JSON object.")),
 ) -> None:
     """Followers/s and peak memory of a full ``fencun sync`` against the sandbox."""
     if followers < 1:
-        raise typer.BadParameter("at least 1", param_hint="--followers")
+        raise typer.BadParameter(gettext("at least 1"), param_hint="--followers")
     if not os.environ.get("DATABASE_URL"):
         os.environ["FENCUN_DATA_DIR"] = tempfile.mkdtemp(prefix="fencun-bench-sync-")
     from fencun.datadir import setup_django

@@ -6,26 +6,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
-app = typer.Typer(help="API tokens for `Authorization: Bearer …`.", no_args_is_help=True)
+app = typer.Typer(help=_("API tokens for `Authorization: Bearer …`."), no_args_is_help=True)
+ACCOUNT_HELP = _(
+    "AppID of an account the token reaches; repeat for several (default: the only account)."
+)
 
 
-LANG_HELP = "界面语言 / console language: zh-hans | en"
-
-
-@app.command("create")
+@app.command("create", help=_("Create a token and print it (shown once; only its hash is stored)."))
 def create(
-    name: str = typer.Option(..., "--name", help="What the token is for."),
-    account: list[str] = typer.Option(  # noqa: B008
-        [], "--account", help="AppID of an account the token reaches; repeat for several "
-        "(default: the only account)."
-    ),
-    scope: str = typer.Option("write", "--scope", help="read (GET only) or write."),
-    lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
+    name: str = typer.Option(..., "--name", help=_("What the token is for.")),
+    account: list[str] = typer.Option([], "--account", help=ACCOUNT_HELP),  # noqa: B008
+    scope: str = typer.Option("write", "--scope", help=_("read (GET only) or write.")),
+    lang: str = command_option(),
 ) -> None:
     """Create a token and print it (shown once; only its hash is stored)."""
     setup_django()
@@ -37,8 +36,6 @@ def create(
 
 def _issue(name: str, app_ids: list[str], scope: str) -> str:
     """The new token's plaintext; a bad option exits 2 with why, in the active language."""
-    from django.utils.translation import gettext as _
-
     from fencun.accounts.current import default_account
     from fencun.accounts.models import Account
     from fencun.api.models import ApiToken
@@ -60,8 +57,10 @@ def _issue(name: str, app_ids: list[str], scope: str) -> str:
         accounts = list(Account.objects.order_by("id")[:21])
         if not accounts:
             raise typer.BadParameter(
-                _("there is no account yet: set WECHAT_APP_ID and the other WECHAT_* variables "
-                  "(or add an account) first"),
+                _(
+                    "there is no account yet: set WECHAT_APP_ID and the other WECHAT_* variables "
+                    "(or add an account) first"
+                ),
                 param_hint="--account",
             )
         if len(accounts) > 1:
@@ -74,13 +73,21 @@ def _issue(name: str, app_ids: list[str], scope: str) -> str:
     return plaintext
 
 
-@app.command("list")
+@app.command("list", help=_("List tokens (never their values)."))
 def list_tokens() -> None:
     """List tokens (never their values)."""
     setup_django()
     from fencun.api.models import ApiToken
 
-    table = Table("name", "prefix", "accounts", "scope", "created", "last used", "revoked")
+    table = Table(
+        _("name"),
+        _("prefix"),
+        _("accounts"),
+        _("scope"),
+        _("created"),
+        _("last used"),
+        _("revoked"),
+    )
     for t in ApiToken.objects.prefetch_related("accounts").order_by("id"):
         table.add_row(
             t.name,
@@ -89,18 +96,18 @@ def list_tokens() -> None:
             t.scope,
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
-            "yes" if t.revoked else "",
+            _("yes") if t.revoked else "",
         )
     Console().print(table)
 
 
-@app.command("revoke")
-def revoke(prefix: str = typer.Argument(..., help="The token's prefix, from `list`.")) -> None:
+@app.command("revoke", help=_("Revoke a token by its prefix."))
+def revoke(prefix: str = typer.Argument(..., help=_("The token's prefix, from `list`."))) -> None:
     """Revoke a token by its prefix."""
     setup_django()
     from fencun.api.models import ApiToken
 
     if not ApiToken.revoke(prefix):
-        typer.echo(f"no token with prefix {prefix}", err=True)
+        typer.echo(_("no token with prefix %(prefix)s") % {"prefix": prefix}, err=True)
         raise typer.Exit(1)
-    typer.echo(f"revoked {prefix}")
+    typer.echo(_("revoked %(prefix)s") % {"prefix": prefix})

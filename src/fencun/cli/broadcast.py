@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fencun import language
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
@@ -18,9 +20,18 @@ if TYPE_CHECKING:
     from fencun.channels.broadcast.client import WeiboClient
     from fencun.channels.broadcast.services import Outcome
     from fencun.channels.wecom.client import WeComClient
+    from fencun.content import Finding
 
-app = typer.Typer(help="公开发布（微博、企业微信客户朋友圈）：排期、限额、检查与跟踪链接。", no_args_is_help=True)
+app = typer.Typer(
+    help=_(
+        "Public posts (Weibo, WeCom customer Moments): scheduling, caps, checks and tracked links."
+    ),
+    no_args_is_help=True,
+)
 console = Console()
+CHANNEL_HELP = _("weibo (Weibo) or wecom_moments (WeCom customer Moments).")
+PORT_HELP = _("Port to listen on (0: any free port).")
+HOST_HELP = _("Address to listen on.")
 
 
 def _parse_time(value: str) -> datetime:
@@ -30,7 +41,7 @@ def _parse_time(value: str) -> datetime:
         at = datetime.fromisoformat(value.strip().replace("T", " "))
     except ValueError:
         raise typer.BadParameter(
-            "时间格式应为 2026-11-26 10:00（北京时间）", param_hint="--at"
+            _("the time is written 2026-11-26 10:00 (Beijing time)"), param_hint="--at"
         ) from None
     return at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at
 
@@ -46,7 +57,9 @@ def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:
 
             corp = campaign_corp(account) if account is not None else None
             if corp is None:
-                raise ValueError("发布客户朋友圈需要先配置企业微信（fencun wecom sync）")
+                raise ValueError(
+                    _("posting to customer Moments needs WeCom set up first (fencun wecom sync)")
+                )
             return wecom_client(corp)
         return weibo_client()
     except ValueError as exc:
@@ -54,8 +67,15 @@ def _client(channel: str = "weibo", account=None) -> WeiboClient | WeComClient:
         raise typer.Exit(2) from None
 
 
+def _said(finding: Finding) -> tuple[str, str]:
+    """A finding's message and fix in the active language."""
+    if language.active() == "en":
+        return finding.message_en, finding.fix_en
+    return finding.message_zh, finding.fix_zh
+
+
 def _show(outcomes: list[Outcome]) -> None:
-    table = Table("编号", "状态", "平台编号", "说明")
+    table = Table(_("No."), _("Status"), _("Platform ID"), _("Note"))
     for outcome in outcomes:
         post = outcome.post
         note = str(outcome.error) if outcome.error is not None else post.reason
@@ -63,19 +83,30 @@ def _show(outcomes: list[Outcome]) -> None:
     console.print(table)
 
 
-@app.command("post")
+@app.command(
+    "post",
+    help=_(
+        "Write a public post: the content and cap checks first, then schedule it or post it now."
+    ),
+)
 def post(
-    text: str = typer.Argument(..., help="正文（140 字以内，含跟踪链接）。"),
+    text: str = typer.Argument(
+        ..., help=_("The text (at most 140 characters, tracked link included).")
+    ),
     at: str | None = typer.Option(
-        None, "--at", help="发布时间，如 2026-11-26 10:00（北京时间）；不填则立即发布。"
+        None,
+        "--at",
+        help=_("When to post, e.g. 2026-11-26 10:00 (Beijing time); now if not given."),
     ),
-    link: str = typer.Option("", "--link", help="附在正文后的链接（会换成跟踪链接）。"),
-    acknowledge: bool = typer.Option(False, "--ack", help="确认检查出的提醒，仍然发布。"),
-    channel: str = typer.Option(
-        "weibo", "--channel", help="weibo（微博）或 wecom_moments（企业微信客户朋友圈）。"
+    link: str = typer.Option(
+        "", "--link", help=_("A link added after the text (replaced by a tracked link).")
     ),
+    acknowledge: bool = typer.Option(
+        False, "--ack", help=_("Acknowledge the checks' warnings and post anyway.")
+    ),
+    channel: str = typer.Option("weibo", "--channel", help=CHANNEL_HELP),
 ) -> None:
-    """写一条公开发布：先做内容检查与限额检查，再排期或立即发布。"""
+    """Write a public post: the content and cap checks first, then schedule it or post it now."""
     when = _parse_time(at) if at else None
     setup_django()
     from fencun import clock
@@ -90,7 +121,10 @@ def post(
 
     account = default_account()
     if account is None:
-        typer.echo("找不到商家账号：请先设置 WECHAT_APP_ID 等环境变量。", err=True)
+        typer.echo(
+            _("no merchant account: set WECHAT_APP_ID and the other WECHAT_* variables first."),
+            err=True,
+        )
         raise typer.Exit(2)
     client = None if when else _client(channel, account)
     try:
@@ -103,28 +137,35 @@ def post(
             channel=channel,
         )
     except LintBlocked as exc:
-        typer.echo("内容检查未通过，不能发布：", err=True)
+        typer.echo(_("The content check failed; the post cannot go out:"), err=True)
         for finding in exc.findings:
+            message, fix = _said(finding)
             typer.echo(
-                f"  ✗ {finding.message_zh}" + (f"（{finding.fix_zh}）" if finding.fix_zh else ""),
+                "  ✗ "
+                + (
+                    _("%(message)s (%(fix)s)") % {"message": message, "fix": fix}
+                    if fix
+                    else message
+                ),
                 err=True,
             )
         raise typer.Exit(1) from None
     except WarningsNotAcknowledged as exc:
-        typer.echo("内容检查有提醒：", err=True)
+        typer.echo(_("The content check has warnings:"), err=True)
         for finding in exc.findings:
-            typer.echo(f"  ! {finding.message_zh}", err=True)
-        typer.echo("确认无误后加 --ack 再次运行。", err=True)
+            typer.echo(f"  ! {_said(finding)[0]}", err=True)
+        typer.echo(_("Once they are checked, run again with --ack."), err=True)
         raise typer.Exit(1) from None
     except ChannelError as exc:  # a cap or Weibo's length limit
-        typer.echo(f"超出限额，未保存：{exc}", err=True)
+        typer.echo(_("Over a cap, not saved: %(reason)s") % {"reason": exc}, err=True)
         raise typer.Exit(1) from None
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     if when:
         typer.echo(
-            f"已排期：第 {created.pk} 条，{when:%Y-%m-%d %H:%M}。到时运行 fencun broadcast run 发布。"
+            _("Scheduled: post %(id)s, %(when)s. Run fencun broadcast run then to post it.")
+            % {"id": created.pk, "when": f"{when:%Y-%m-%d %H:%M}"}
         )
         return
     assert client is not None
@@ -140,13 +181,15 @@ def post(
         raise typer.Exit(1)
 
 
-@app.command("run")
-def run(
-    channel: str = typer.Option(
-        "weibo", "--channel", help="weibo（微博）或 wecom_moments（企业微信客户朋友圈）。"
+@app.command(
+    "run",
+    help=_(
+        "Post every scheduled post that is due; each goes out once, and one whose outcome "
+        "is unknown is not sent again."
     ),
-) -> None:
-    """发布所有到时的排期；每条只发一次，结果未知的不会自动重发。"""
+)
+def run(channel: str = typer.Option("weibo", "--channel", help=CHANNEL_HELP)) -> None:
+    """Post every scheduled post that is due, each once."""
     setup_django()
     from fencun.accounts.current import default_account
     from fencun.channels.broadcast.services import post_due
@@ -158,34 +201,47 @@ def run(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
     if not outcomes:
-        typer.echo("没有到时的发布。")
+        typer.echo(_("No post is due."))
         return
     _show(outcomes)
     if any(o.error is not None for o in outcomes):
         raise typer.Exit(1)
 
 
-@app.command("sandbox")
+@app.command(
+    "sandbox",
+    help=_("Start the local Weibo sandbox (statuses/share): no real Weibo account needed."),
+)
 def sandbox(
-    port: int = typer.Option(8902, "--port", help="监听端口（0 表示任选一个空闲端口）。"),
-    host: str = typer.Option("127.0.0.1", "--host", help="监听地址。"),
+    port: int = typer.Option(8902, "--port", help=PORT_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
 ) -> None:
-    """启动本地微博沙盒（statuses/share），不需要真实的微博账号。"""
+    """Start the local Weibo sandbox."""
     from fencun.cli.serving import serve_until_stopped
     from fencun.sandbox.weibo import WeiboSandbox
 
     try:
         box = WeiboSandbox(host=host, port=port)
     except OSError as exc:
-        typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+        typer.echo(
+            _("cannot listen on %(address)s: %(reason)s")
+            % {"address": f"{host}:{port}", "reason": exc.strerror},
+            err=True,
+        )
         raise typer.Exit(1) from None
     box.start()
     config = box.config
     typer.echo(
-        f"微博沙盒已启动：{box.api_base}\n"
-        f"  设置 WEIBO_API_BASE={box.api_base} WEIBO_ACCESS_TOKEN={config.access_token}\n"
-        f"  安全域名 {config.safe_domain}（FENCUN_PUBLIC_URL 须在此域名下）\n"
-        f"  管理接口 {box.api_base}/sandbox/weibo/state\n"
-        "按 Ctrl+C 停止。"
+        _("The Weibo sandbox is running: %(base)s") % {"base": box.api_base}
+        + "\n  "
+        + _("set WEIBO_API_BASE=%(base)s WEIBO_ACCESS_TOKEN=%(token)s")
+        % {"base": box.api_base, "token": config.access_token}
+        + "\n  "
+        + _("safe domain %(domain)s (FENCUN_PUBLIC_URL must be under it)")
+        % {"domain": config.safe_domain}
+        + "\n  "
+        + _("admin endpoint %(url)s") % {"url": f"{box.api_base}/sandbox/weibo/state"}
+        + "\n"
+        + _("Press Ctrl+C to stop.")
     )
     serve_until_stopped(box)

@@ -7,12 +7,15 @@ import time
 
 import typer
 
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
+from fencun.language import ngettext
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
-app = typer.Typer(help="营销活动：列表、预演、批准、恢复、发送。", no_args_is_help=True)
+app = typer.Typer(help=_("Campaigns: list, dry run, approve, resume, send."), no_args_is_help=True)
 
 
 def _campaign(campaign_id: int):
@@ -20,19 +23,24 @@ def _campaign(campaign_id: int):
 
     campaign = Campaign.objects.select_related("account", "category").filter(pk=campaign_id).first()
     if campaign is None:
-        typer.echo(f"找不到活动 {campaign_id}", err=True)
+        typer.echo(_("no campaign %(id)s") % {"id": campaign_id}, err=True)
         raise typer.Exit(2)
     return campaign
 
 
-@app.command("list")
+@app.command("list", help=_("List every campaign with its status and how far its sending got."))
 def list_campaigns() -> None:
-    """列出所有活动及其状态与发送进度。"""
+    """List every campaign with its status and sending progress."""
     setup_django()
     from fencun.campaigns.models import Campaign
     from fencun.campaigns.services import delivery_counts
 
-    for c in Campaign.objects.order_by("-created_at"):
+    campaigns = Campaign.objects.order_by("-created_at")
+    if not campaigns.exists():
+        # On stderr: stdout stays one line per campaign, for scripts.
+        typer.echo(_("No campaign yet."), err=True)
+        return
+    for c in campaigns:
         counts = delivery_counts(c)
         line = f"{c.pk}\t{c.status}\t{c.name}\tsent={counts['recipients_sent']}"
         # Recipients the platform may or may not have reached (never sent again).
@@ -43,9 +51,18 @@ def list_campaigns() -> None:
         typer.echo(line)
 
 
-@app.command("plan")
-def plan(campaign_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
-    """预演：触达、按原因的保留人数、预测订单/收入/取关（对比全部发送）。"""
+@app.command(
+    "plan",
+    help=_(
+        "Dry run: reach, followers held back by reason, predicted orders, revenue and "
+        "unfollows (against sending to all)."
+    ),
+)
+def plan(
+    campaign_id: int = typer.Argument(..., help=_("The campaign's number, from `list`.")),
+    as_json: bool = typer.Option(False, "--json", help=_("Print one JSON object on one line.")),
+) -> None:
+    """Dry run a campaign and print its figures as JSON."""
     setup_django()
     from fencun.campaigns.planning import dry_run
     from fencun.campaigns.services import CampaignError
@@ -65,13 +82,15 @@ def plan(campaign_id: int, as_json: bool = typer.Option(False, "--json")) -> Non
     typer.echo(json.dumps(out, ensure_ascii=False, indent=None if as_json else 2))
 
 
-@app.command("approve")
+@app.command(
+    "approve", help=_("Approve the latest dry run and write it to the outbox (in one transaction).")
+)
 def approve(
-    campaign_id: int,
-    by: str = typer.Option(..., "--by", help="批准人"),
-    now: bool = typer.Option(False, "--now", help="批准后立即排期发送"),
+    campaign_id: int = typer.Argument(..., help=_("The campaign's number, from `list`.")),
+    by: str = typer.Option(..., "--by", help=_("Who approves.")),
+    now: bool = typer.Option(False, "--now", help=_("Schedule the sending for now once approved.")),
 ) -> None:
-    """批准最近一次预演，写入发件箱（同一事务）。"""
+    """Approve the latest dry run: its outbox rows are written in the same transaction."""
     setup_django()
     from django.utils import timezone
 
@@ -85,12 +104,17 @@ def approve(
     except CampaignError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"已批准：{rows} 条发件记录")
+    typer.echo(
+        ngettext("Approved: %(rows)d outbox row", "Approved: %(rows)d outbox rows", rows)
+        % {"rows": rows}
+    )
 
 
-@app.command("resume")
-def resume(campaign_id: int) -> None:
-    """恢复已暂停的活动：只发送尚未发送的部分。"""
+@app.command("resume", help=_("Resume a paused campaign: only what was not sent yet is sent."))
+def resume(
+    campaign_id: int = typer.Argument(..., help=_("The campaign's number, from `list`.")),
+) -> None:
+    """Resume a paused campaign; only what was not sent yet is sent."""
     setup_django()
     from fencun.campaigns.services import CampaignError
     from fencun.campaigns.services import resume as resume_campaign
@@ -100,24 +124,42 @@ def resume(campaign_id: int) -> None:
     except CampaignError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo("已恢复")
+    typer.echo(_("Resumed"))
 
 
 ROLES = ("both", "scheduler", "sender")
 
 
-@app.command("work")
-def work(
-    until_idle: bool = typer.Option(False, "--until-idle", help="无到期的发送工作时退出（先等其他进程的租约到期）"),
-    role: str = typer.Option(
-        "both", "--role", help="both：排期并发送；scheduler：只排期并唤醒队列中的 worker；sender：只发送"
+@app.command(
+    "work",
+    help=_(
+        "Run the scheduler and/or the sending loop in this process; several machines may run "
+        "it at once (the outbox never sends twice)."
     ),
-    poll: float = typer.Option(1.0, "--poll", help="空闲时的轮询间隔（秒）"),
-    lang: str = typer.Option("zh-hans", "--lang", help="界面语言 / console language: zh-hans | en"),
+)
+def work(
+    until_idle: bool = typer.Option(
+        False,
+        "--until-idle",
+        help=_(
+            "Exit when no sending work is due (after waiting for other processes' leases to end)."
+        ),
+    ),
+    role: str = typer.Option(
+        "both",
+        "--role",
+        help=_(
+            "both: schedule and send; scheduler: schedule only and wake the queue's workers; sender: send only."
+        ),
+    ),
+    poll: float = typer.Option(1.0, "--poll", help=_("Polling interval when idle (seconds).")),
+    lang: str = command_option(),
 ) -> None:
-    """在本进程中运行排期器和/或发送循环；可在多台机器上同时运行（发件箱保证不重发）。"""
+    """Run the scheduler and/or the sending loop in this process."""
     if role not in ROLES:
-        raise typer.BadParameter(f"--role: one of {', '.join(ROLES)}")
+        raise typer.BadParameter(
+            _("one of %(choices)s") % {"choices": ", ".join(ROLES)}, param_hint="--role"
+        )
     setup_django()
     from django.utils import translation
 
@@ -158,7 +200,6 @@ def _work(until_idle: bool, role: str, poll: float) -> None:
 def _lease_wait_line(wait) -> str:
     """One line saying which leases the loop waits for, in the active language."""
     from django.utils import timezone
-    from django.utils.translation import gettext as _
 
     parts = []
     if wait.rows:
@@ -169,6 +210,9 @@ def _lease_wait_line(wait) -> str:
     if wait.scheduler_free_at:
         parts.append(
             _("%(campaigns)d due campaigns, the scheduler lease held elsewhere until %(time)s")
-            % {"campaigns": wait.campaigns, "time": f"{timezone.localtime(wait.scheduler_free_at):%H:%M:%S}"}
+            % {
+                "campaigns": wait.campaigns,
+                "time": f"{timezone.localtime(wait.scheduler_free_at):%H:%M:%S}",
+            }
         )
     return _("waiting for leases to end: %(what)s") % {"what": "; ".join(parts)}

@@ -14,14 +14,22 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
 MARKER = ".fencun-demo"
 console = Console()
+HELP = _(
+    "Demo: a month of a furniture shop in Huizhou — a simulated WeChat, over twenty "
+    "thousand followers, campaigns planned by the engine, and a comparison with sending to all."
+)
+DATA_DIR_HELP = _("The demo's data directory (emptied before each run).")
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -44,7 +52,11 @@ def _demo_dir(given: Path | None) -> Path:
     path = given.expanduser()
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
         raise typer.BadParameter(
-            f"{path} 已有数据且不是演示目录，演示不会覆盖它；请用 --data-dir 指定一个空目录",
+            _(
+                "%(path)s holds data and is not a demo's directory: the demo will not overwrite it; "
+                "give an empty directory with --data-dir"
+            )
+            % {"path": path},
             param_hint="--data-dir",
         )
     if path.exists():
@@ -61,18 +73,29 @@ def _free_port(host: str) -> int:
 
 
 def demo(
-    no_serve: bool = typer.Option(False, "--no-serve", help="不启动控制台：跑完一个月后打印汇总并退出。"),
-    host: str = typer.Option("127.0.0.1", "--host", help="控制台监听地址。"),
-    port: int = typer.Option(8000, "--port", help="控制台端口。"),
-    days: int = typer.Option(30, "--days", min=1, max=90, help="模拟的天数。"),
-    followers: int = typer.Option(0, "--followers", min=0, help="模拟粉丝数（0：世界默认的 25,000）。"),
-    seed: int = typer.Option(1, "--seed", help="随机种子。"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="演示数据目录（每次运行前清空）。"),  # noqa: B008
+    no_serve: bool = typer.Option(
+        False,
+        "--no-serve",
+        help=_("Do not start the console: print the summary after the month and exit."),
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help=_("Address the console listens on.")),
+    port: int = typer.Option(8000, "--port", help=_("The console's port.")),
+    days: int = typer.Option(30, "--days", min=1, max=90, help=_("Simulated days.")),
+    followers: int = typer.Option(
+        0, "--followers", min=0, help=_("Simulated followers (0: the world's default of 25,000).")
+    ),
+    seed: int = typer.Option(1, "--seed", help=_("Random seed.")),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),  # noqa: B008
 ) -> None:
-    """演示：惠州一家家具店的一个月——模拟的微信、两万多粉丝、引擎规划的活动，以及与“全部群发”的对比。"""
+    """The demo: a simulated month of a furniture shop, then its comparison with sending to all."""
     for name in ("DATABASE_URL", "FENCUN_QUEUE_URL"):
         if os.environ.pop(name, None):
-            console.print(f"[dim]演示只用内置的 SQLite 与队列，忽略 {name}[/dim]")
+            console.print(
+                "[dim]"
+                + _("The demo uses only its built-in SQLite and queue: %(variable)s is ignored")
+                % {"variable": name}
+                + "[/dim]"
+            )
     os.environ["FENCUN_DATA_DIR"] = str(_demo_dir(data_dir))
     product_port = _free_port(host) if no_serve else port
     if not no_serve:
@@ -80,7 +103,12 @@ def demo(
             with socket.socket() as s:
                 s.bind((host, port))
         except OSError as exc:
-            console.print(f"[red]无法监听 {host}:{port}：{exc.strerror}；可用 --port 换一个端口[/red]")
+            console.print(
+                "[red]"
+                + _("cannot listen on %(address)s: %(reason)s; choose another port with --port")
+                % {"address": f"{host}:{port}", "reason": exc.strerror}
+                + "[/red]"
+            )
             raise typer.Exit(1) from None
 
     from datetime import date
@@ -98,7 +126,7 @@ def demo(
         seed=seed,
     )
     box = Sandbox(config, port=0)
-    with console.status("生成模拟粉丝……"):
+    with console.status(_("Generating the simulated followers…")):
         box.load_world(WORLD, scenario, seed)
     box.start()
     os.environ["WECHAT_API_BASE"] = box.api_base
@@ -111,7 +139,9 @@ def demo(
         box.stop()
 
 
-def _run(box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, port: int, *, serve: bool) -> None:
+def _run(
+    box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, port: int, *, serve: bool
+) -> None:
     from fencun.cli.serve import ensure_admin
     from fencun.datadir import setup_django
 
@@ -119,45 +149,51 @@ def _run(box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, po
     from fencun.wsgi import application
 
     login = ensure_admin()
-    server = make_server(host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name="demo-console", daemon=True).start()
     url = f"http://{host}:{port}/"
     if serve and login:
-        console.print(f"控制台：[bold]{url}[/bold]  用户名 [bold]{login[0]}[/bold]  密码 [bold]{login[1]}[/bold]")
+        console.print(_login_line(url, login))
 
     from fencun import clock
     from fencun.demo import Demo, backtests
 
     run = Demo(box, scenario)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("同步粉丝", total=None)
+        task = progress.add_task(_("Syncing followers"), total=None)
         run.setup(lambda done, total: progress.update(task, completed=done, total=total))
-        task = progress.add_task("模拟一个月", total=days)
+        task = progress.add_task(_("Simulating the month"), total=days)
         for n in range(days):
             for o in run.run_day(n):
-                held = sum(o.held_back.values())
-                progress.console.print(
-                    f"第 {n + 1:>2} 天  {'[紧急] ' if o.urgent else ''}{o.name}：发送 {o.sent:,}，保留 {held:,}"
-                )
+                progress.console.print(_day_line(n, o))
             progress.advance(task)
-        task = progress.add_task("回测对照（引擎 / 全部群发）", total=None)
+        task = progress.add_task(_("Backtests to compare (engine / send to all)"), total=None)
         compare = backtests(scenario, days, seed)
         progress.update(task, total=1, completed=1)
     clock.reset()
     _print_summary(run.summary(days, compare))
     # The demo keeps its own data dir: other commands read it only when told to.
+    command = shlex.join(
+        ["env", f"FENCUN_DATA_DIR={os.environ['FENCUN_DATA_DIR']}", "fencun", "campaign", "list"]
+    )
     console.print(
-        "用命令行查看演示的数据：[bold]"
-        + shlex.join(["env", f"FENCUN_DATA_DIR={os.environ['FENCUN_DATA_DIR']}", "fencun", "campaign", "list"])
-        + "[/bold]"
+        _("The demo's data from the command line: %(command)s")
+        % {"command": f"[bold]{command}[/bold]"}
     )
     if not serve:
         server.shutdown()
         return
     if login:
-        console.print(f"控制台：[bold]{url}[/bold]  用户名 [bold]{login[0]}[/bold]  密码 [bold]{login[1]}[/bold]")
-    console.print("按 Ctrl+C 停止。")
+        console.print(_login_line(url, login))
+    console.print(_("Press Ctrl+C to stop."))
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -166,27 +202,64 @@ def _run(box: Any, scenario: dict[str, Any], seed: int, days: int, host: str, po
         server.shutdown()
 
 
+def _login_line(url: str, login: tuple[str, str]) -> str:
+    return _("Console: %(url)s  username %(username)s  password %(password)s") % {
+        "url": f"[bold]{url}[/bold]",
+        "username": f"[bold]{login[0]}[/bold]",
+        "password": f"[bold]{login[1]}[/bold]",
+    }
+
+
+def _day_line(n: int, o: Any) -> str:
+    """One campaign of day ``n`` (from 0): sent and held back."""
+    line = _("day %(day)s  %(campaign)s: %(sent)s sent, %(held)s held back") % {
+        "day": f"{n + 1:>2}",
+        "campaign": (_("[urgent]") + " " if o.urgent else "") + o.name,
+        "sent": f"{o.sent:,}",
+        "held": f"{sum(o.held_back.values()):,}",
+    }
+    return escape(line)
+
+
 def _print_summary(s: Any) -> None:
-    table = Table(title=f"演示：{s.days} 天，{s.followers_start:,} 位粉丝起步")
+    table = Table(
+        title=_("Demo: %(days)s days, starting with %(followers)s followers")
+        % {"days": s.days, "followers": f"{s.followers_start:,}"}
+    )
     table.add_column("")
-    table.add_column("本次运行（产品）", justify="right")
-    table.add_column("回测：分寸引擎", justify="right")
-    table.add_column("回测：全部群发", justify="right")
+    table.add_column(_("This run (the product)"), justify="right")
+    table.add_column(_("Backtest: fencun's engine"), justify="right")
+    table.add_column(_("Backtest: send to all"), justify="right")
     engine, blast = s.backtests["fencun"], s.backtests["blast"]
 
     def yuan(v: float) -> str:
         return f"¥{v:,.0f}"
 
-    table.add_row("推送人次", f"{s.pushes:,}", f"{engine['sent']:,}", f"{blast['sent']:,}")
-    table.add_row("订单", f"{s.orders:,}", f"{engine['orders']:,}", f"{blast['orders']:,}")
-    table.add_row("营收", yuan(s.revenue), yuan(engine["revenue"]), yuan(blast["revenue"]))
-    table.add_row("取关", f"{s.unfollows:,}", f"{engine['unfollows']:,}", f"{blast['unfollows']:,}")
+    table.add_row(_("Pushes"), f"{s.pushes:,}", f"{engine['sent']:,}", f"{blast['sent']:,}")
+    table.add_row(_("Orders"), f"{s.orders:,}", f"{engine['orders']:,}", f"{blast['orders']:,}")
     table.add_row(
-        "期末粉丝", f"{s.followers_end:,}", f"{engine['followers_end']:,}", f"{blast['followers_end']:,}"
+        _("Sales revenue"), yuan(s.revenue), yuan(engine["revenue"]), yuan(blast["revenue"])
+    )
+    table.add_row(
+        _("Unfollows"), f"{s.unfollows:,}", f"{engine['unfollows']:,}", f"{blast['unfollows']:,}"
+    )
+    table.add_row(
+        _("Followers at the end"),
+        f"{s.followers_end:,}",
+        f"{engine['followers_end']:,}",
+        f"{blast['followers_end']:,}",
     )
     console.print(table)
     sent = sum(1 for c in s.campaigns if c.sent)
     console.print(
-        f"{len(s.campaigns)} 个活动中 {sent} 个已发送；引擎按理由保留了 {s.held_back:,} 人次；"
-        f"活动带来的营收 {yuan(s.attributed_revenue)}。"
+        _(
+            "%(sent)s of %(campaigns)s campaigns sent; the engine held back %(held)s pushes, each "
+            "for a stated reason; revenue brought by the campaigns %(revenue)s."
+        )
+        % {
+            "sent": sent,
+            "campaigns": len(s.campaigns),
+            "held": f"{s.held_back:,}",
+            "revenue": yuan(s.attributed_revenue),
+        }
     )

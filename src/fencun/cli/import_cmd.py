@@ -7,14 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from django.utils.translation import gettext as _
 
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
-LANG_HELP = "界面语言 / console language: zh-hans | en"
+PRODUCTS_HELP = _(
+    "Import products from CSV (UTF-8, UTF-8 with BOM or GBK); a bad row imports nothing."
+)
+STORES_HELP = _(
+    "Import stores from CSV; coordinates are converted to GCJ-02; a bad row imports nothing."
+)
+ACCOUNT_HELP = _("AppID of the account (default: the default account).")
+PRODUCTS_FILE_HELP = _(
+    "CSV: sku, name, price (yuan)[, category, category_name, large_item, image_url, link_url, active]"
+)
+STORES_FILE_HELP = _("CSV: name, lat, lng[, address, datum (gcj02|wgs84)]")
 
 
 def _read(file: Path) -> bytes:
@@ -28,7 +39,9 @@ def _read(file: Path) -> bytes:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     except OSError as exc:
-        typer.echo(_("cannot read %(file)s: %(reason)s") % {"file": file, "reason": exc.strerror}, err=True)
+        typer.echo(
+            _("cannot read %(file)s: %(reason)s") % {"file": file, "reason": exc.strerror}, err=True
+        )
         raise typer.Exit(2) from None
 
 
@@ -43,7 +56,9 @@ def _account(app_id: str):
     return acct
 
 
-def _import(file: Path, account: str, lang: str, what: str, run: Callable[[Any, Any, bytes], Any]) -> None:
+def _import(
+    file: Path, account: str, lang: str, what: str, run: Callable[[Any, Any, bytes], Any]
+) -> None:
     """Read ``file``, run the import in the account's language, report rows or errors."""
     setup_django()  # before anything that touches settings or models
     from django.utils import translation
@@ -64,31 +79,33 @@ def _import(file: Path, account: str, lang: str, what: str, run: Callable[[Any, 
 
 
 def import_products(
-    file: Path = typer.Argument(  # noqa: B008
-        ...,
-        help="CSV: sku, name, price (yuan)[, category, category_name, large_item, image_url, link_url, active]",
-    ),
-    account: str = typer.Option(
-        "", "--account", help="AppID of the account (default: the default account)."
-    ),
-    lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
+    file: Path = typer.Argument(..., help=PRODUCTS_FILE_HELP),  # noqa: B008
+    account: str = typer.Option("", "--account", help=ACCOUNT_HELP),
+    lang: str = command_option(),
 ) -> None:
     """Import products from CSV (UTF-8, UTF-8 with BOM or GBK); a bad row imports nothing."""
-    _import(file, account, lang, "products", lambda services, acct, raw: services.import_products(acct, raw))
+    _import(
+        file,
+        account,
+        lang,
+        "products",
+        lambda services, acct, raw: services.import_products(acct, raw),
+    )
 
 
 def import_stores(
-    file: Path = typer.Argument(..., help="CSV: name, lat, lng[, address, datum (gcj02|wgs84)]"),  # noqa: B008
-    account: str = typer.Option(
-        "", "--account", help="AppID of the account (default: the default account)."
-    ),
+    file: Path = typer.Argument(..., help=STORES_FILE_HELP),  # noqa: B008
+    account: str = typer.Option("", "--account", help=ACCOUNT_HELP),
     datum: str = typer.Option(
-        "", "--datum", help="Datum of rows without a datum column: gcj02 | wgs84."
+        "", "--datum", help=_("Datum of rows without a datum column: gcj02 | wgs84.")
     ),
-    lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
+    lang: str = command_option(),
 ) -> None:
     """Import stores from CSV; coordinates are converted to GCJ-02; a bad row imports nothing."""
     _import(
-        file, account, lang, "stores",
+        file,
+        account,
+        lang,
+        "stores",
         lambda services, acct, raw: services.import_stores(acct, raw, default_datum=datum or None),
     )

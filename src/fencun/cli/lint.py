@@ -9,14 +9,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from fencun import inputs
+from fencun import inputs, language
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
 MAX_BYTES = 1024 * 1024
 STYLE = {"error": "bold white on red", "warning": "black on yellow", "info": "black on cyan"}
-LABEL = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "info")}
+HELP = _("Lint a message; exits 1 when any finding is an error (it would block approval).")
+FILE_HELP = _("Message: .json ({kind, title, digest, body, cover_url}) or .md/.txt")
 
 
 def read_message(file: Path):
@@ -29,7 +31,7 @@ def read_message(file: Path):
     if file.suffix.lower() == ".json":
         data = json.loads(text)
         if not isinstance(data, dict):
-            raise ValueError("the JSON must be an object with title, digest, body…")
+            raise ValueError(_("the JSON must be an object with title, digest, body…"))
         return Message.from_dict(data)
     lines = text.replace("\r\n", "\n").split("\n")
     while lines and not lines[0].strip():
@@ -39,31 +41,33 @@ def read_message(file: Path):
 
 
 def lint(
-    file: Path = typer.Argument(  # noqa: B008
-        ..., help="Message: .json ({kind, title, digest, body, cover_url}) or .md/.txt"
+    file: Path = typer.Argument(..., help=FILE_HELP),  # noqa: B008
+    as_json: bool = typer.Option(False, "--json", help=_("Print findings as JSON.")),
+    english: bool = typer.Option(
+        False, "--en", help=_("Findings in English, whatever the run's language (as --lang en).")
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print findings as JSON."),
-    english: bool = typer.Option(False, "--en", help="Messages in English."),
     account: str = typer.Option(
         "",
         "--account",
-        help="AppID: check product cards and prices against this account's catalog.",
+        help=_("AppID: check product cards and prices against this account's catalog."),
     ),
 ) -> None:
     """Lint a message; exits 1 when any finding is an error (it would block approval)."""
+    if english:
+        language.activate("en")
     from fencun.content import lint as run_lint
     from fencun.content.lint import has_errors
 
     try:
         message = read_message(file)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        typer.echo(f"无法读取 / cannot read {file}: {exc}", err=True)
+        typer.echo(_("cannot read %(file)s: %(reason)s") % {"file": file, "reason": exc}, err=True)
         raise typer.Exit(2) from None
     findings = run_lint(message, _catalog(account) if account else None)
     if as_json:
         typer.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
-        _print(Console(), message, findings, english)
+        _print(Console(), message, findings)
     if has_errors(findings):
         raise typer.Exit(1)
 
@@ -77,18 +81,20 @@ def _catalog(app_id: str):
 
     acct = Account.objects.filter(app_id=app_id).first()
     if acct is None:
-        typer.echo(f"找不到公众号 / no such account: {app_id}", err=True)
+        typer.echo(_("no such account: %(app_id)s") % {"app_id": app_id}, err=True)
         raise typer.Exit(2)
     return catalog_for_lint(acct)
 
 
-def _print(console: Console, message, findings, english: bool) -> None:
+def _print(console: Console, message, findings) -> None:
+    """The findings, each with its excerpt and fix, in the active language."""
+    english = language.active() == "en"
     if not findings:
-        console.print("没有发现问题 / no findings" if not english else "No findings")
+        console.print(_("No findings"))
         return
-    lang = 1 if english else 0
+    labels = {"error": _("error"), "warning": _("warning"), "info": _("info")}
     for f in findings:
-        label = LABEL[f.severity.value][lang]
+        label = labels[f.severity.value]
         head = Text()
         head.append(f" {label} ", style=STYLE[f.severity.value])
         head.append(f" {f.code}  {f.field}[{f.span[0]}:{f.span[1]}]  ")
@@ -113,7 +119,6 @@ def _print(console: Console, message, findings, english: bool) -> None:
             console.print(Text(f"    → {fix}", style="green"))
     counts = {s: sum(f.severity.value == s for f in findings) for s in ("error", "warning", "info")}
     console.print(
-        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
-        if english
-        else f"错误 {counts['error']} 个，警告 {counts['warning']} 个，提示 {counts['info']} 个"
+        _("%(errors)d error(s), %(warnings)d warning(s), %(infos)d info")
+        % {"errors": counts["error"], "warnings": counts["warning"], "infos": counts["info"]}
     )

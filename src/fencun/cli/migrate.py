@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import gettext as stdlib_gettext
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import typer
 
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
+from fencun.language import ngettext
 
 # The Django apps are imported inside the command: it sets Django up first (its data dir
 # and settings come from the environment), and `fencun --help` loads none of them.
 
-LANG_HELP = "界面语言 / console language: zh-hans | en"
+HELP = _(
+    "Apply the pending database migrations (DATABASE_URL, or SQLite in the data dir); "
+    "safe to rerun: with nothing pending it changes nothing."
+)
 # Session-level PostgreSQL advisory lock held while migrating ("fencun" in ASCII): two
 # machines running `fencun migrate` at once take turns, and the second finds nothing left.
 ADVISORY_LOCK = 0x66656E63756E
@@ -25,19 +29,20 @@ ADVISORY_LOCK = 0x66656E63756E
 NAMES_SHOWN = 3
 
 
-def migrate(lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP)) -> None:
-    """把数据库结构更新到当前版本；可重复运行，没有待应用的迁移时什么都不改。 /
-    Apply the pending database migrations (DATABASE_URL, or SQLite in the data dir);
-    safe to rerun: with nothing pending it changes nothing."""
+def migrate(lang: str = command_option()) -> None:
+    """Apply the pending database migrations; safe to rerun."""
     from django.core.exceptions import ImproperlyConfigured
 
     try:
         setup_django(migrate=False)
-    except (ImproperlyConfigured, ValueError, OSError) as exc:  # a refused setting, an unusable data dir
-        # Settings that do not load leave Django's translations unusable: the same
-        # catalog, read directly.
-        _ = _catalog(lang)
-        typer.echo(_("fencun cannot start with this configuration: %(error)s") % {"error": _line(exc)}, err=True)
+    except (ImproperlyConfigured, ValueError, OSError) as exc:
+        # A refused setting or an unusable data dir. Settings that do not load leave
+        # Django's translations unusable; the command line's own gettext reads the same
+        # catalogue without them.
+        typer.echo(
+            _("fencun cannot start with this configuration: %(error)s") % {"error": _line(exc)},
+            err=True,
+        )
         raise typer.Exit(2) from None
     from django.utils import translation
 
@@ -51,36 +56,51 @@ def _migrate() -> None:
     from django.db import DatabaseError, connection
     from django.db.migrations.exceptions import MigrationSchemaMissing
     from django.db.migrations.executor import MigrationExecutor
-    from django.utils.translation import gettext as _
-    from django.utils.translation import ngettext
 
     where = describe(connection.settings_dict)
     try:
         connection.ensure_connection()
     except DatabaseError as exc:
-        typer.echo(_("cannot connect to the database %(database)s: %(error)s")
-                   % {"database": where, "error": _line(exc)}, err=True)
+        typer.echo(
+            _("cannot connect to the database %(database)s: %(error)s")
+            % {"database": where, "error": _line(exc)},
+            err=True,
+        )
         raise typer.Exit(1) from None
     started = time.monotonic()
     try:
         with _exclusive(connection):
             executor = MigrationExecutor(connection)
-            plan = [migration for migration, backwards in
-                    executor.migration_plan(executor.loader.graph.leaf_nodes()) if not backwards]
+            plan = [
+                migration
+                for migration, backwards in executor.migration_plan(
+                    executor.loader.graph.leaf_nodes()
+                )
+                if not backwards
+            ]
             if plan:
                 call_command("migrate", interactive=False, verbosity=0)
     except (DatabaseError, CommandError, MigrationSchemaMissing) as exc:
-        typer.echo(_("migrating the database %(database)s failed: %(error)s")
-                   % {"database": where, "error": _line(exc)}, err=True)
+        typer.echo(
+            _("migrating the database %(database)s failed: %(error)s")
+            % {"database": where, "error": _line(exc)},
+            err=True,
+        )
         raise typer.Exit(1) from None
     if not plan:
-        typer.echo(_("The database %(database)s is up to date: no migration was pending.")
-                   % {"database": where})
+        typer.echo(
+            _("The database %(database)s is up to date: no migration was pending.")
+            % {"database": where}
+        )
         return
-    typer.echo(ngettext("Applied %(count)d migration to the database %(database)s in %(seconds).1f s:",
-                        "Applied %(count)d migrations to the database %(database)s in %(seconds).1f s:",
-                        len(plan))
-               % {"count": len(plan), "database": where, "seconds": time.monotonic() - started})
+    typer.echo(
+        ngettext(
+            "Applied %(count)d migration to the database %(database)s in %(seconds).1f s:",
+            "Applied %(count)d migrations to the database %(database)s in %(seconds).1f s:",
+            len(plan),
+        )
+        % {"count": len(plan), "database": where, "seconds": time.monotonic() - started}
+    )
     for app, names in _by_app(plan):
         typer.echo(f"  {app}: {_names(names)}")
 
@@ -92,13 +112,14 @@ def _exclusive(connection: Any) -> Iterator[None]:
         yield
         return
     from django.db import DatabaseError
-    from django.utils.translation import gettext as _
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK])
         if not cursor.fetchone()[0]:
-            typer.echo(_("another fencun migrate is running on this database: waiting for it to finish"),
-                       err=True)
+            typer.echo(
+                _("another fencun migrate is running on this database: waiting for it to finish"),
+                err=True,
+            )
             cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK])
     try:
         yield
@@ -139,10 +160,3 @@ def _line(exc: BaseException) -> str:
     """The first line of an error's message (a driver's error may add hints below it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
-
-
-def _catalog(lang: str) -> Any:
-    """``gettext`` of the product's own catalog for ``lang``, without Django's settings."""
-    locale = Path(__file__).resolve().parent.parent / "locale"
-    language = "zh_Hans" if lang.lower().startswith("zh") else lang
-    return stdlib_gettext.translation("django", locale, languages=[language], fallback=True).gettext

@@ -8,16 +8,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
-app = typer.Typer(
-    help="数据库中加密保存的密钥 / secrets sealed in the database.", no_args_is_help=True
-)
-
-LANG_HELP = "界面语言 / console language: zh-hans | en"
+app = typer.Typer(help=_("Secrets sealed in the database."), no_args_is_help=True)
 
 
 def _read_old_key(prompt: str) -> str:
@@ -27,22 +25,27 @@ def _read_old_key(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
-@app.command("rotate")
+@app.command(
+    "rotate",
+    help=_(
+        "Re-seal every secret under the current FENCUN_SECRET_KEY (old keys from "
+        "FENCUN_SECRET_KEY_FALLBACKS or --old-key); if any does not open, nothing changes."
+    ),
+)
 def rotate(
     old_key: bool = typer.Option(
         False,
         "--old-key",
-        help="询问旧的 FENCUN_SECRET_KEY（输入不显示；非终端时读标准输入的第一行） / "
-        "ask for the previous FENCUN_SECRET_KEY (not echoed; the first line of stdin when not a terminal).",
+        help=_(
+            "Ask for the previous FENCUN_SECRET_KEY (not echoed; the first line of stdin when "
+            "not a terminal)."
+        ),
     ),
-    lang: str = typer.Option("zh-hans", "--lang", help=LANG_HELP),
+    lang: str = command_option(),
 ) -> None:
-    """用当前的 FENCUN_SECRET_KEY 重新加密所有密钥（旧密钥来自 FENCUN_SECRET_KEY_FALLBACKS 或 --old-key）；
-    任何一个无法解密则什么都不改。 / Re-seal every secret under the current FENCUN_SECRET_KEY
-    (old keys from FENCUN_SECRET_KEY_FALLBACKS or --old-key); if any does not open, nothing changes."""
+    """Re-seal every secret under the current FENCUN_SECRET_KEY; all or nothing."""
     setup_django()
     from django.utils import translation
-    from django.utils.translation import gettext as _
 
     from fencun.accounts import rekey
 

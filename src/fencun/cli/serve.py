@@ -10,12 +10,27 @@ from collections.abc import Callable
 
 import typer
 
+from fencun import language
 from fencun.cli.children import child_environment, die_with_parent
+from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
 from fencun.gateway.sizing import THREADS_PER_WORKER, default_workers
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
+
+
+# Two paragraphs: the list of commands shows the first.
+SERVE_HELP = (
+    _("Serve the console, the API and the WeChat callback (plus an embedded worker).")
+    + "\n\n"
+    + _(
+        "On a data dir where nobody can log in yet, it first asks for the administrator's "
+        "password (or takes FENCUN_ADMIN_PASSWORD), and refuses to start without one."
+    )
+)
+WORKER_HELP = _("Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these).")
 
 
 def stop_on_interrupt() -> None:
@@ -98,10 +113,16 @@ def first_login(password: str | None, interactive: bool) -> str | None:
         return set_owner_password(password, username)
     if not interactive:
         raise NoPassword
-    typer.echo(_("Nobody can log in to the console yet: choose the password of the administrator %(username)s.")
-               % {"username": username})
+    typer.echo(
+        _(
+            "Nobody can log in to the console yet: choose the password of the administrator %(username)s."
+        )
+        % {"username": username}
+    )
     for _attempt in range(3):
-        chosen = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat the password"))
+        chosen = typer.prompt(
+            _("Password"), hide_input=True, confirmation_prompt=_("Repeat the password")
+        )
         try:
             return set_owner_password(chosen, username)
         except ValidationError as exc:
@@ -110,7 +131,11 @@ def first_login(password: str | None, interactive: bool) -> str | None:
 
 
 def run_server(
-    host: str, port: int, workers: int, threads: int = THREADS_PER_WORKER, on_ready: Callable[[], object] | None = None
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = THREADS_PER_WORKER,
+    on_ready: Callable[[], object] | None = None,
 ) -> None:
     """Run the WSGI application under gunicorn in this process (blocks); ``on_ready`` is
     called once gunicorn handles signals and listens."""
@@ -139,10 +164,12 @@ def run_server(
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on."),
-    workers: int = typer.Option(0, "--workers", help="Server processes (0: one per core on SQLite, two on PostgreSQL)."),
-    lang: str = typer.Option("zh-hans", "--lang", help="界面语言 / console language: zh-hans | en"),
+    host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on.")),
+    port: int = typer.Option(8000, "--port", help=_("Port to listen on.")),
+    workers: int = typer.Option(
+        0, "--workers", help=_("Server processes (0: one per core on SQLite, two on PostgreSQL).")
+    ),
+    lang: str = command_option(),
 ) -> None:
     """Serve the console, the API and the WeChat callback (plus an embedded worker).
 
@@ -159,18 +186,26 @@ def serve(
             username = first_login(os.environ.get(PASSWORD_ENV), interactive=sys.stdin.isatty())
         except NoPassword:
             typer.echo(
-                _("Nobody can log in to the console yet, and fencun will not run with a default password: "
-                  "start it once in a terminal to choose one, or set %(env)s.") % {"env": PASSWORD_ENV},
+                _(
+                    "Nobody can log in to the console yet, and fencun will not run with a default password: "
+                    "start it once in a terminal to choose one, or set %(env)s."
+                )
+                % {"env": PASSWORD_ENV},
                 err=True,
             )
             raise typer.Exit(2) from None
         except ValidationError as exc:
-            typer.echo(_("%(env)s is refused: %(why)s") % {"env": PASSWORD_ENV, "why": " ".join(exc.messages)},
-                       err=True)
+            typer.echo(
+                _("%(env)s is refused: %(why)s")
+                % {"env": PASSWORD_ENV, "why": " ".join(exc.messages)},
+                err=True,
+            )
             raise typer.Exit(2) from None
         if username:
-            typer.echo(_("The administrator %(username)s can now log in with the chosen password.")
-                       % {"username": username})
+            typer.echo(
+                _("The administrator %(username)s can now log in with the chosen password.")
+                % {"username": username}
+            )
     from django.conf import settings
 
     # From here until gunicorn has its own handlers, a Ctrl-C is noted and handed to
@@ -184,9 +219,14 @@ def serve(
         # Embedded queue: a worker process beside the server, ended with it, even when
         # the server is killed outright (fencun.cli.children).
         worker = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "fencun.cli.main", "worker"], env=child_environment()
+            [sys.executable, "-m", "fencun.cli.main", "--lang", language.active(), "worker"],
+            env=child_environment(),
         )
-    typer.echo(f"fencun is serving on http://{host}:{port}/  (callback: /wechat/callback)")
+    typer.echo(
+        _("fencun is serving on %(url)s  (callback: /wechat/callback)")
+        % {"url": f"http://{host}:{port}/"}
+    )
+
     def hand_on_interrupt() -> None:
         if interrupted:
             os.kill(os.getpid(), signal.SIGINT)
@@ -204,7 +244,7 @@ def serve(
 
 
 def worker(
-    processes: int = typer.Option(2, "--workers", help="Worker threads in this process."),
+    processes: int = typer.Option(2, "--workers", help=_("Worker threads in this process.")),
 ) -> None:
     """Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these)."""
     stop_on_interrupt()
@@ -216,7 +256,9 @@ def worker(
 
         # The embedded queue has this one worker: a lock still set now was left by a
         # worker killed inside its task (fencun.tasklocks). Redis's locks expire instead.
-        call_command("run_huey", workers=processes, worker_type="thread", flush_locks=not settings.QUEUE_URL)
+        call_command(
+            "run_huey", workers=processes, worker_type="thread", flush_locks=not settings.QUEUE_URL
+        )
     except KeyboardInterrupt:
         # A stop (Ctrl-C, systemd's SIGINT) before huey had its handlers: nothing had
         # started, so it is a clean stop. Once running, huey takes SIGINT itself and

@@ -6,21 +6,30 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fencun.datadir import setup_django
+from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
 # data dir and settings come from its options), and `fencun --help` loads none of them.
 
-app = typer.Typer(help="企业微信客户联系。", no_args_is_help=True)
+app = typer.Typer(help=_("WeCom customer contact."), no_args_is_help=True)
 
 
-@app.command("sync")
+@app.command(
+    "sync",
+    help=_(
+        "Sync the WeCom customers, the members following them up and the corp's tags; run "
+        "again after an interruption and it continues from the last page done."
+    ),
+)
 def sync(
     corp_id: str | None = typer.Option(
-        None, "--corp", help="企业 CorpID（默认：环境变量或唯一的企业）。"
+        None, "--corp", help=_("The corp's CorpID (default: the environment or the only corp).")
     ),
-    restart: bool = typer.Option(False, "--restart", help="丢弃上次未完成的进度，从头开始。"),
+    restart: bool = typer.Option(
+        False, "--restart", help=_("Drop the progress of an unfinished sync and start again.")
+    ),
 ) -> None:
-    """同步企业微信客户、跟进成员与企业标签；中断后再次运行会从上次完成的页继续。"""
+    """Sync the WeCom customers, their members and the corp's tags; resumable."""
     setup_django()
     from fencun.audience.wecom_sync import sync_contacts
     from fencun.channels.models import WecomCorp
@@ -34,7 +43,10 @@ def sync(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     if corp is None:
-        typer.echo("找不到企业微信：请设置 WECOM_CORP_ID 等环境变量，或用 --corp 指定。", err=True)
+        typer.echo(
+            _("no WeCom corp: set WECOM_CORP_ID and the other WECOM_* variables, or give --corp."),
+            err=True,
+        )
         raise typer.Exit(2)
     try:
         client = wecom_client(corp)
@@ -45,8 +57,8 @@ def sync(
         client,
         Progress(
             SpinnerColumn(),
-            TextColumn("同步企业微信客户"),
-            TextColumn("{task.completed} 条关系"),
+            TextColumn(_("Syncing WeCom customers")),
+            TextColumn(_("%(count)s relations") % {"count": "{task.completed}"}),
             TimeElapsedColumn(),
         ) as bar,
     ):
@@ -59,42 +71,75 @@ def sync(
             result = sync_contacts(corp, client, restart=restart, progress=progress)
         except ChannelError as exc:
             bar.stop()
-            typer.echo(f"同步中断（进度已保存，再次运行即可继续）：{exc}", err=True)
+            typer.echo(
+                _("The sync stopped (its progress is saved: run it again to continue): %(reason)s")
+                % {"reason": exc},
+                err=True,
+            )
             raise typer.Exit(1) from None
-    typer.echo(
-        f"完成：{result.contacts} 位客户（{result.relations} 条跟进关系），新记录 {result.recorded} 条，"
-        f"{result.pages} 页，企业标签 {result.tags} 个" + ("（续传）" if result.resumed else "")
-    )
+    done = _(
+        "Done: %(contacts)s customers (%(relations)s follow-up relations), %(recorded)s new "
+        "records, %(pages)s pages, %(tags)s corp tags"
+    ) % {
+        "contacts": result.contacts,
+        "relations": result.relations,
+        "recorded": result.recorded,
+        "pages": result.pages,
+        "tags": result.tags,
+    }
+    typer.echo(done + (_(" (resumed)") if result.resumed else ""))
 
 
-@app.command("sandbox")
-def sandbox(
-    port: int = typer.Option(8901, "--port", help="监听端口（0 表示任选一个空闲端口）。"),
-    host: str = typer.Option("127.0.0.1", "--host", help="监听地址。"),
-    callback: str | None = typer.Option(
-        None, "--callback", help="产品的回调地址，例如 http://127.0.0.1:8000/wecom/callback。"
+@app.command(
+    "sandbox",
+    help=_(
+        "Start the local WeCom sandbox (the customer contact API and callbacks): no real WeCom needed."
     ),
-    contacts: int = typer.Option(30, "--contacts", help="生成的客户数。"),
-    seed: int = typer.Option(1, "--seed", help="随机种子。"),
+)
+def sandbox(
+    port: int = typer.Option(8901, "--port", help=_("Port to listen on (0: any free port).")),
+    host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on.")),
+    callback: str | None = typer.Option(
+        None,
+        "--callback",
+        help=_("The product's callback URL, e.g. http://127.0.0.1:8000/wecom/callback."),
+    ),
+    contacts: int = typer.Option(30, "--contacts", help=_("Customers generated.")),
+    seed: int = typer.Option(1, "--seed", help=_("Random seed.")),
 ) -> None:
-    """启动本地企业微信沙盒（客户联系 API 与回调），不需要真实的企业微信。"""
+    """Start the local WeCom sandbox."""
     from fencun.cli.serving import serve_until_stopped
     from fencun.sandbox.wecom import WeComConfig, WeComSandbox
 
     if callback and not callback.startswith(("http://", "https://")):
-        raise typer.BadParameter("回调地址必须以 http:// 或 https:// 开头", param_hint="--callback")
+        raise typer.BadParameter(
+            _("the callback URL starts with http:// or https://"), param_hint="--callback"
+        )
     config = WeComConfig(callback_url=callback, contacts=contacts, seed=seed)
     try:
         box = WeComSandbox(config, host=host, port=port)
     except OSError as exc:
-        typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+        typer.echo(
+            _("cannot listen on %(address)s: %(reason)s")
+            % {"address": f"{host}:{port}", "reason": exc.strerror},
+            err=True,
+        )
         raise typer.Exit(1) from None
     box.start()
     typer.echo(
-        f"企业微信沙盒已启动：{box.api_base}  （设置 WECOM_API_BASE={box.api_base}）\n"
-        f"  CorpID {config.corp_id}  客户 {contacts}  成员 {'、'.join(config.members)}\n"
-        f"  回调 {callback or '（未设置）'}\n"
-        f"  管理接口 {box.api_base}/sandbox/wecom/state 、/sandbox/wecom/confirm 、/sandbox/wecom/contacts\n"
-        "按 Ctrl+C 停止。"
+        _("The WeCom sandbox is running: %(base)s  (set WECOM_API_BASE=%(base)s)")
+        % {"base": box.api_base}
+        + "\n  "
+        + _("CorpID %(corp_id)s  customers %(contacts)s  members %(members)s")
+        % {"corp_id": config.corp_id, "contacts": contacts, "members": ", ".join(config.members)}
+        + "\n  "
+        + _("callback %(url)s") % {"url": callback or _("(not set)")}
+        + "\n  "
+        + _("admin endpoints %(urls)s")
+        % {
+            "urls": f"{box.api_base}/sandbox/wecom/state, /sandbox/wecom/confirm, /sandbox/wecom/contacts"
+        }
+        + "\n"
+        + _("Press Ctrl+C to stop.")
     )
     serve_until_stopped(box)
