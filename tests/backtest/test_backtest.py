@@ -168,7 +168,7 @@ def test_push_caused_unfollows_are_counted_above_none():
 
 
 @pytest.mark.parametrize("account", ["subscription-90d.json", "service-90d.json"])
-@pytest.mark.parametrize("policy", ["fencun", "blast", "capped", "simple", "oracle"])
+@pytest.mark.parametrize("policy", ["fencun", "blast", "capped", "simple", "oracle", "ceiling"])
 def test_no_rule_is_broken_in_a_backtest(account, policy):
     out = run_backtest(
         small(account, followers=300, days=14),

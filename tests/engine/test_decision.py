@@ -91,3 +91,31 @@ def test_bad_campaigns_and_policies_are_refused():
         plan(state, [campaign("a")], NOW, policy="spam")
     with pytest.raises(ValueError, match="channel"):
         campaign("a", channel="template")
+
+
+def test_the_ceiling_decides_on_the_truth_averaged_over_the_engines_own_cells():
+    from fencun.engine.planner import draft
+
+    state = make_state(3000, 14, unsubscribed=0.0, push_density=0.2)
+    camps = [campaign("a", "sofa")]
+    gain = np.random.default_rng(3).gamma(1.0, 20.0, state.n)  # each follower's true gain
+
+    def truth(c, rows):
+        return gain[rows], np.full(rows.size, 8.0)
+
+    with pytest.raises(ValueError, match="truth"):
+        draft(state, camps, NOW, policy="ceiling")
+    fencun = draft(state, camps, NOW, seed=4)
+    ceiling = draft(state, camps, NOW, seed=4, policy="ceiling", truth=truth)
+    est, own = ceiling.estimates["a"], fencun.estimates["a"]
+    open_ = np.flatnonzero(np.isin(ceiling.codes[0], [0, R.CODE_INDEX[R.CONTROL_GROUP], R.CODE_INDEX[R.HOLDOUT],
+                                                      R.CODE_INDEX[R.LOW_RELEVANCE], R.CODE_INDEX[R.NO_LIFT],
+                                                      R.CODE_INDEX[R.HARM_EXCEEDS_VALUE]]))
+    assert open_.size > 100
+    for cell in np.unique(est.cells[open_])[:20]:
+        rows = open_[est.cells[open_] == cell]
+        assert est.uplift[rows] == pytest.approx(np.full(rows.size, gain[rows].mean()), rel=1e-4)
+    assert est.harm[open_] == pytest.approx(np.full(open_.size, 8.0))
+    # The draw keeps the engine's own exploration offset around the new mean.
+    offset = own.uplift_draw[open_] - own.uplift[open_]
+    assert est.uplift_draw[open_] - est.uplift[open_] == pytest.approx(offset, abs=1e-3)

@@ -17,7 +17,9 @@ Policy ``none`` plans nothing; ``blast``, ``capped`` and ``simple`` are the plan
 baseline policies (``capped`` and ``simple`` with the scenario's ``capped_weekly_cap``,
 default 2 a week). ``oracle`` is the reference the engine is judged against: the planner
 deciding on the world's own ``expected()`` (its true expected gain and harm of each
-delivery), under the same hard rules as ``fencun``. After each ``fencun`` plan its
+delivery), under the same hard rules as ``fencun``; ``ceiling`` is ``fencun`` deciding on
+that truth averaged over its own uplift cells (see the planner). After each ``fencun`` (or
+``ceiling``) plan its
 randomized controls (holdout and control group) are folded into the state as control
 observations, as production stores them beside the recipients.
 
@@ -25,7 +27,7 @@ The result also checks, independently of the planner, that no rule was broken in
 delivery log (consent, platform limits, the weekly cap for ``capped`` and ``simple``, and
 for ``fencun`` and ``oracle`` all the merchant's rules) and measures each campaign's lift
 against its holdout. When the world offers ``expected()``, a run of any sending policy but
-``oracle`` also carries ``references``: the same seed's ``oracle`` and ``none`` runs, and
+``oracle`` and ``ceiling`` also carries ``references``: the same seed's ``oracle`` and ``none`` runs, and
 ``vs_oracle``, its revenue and push-caused unfollows (above ``none``'s) as ratios of the
 oracle's.
 """
@@ -47,14 +49,14 @@ from fencun.engine.catalog import categories_from_scenario
 from fencun.engine.clock import DAY, HOUR, iso, local_midnight, local_month_key, to_epoch
 from fencun.engine.geo import wgs84_to_gcj02
 from fencun.engine.limits import ACCOUNT_TYPES, load_platform_limits
-from fencun.engine.planner import Campaign, Truth, plan
+from fencun.engine.planner import ENGINE_POLICIES, TRUTH_POLICIES, Campaign, Truth, plan
 from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import SegmentError, check_segment
 from fencun.engine.state import ORDER_ATTRIBUTION_DAYS, UNFOLLOW_ATTRIBUTION_HOURS, FollowerState
 
-POLICIES = ("fencun", "blast", "capped", "simple", "oracle", "none")
+POLICIES = ("fencun", "blast", "capped", "simple", "oracle", "ceiling", "none")
 #: Policies the runner checks against every merchant rule, and against the weekly cap only.
-MERCHANT_POLICIES = ("fencun", "oracle")
+MERCHANT_POLICIES = ("fencun", "oracle", "ceiling")
 CAPPED_POLICIES = ("capped", "simple")
 #: Figures of a reference run carried in ``references``.
 REFERENCE_KEYS = ("sent", "orders", "revenue", "campaign_revenue", "unfollows", "followers_end")
@@ -291,9 +293,9 @@ def run_backtest(
     else:
         spec, factory = getattr(world_spec, "__qualname__", "world"), world_spec
     world = make_world(factory, sc, spec)
-    if policy == "oracle" and not has_expected(world):
+    if policy in TRUTH_POLICIES and not has_expected(world):
         raise BacktestError(
-            f"policy 'oracle' needs the world's truth: world {spec!r} has no expected() method"
+            f"policy {policy!r} needs the world's truth: world {spec!r} has no expected() method"
         )
     t_start = time.perf_counter()
     rules = sc.rules
@@ -308,7 +310,7 @@ def run_backtest(
             c.id, c.category, [{"id": p.id, "price": p.price} for p in c.products]
         )
     product_cat = dict(state.product_category)
-    truth_at = world_truth(world, state) if policy == "oracle" else None
+    truth_at = world_truth(world, state) if policy in TRUTH_POLICIES else None
     tallies = {item.campaign.id: CampaignTally() for item in sc.campaigns}
     by_category: dict[int, list[str]] = {}
     for item in sc.campaigns:
@@ -369,7 +371,7 @@ def run_backtest(
                 t.held_back = {
                     code: int(counts[i]) for i, code in enumerate(R.CODES) if i and counts[i]
                 }
-            if policy == "fencun":
+            if policy in ENGINE_POLICIES:
                 # The randomized controls, stored beside the recipients as production does.
                 state.record_deliveries(p.controls())
             for dv in deliveries:
@@ -470,7 +472,7 @@ def run_backtest(
         "campaigns": per_campaign,
         "seconds": round(time.perf_counter() - t_start, 2),
     }
-    if references and policy not in ("oracle", "none") and has_expected(world):
+    if references and policy not in ("oracle", "ceiling", "none") and has_expected(world):
         refs = {
             ref: run_backtest(scenario_raw, world_spec, ref, days, seed, references=False)
             for ref in ("oracle", "none")

@@ -36,7 +36,11 @@ within platform limits only), ``capped`` (blast plus the merchant's weekly cap),
 ``simple`` (followers who have shown interest in the campaign's category plus a random 10 %
 of those with no evidence yet, under the weekly cap) and ``oracle`` (a reference for
 backtests: the world's true expected gain against its true harm, under the same hard
-rules as ``fencun``, with no holdout or control group).
+rules as ``fencun``, with no holdout or control group) and ``ceiling`` (a reference for
+backtests: ``fencun`` itself, learning and exploring as it does, but deciding on the
+world's true expected gain and harm averaged over each of its uplift cells -- what a
+perfectly calibrated estimate could do with what the engine sees of a follower; the gap
+from ``ceiling`` to ``oracle`` is what no estimate on those features can close).
 """
 
 from __future__ import annotations
@@ -64,14 +68,18 @@ from fencun.engine.rules import MerchantRules
 from fencun.engine.segments import evaluate_segment
 from fencun.engine.state import N_CELLS, FollowerState
 
-POLICIES = ("fencun", "blast", "capped", "simple", "oracle")
+POLICIES = ("fencun", "blast", "capped", "simple", "oracle", "ceiling")
 #: Policies bound by all the merchant's rules (quiet hours, gaps, cooldowns, weekly cap).
-MERCHANT_POLICIES = ("fencun", "oracle")
+MERCHANT_POLICIES = ("fencun", "oracle", "ceiling")
+#: Policies that plan as the engine does (control group, holdouts, exploration).
+ENGINE_POLICIES = ("fencun", "ceiling")
+#: Policies that need a world's truth.
+TRUTH_POLICIES = ("oracle", "ceiling")
 #: Policies bound by the weekly cap only, besides the platform's limits.
 CAPPED_POLICIES = ("capped", "simple")
 SIMPLE_EXPLORE = 0.1  # share of followers with no evidence yet that ``simple`` also sends
 #: ``truth(campaign, rows) -> (gain_yuan, harm_yuan)`` per state row: a world's true
-#: expected incremental revenue and harm of sending ``campaign`` now (policy ``oracle``).
+#: expected incremental revenue and harm of sending ``campaign`` now (``TRUTH_POLICIES``).
 Truth = Callable[["Campaign", np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: ``mass`` and ``customer_service`` are the Official Account's; ``wecom`` is a WeCom
 #: mass message to external contacts (the member confirms it in WeCom).
@@ -438,7 +446,7 @@ def plan(
     """Plan one send at ``now`` for competing ``campaigns``; pure (the state is not changed).
 
     ``seed`` makes the Thompson draws reproducible; ``explore=False`` decides on posterior
-    means. ``truth`` is the world's knowledge, for policy ``oracle`` only.
+    means. ``truth`` is the world's knowledge, for ``TRUTH_POLICIES`` only.
     """
     d = draft(
         state,
@@ -495,8 +503,8 @@ def draft(
     """
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r}: one of {POLICIES}")
-    if policy == "oracle" and truth is None:
-        raise ValueError("policy 'oracle' needs the world's truth (its expected())")
+    if policy in TRUTH_POLICIES and truth is None:
+        raise ValueError(f"policy {policy!r} needs the world's truth (its expected())")
     if account is not None and policy != "fencun":
         raise ValueError(f"policy {policy!r} is decided whole; only 'fencun' plans by shard")
     ts = to_epoch(now)
@@ -516,7 +524,7 @@ def draft(
     cache: dict[str, Any] = {}
     for j, c in enumerate(ordered):
         _hard_rules(state, c, ts, rules, limits, policy, codes[j], cache)
-    if policy == "fencun":
+    if policy in ENGINE_POLICIES:
         control = control_mask(state, rules.control_fraction)
         for j in range(k):
             _mark(codes[j], control, R.CONTROL_GROUP)
@@ -526,11 +534,14 @@ def draft(
     estimates: dict[str, CampaignEstimate] = {}
     for c in ordered:
         estimates[c.id] = estimate_campaign(
-            state, ctx, state.category_index[c.category], draw=explore and policy == "fencun"
+            state, ctx, state.category_index[c.category], draw=explore and policy in ENGINE_POLICIES
         )
 
     score = tested = None
-    if policy == "fencun":
+    if policy == "ceiling":
+        assert truth is not None
+        _calibrate_to_truth(ordered, codes, estimates, truth)
+    if policy in ENGINE_POLICIES:
         score, tested = _decide(state, ordered, codes, estimates, ctx, rules)
     elif policy == "oracle":
         assert truth is not None
@@ -688,6 +699,30 @@ def _decide(
         candidate = row == 0
         score[j][candidate] = net[candidate] + (_URGENT_BONUS if c.urgent else 0.0)
     return score, tested
+
+
+def _calibrate_to_truth(
+    campaigns: tuple[Campaign, ...],
+    codes: np.ndarray,
+    estimates: dict[str, CampaignEstimate],
+    truth: Truth,
+) -> None:
+    """Policy ``ceiling``: each estimate's uplift and harm become the world's truth averaged
+    over the open rows of each uplift cell; the Thompson draw keeps its offset, so the
+    engine explores as it would."""
+    for j, c in enumerate(campaigns):
+        est = estimates[c.id]
+        rows = np.flatnonzero((codes[j] == 0) | (codes[j] == R.CODE_INDEX[R.CONTROL_GROUP]))
+        if rows.size == 0:
+            continue
+        gain, harm = (np.asarray(x, dtype=np.float64) for x in truth(c, rows))
+        cells = est.cells[rows]
+        n = np.maximum(np.bincount(cells, minlength=N_CELLS), 1)
+        mean_gain = (np.bincount(cells, gain, N_CELLS) / n)[cells].astype(np.float32)
+        mean_harm = (np.bincount(cells, harm, N_CELLS) / n)[cells].astype(np.float32)
+        est.uplift_draw[rows] += mean_gain - est.uplift[rows]
+        est.uplift[rows] = mean_gain
+        est.harm[rows] = mean_harm
 
 
 def _oracle(
