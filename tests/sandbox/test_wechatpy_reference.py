@@ -302,6 +302,31 @@ def test_datacube_user_summary_and_cumulate(box, client):
     assert malformed.value.errcode == 61500  # dates are YYYY-MM-DD
 
 
+def test_datacube_article_figures_through_wechatpy(box, client):
+    media_id = _wechatpy_draft(client)
+    sent = client.message.send_mass_article(
+        None, media_id, is_to_all=True, client_msg_id="wp-stats"
+    )
+    box.flush()
+    box.advance_clock(2 * DAY)
+    yesterday = datetime.fromtimestamp(box.platform.now(), SHANGHAI).date() - timedelta(days=1)
+    sent_on = yesterday - timedelta(days=1)
+    (total,) = client.datacube.get_article_total(sent_on, sent_on)
+    assert total["msgid"] == f"{sent['msg_data_id']}_1"
+    assert [d["target_user"] for d in total["details"]] == [30, 30]
+    reads = client.datacube.get_user_read(sent_on, yesterday)
+    everyone = [r for r in reads if r["user_source"] == 99999999]
+    read = total["details"][-1]["int_page_read_count"]
+    assert sum(r["int_page_read_count"] for r in everyone) == read
+    assert client.datacube.get_user_share(yesterday - timedelta(days=6), yesterday) is not None
+    with pytest.raises(WeChatClientException) as too_long:
+        client.datacube.get_user_read(yesterday - timedelta(days=3), yesterday)
+    assert too_long.value.errcode == api_errcode("datacube", "article_max_span_days")
+    with pytest.raises(WeChatClientException) as two_days:
+        client.datacube.get_article_summary(sent_on, yesterday)
+    assert two_days.value.errcode == 61501  # one day a call
+
+
 def _wechatpy_draft(client) -> str:
     """A one-article draft made through wechatpy: its material API for the cover, its own
     transport for draft/add (1.8.18 predates the draft box)."""

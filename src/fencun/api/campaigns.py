@@ -11,7 +11,7 @@ caller's language where the domain has the words, and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
@@ -44,6 +44,7 @@ from fencun.campaigns.services import (
     update_campaign,
 )
 from fencun.catalog.models import Category, Product
+from fencun.insights.article_stats import campaign_article_stats
 from fencun.insights.services import campaign_report
 
 router = Router(tags=["campaigns"])
@@ -212,6 +213,41 @@ class ArmOut(Schema):
     revenue_per_follower: float = Field(description="yuan")
 
 
+class ArticleStatsDayOut(Schema):
+    day: date
+    read_users: int = Field(description="readers WeChat counted that day (int_page_read_user)")
+    reads: int = Field(description="article page reads WeChat counted that day")
+    shares: int
+    favourites: int
+    tracked_reads: int = Field(description="opens of the campaign's tracked article page that day")
+    tracked_clicks: int = Field(description="clicks on the campaign's tracked links that day")
+    orders: int = Field(description="orders attributed to the campaign that day")
+    revenue: float = Field(description="yuan")
+
+
+class ArticleStatsOut(Schema):
+    """The campaign's articles as WeChat's analytics counted them (read back daily, up to
+    yesterday), beside fencun's own tracked reads, clicks and orders."""
+
+    reported: bool = Field(description="whether WeChat has reported on the articles yet")
+    sends: list[int] = Field(description="msg_data_id of each mass send of the campaign's articles")
+    articles: list[str] = Field(description="the platform's msgids reported: {msg_data_id}_{index}")
+    recipients: int | None = Field(description="followers WeChat delivered the articles to (target_user)")
+    read_users: int | None = Field(description="readers, each once, over the week after each send")
+    read_rate: float | None = Field(description="read_users / recipients")
+    reads: int
+    share_users: int | None
+    shares: int
+    favourites: int
+    tracked_reads: int
+    tracked_clicks: int
+    orders: int
+    revenue: float = Field(description="yuan, orders attributed to the campaign")
+    days: list[ArticleStatsDayOut]
+    synced_through: date | None = Field(description="the last day the account's figures were read for")
+    synced_at: datetime | None
+
+
 class LiftOut(Schema):
     """Recipients minus holdout, with 95 % intervals."""
 
@@ -246,6 +282,9 @@ class ResultsOut(Schema):
     winner: str
     winner_rule: str
     method: str
+    platform: ArticleStatsOut | None = Field(
+        None, description="WeChat's own figures of the campaign's articles; null for a campaign that mass sent none"
+    )
 
 
 def _scoped(request: HttpRequest) -> QuerySet[Campaign]:
@@ -542,6 +581,8 @@ def get_results(request: HttpRequest, campaign_id: int):
     r = campaign_report(campaign).as_dict()
     r["campaign"] = r.pop("campaign_id")
     r["status"] = campaign.status
+    stats = campaign_article_stats(campaign)
+    r["platform"] = None if stats is None else stats.as_dict()
     return Status(200, r)
 
 

@@ -65,6 +65,7 @@ from fencun.engine import geo
 from fencun.gateway.models import AutoReply
 from fencun.gateway.reply_rules import delete_auto_reply, save_auto_reply
 from fencun.insights import control_lift
+from fencun.insights.article_stats import campaign_article_stats
 from fencun.insights.services import campaign_report as report_of
 from fencun.insights.services import overview as insights_overview
 
@@ -261,6 +262,7 @@ def campaign_report(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk, account=_account(request))
     return render(request, "console/campaign_report.html", {
         "campaign": campaign, "r": report_of(campaign), "nav": "campaigns",
+        "platform": campaign_article_stats(campaign),
     })
 
 

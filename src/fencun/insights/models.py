@@ -159,3 +159,79 @@ class HoldBack(models.Model):
             models.UniqueConstraint(fields=["campaign_id", "reason"], name="insights_holdback_unique")
         ]
         indexes = [models.Index(fields=["account", "day"])]
+
+
+class ArticleDay(models.Model):
+    """The platform's figures of one article of a mass send on one day, as WeChat's
+    analytics report them (``getarticlesummary``), read back by the article sync
+    (``article_stats.py``); a day read again replaces its rows. ``msgid`` is the platform's
+    ``{msg_data_id}_{index}``: the mass send and the article's position in it (the first 1).
+    Reads count the article's page opened in WeChat, which fencun cannot see itself."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    msgid = models.CharField(max_length=40)
+    msg_data_id = models.BigIntegerField(null=True)
+    article = models.PositiveSmallIntegerField(default=1)
+    day = models.DateField()
+    title = models.CharField(max_length=128, blank=True)
+    read_users = models.BigIntegerField(default=0)
+    reads = models.BigIntegerField(default=0)
+    original_read_users = models.BigIntegerField(default=0)  # 阅读原文
+    original_reads = models.BigIntegerField(default=0)
+    share_users = models.BigIntegerField(default=0)
+    shares = models.BigIntegerField(default=0)
+    favourite_users = models.BigIntegerField(default=0)
+    favourites = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "msgid", "day"], name="insights_article_day_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "msg_data_id"])]
+
+
+class ArticleTotal(models.Model):
+    """An article's totals from its mass send (``sent_on``) to the end of ``day``, as the
+    platform reports them (``getarticletotal``: at most 7 days after the send), so readers
+    are counted once however many days they read. ``recipients`` is the platform's
+    ``target_user``; ``read_users_from`` the readers by where they came from (``session``,
+    ``hist_msg``, ``feed``, ``friends``, ``other``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    msgid = models.CharField(max_length=40)
+    msg_data_id = models.BigIntegerField(null=True)
+    article = models.PositiveSmallIntegerField(default=1)
+    sent_on = models.DateField()
+    day = models.DateField()
+    title = models.CharField(max_length=128, blank=True)
+    recipients = models.BigIntegerField(default=0)
+    read_users = models.BigIntegerField(default=0)
+    reads = models.BigIntegerField(default=0)
+    original_read_users = models.BigIntegerField(default=0)
+    original_reads = models.BigIntegerField(default=0)
+    share_users = models.BigIntegerField(default=0)
+    shares = models.BigIntegerField(default=0)
+    favourite_users = models.BigIntegerField(default=0)
+    favourites = models.BigIntegerField(default=0)
+    read_users_from = models.JSONField(default=dict)
+    moments_shares_from = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "msgid", "day"], name="insights_article_total_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "msg_data_id"])]
+
+
+class ArticleSync(models.Model):
+    """When an account's article figures were last read from the platform, and which days
+    that read covered."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="+")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    synced_at = models.DateTimeField()

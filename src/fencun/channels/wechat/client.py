@@ -32,6 +32,7 @@ import httpx
 from fencun import clock
 from fencun.channels.http import Secret, TokenClient
 from fencun.channels.wechat.articles import ArticleApi
+from fencun.channels.wechat.datacube import DatacubeApi
 from fencun.channels.wechat.errors import (
     ALREADY_SENT,
     LimitRefused,
@@ -154,9 +155,10 @@ def platform_day_start(now: datetime) -> datetime:
 _MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
 
 
-class WeChatClient(TokenClient, ArticleApi):
+class WeChatClient(TokenClient, ArticleApi, DatacubeApi):
     """Calls the Official Account API for one account (appid); the article calls
-    (material, drafts, publishing) are in ``articles.py``."""
+    (material, drafts, publishing) are in ``articles.py``, the analytics (the articles'
+    reads and shares) in ``datacube.py``."""
 
     _token_invalid = TokenInvalid
     _error_for = staticmethod(error_for)

@@ -13,7 +13,9 @@
 - ``freepublish`` — publishing without a push, its job and PUBLISHJOBFINISH
 - ``menu`` — the custom menu: create, get, delete
 - ``qrcode`` — parametric QR codes and ``showqrcode``
-- ``datacube`` — user analytics: ``getusersummary``, ``getusercumulate``
+- ``datacube`` — analytics: users (``getusersummary``, ``getusercumulate``) and articles
+  (``getarticlesummary``, ``getarticletotal``, ``getuserread(hour)``,
+  ``getusershare(hour)``), the articles' reading derived in ``article_reads``
 
 ``platform`` holds the state and the dispatcher, ``state`` the configuration and shared
 records, ``errors`` the error answers, ``limits`` the limits tables (the product's, and

@@ -41,6 +41,14 @@ class Config:
         default_factory=lambda: {"TM_ORDER_SHIPPED": "订单发货通知", "TM_APPOINTMENT": "预约提醒"}
     )
     banned_words: tuple[str, ...] = ("违禁词",)
+    #: How recipients read mass-sent articles, which the article analytics count (the
+    #: sandbox's own rates, see ``article_reads.py``): the first article's read rate (the
+    #: n-th article's is 1/n of it), and among readers the shares of those who share it,
+    #: add it to favourites and open its original page (阅读原文).
+    article_read_rate: float = 0.3
+    article_share_rate: float = 0.1
+    article_favourite_rate: float = 0.05
+    article_original_rate: float = 0.2
 
 
 @dataclass

@@ -1,0 +1,1 @@
+from fencun.sandbox.fixtures import make_sandbox  # noqa: F401
