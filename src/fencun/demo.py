@@ -295,27 +295,25 @@ class Demo:
     # -- the result -------------------------------------------------------------------
 
     def summary(self, days: int, backtests: dict[str, dict[str, Any]]) -> DemoSummary:
-        from fencun.audience import kinds
-        from fencun.audience.models import Event, Follower
+        """The month's figures, read as the console's overview reads them (the same query
+        over the same days), beside the backtests."""
+        from fencun.insights import rollups
+        from fencun.insights.services import overview
 
-        payloads = [
-            p or {}
-            for p in Event.objects.filter(account=self.account, kind=kinds.ORDER).values_list("payload", flat=True)
-        ]
-        revenue = sum(float(p.get("amount") or 0) for p in payloads)
-        attributed = sum(float(p.get("amount") or 0) for p in payloads if p.get("campaign"))
+        rollups.run(lag=0)
+        view = overview(self.account, days=days)
         outcomes = list(self.outcomes.values())
         return DemoSummary(
             days=days,
             followers_start=self.followers_start,
-            followers_end=Follower.objects.filter(account=self.account, subscribed=True).count(),
+            followers_end=view.followers,
             campaigns=outcomes,
-            pushes=sum(o.sent for o in outcomes),
-            held_back=sum(sum(o.held_back.values()) for o in outcomes),
-            orders=len(payloads),
-            revenue=revenue,
-            attributed_revenue=attributed,
-            unfollows=Event.objects.filter(account=self.account, kind=kinds.UNSUBSCRIBE).count(),
+            pushes=view.sent,
+            held_back=view.held_back,
+            orders=view.orders,
+            revenue=view.revenue,
+            attributed_revenue=view.revenue_attributed,
+            unfollows=view.unsubscribes,
             backtests=backtests,
         )
 

@@ -103,3 +103,29 @@ def test_the_console_offers_publishing_and_its_plan_says_what_it_costs(make_sand
     client.cookies["django_language"] = "en"
     page = client.post(f"/campaigns/{campaign.pk}/", {"step": "dry_run"}).content.decode()
     assert 'data-method="publish"' in page and "pushed to nobody" in page and "only once verified" in page
+
+
+@pytest.mark.django_db
+def test_the_engine_offers_to_publish_an_article_to_those_it_held_back(make_account):
+    from fencun.campaigns.models import PlanSnapshot
+
+    account = make_account()
+    sofa = Category.objects.create(account=account, key="sofa", name="沙发")
+    article = services.create_campaign(account, name="秋季上新", category=sofa, message_type="news",
+                                       title=TITLE, body=BODY, segment="interest:sofa")
+    text = services.create_campaign(account, name="短信", category=sofa, message_type="text", body=BODY)
+    assert services.publication_offer(article) == 0  # no plan yet
+    held = {"low_relevance": 40, "harm_exceeds_value": 7, "no_lift": 3, "holdout": 5, "quiet_hours": 9}
+    for c in (article, text):
+        PlanSnapshot.objects.create(campaign=c, planned_for=timezone.now(), reach=20, audience=84, held_back=held)
+    # The engine's own hold-backs, not the holdout nor a rule's.
+    assert services.publication_offer(article) == 50
+    assert services.publication_offer(text) == 0  # only an article can be published
+    copy = services.publish_copy(article)
+    assert (copy.channel, copy.status, copy.message_type) == ("publish", "draft", "news")
+    assert (copy.title, copy.body, copy.category, copy.segment) == (TITLE, BODY, sofa, "")
+    with translation.override("zh-hans"):
+        assert "发表" in services.publish_copy(article).name
+    with pytest.raises(services.CampaignError):
+        services.publish_copy(text)
+    assert Campaign.objects.filter(channel="publish").count() == 2

@@ -18,7 +18,13 @@ from fencun.api.models import ApiToken
 from fencun.audience.services import record_event
 from fencun.campaigns.models import Campaign, OutboxItem
 from fencun.campaigns.segments import forget_states
-from fencun.campaigns.services import CampaignError, create_campaign, delete_campaign, update_rules
+from fencun.campaigns.services import (
+    CampaignError,
+    archive_campaign,
+    create_campaign,
+    delete_campaign,
+    update_rules,
+)
 from fencun.catalog.models import Category
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +197,66 @@ def test_a_campaign_that_reached_followers_is_never_deleted(shop):
     with pytest.raises(CampaignError):
         delete_campaign(c)
     assert Campaign.objects.filter(pk=c.pk).exists() and c.outbox.count() == 1
+
+
+def test_a_finished_campaign_is_archived_out_of_the_list_and_brought_back(client, owner, shop):
+    c = _linted(shop)
+    url = f"/campaigns/{c.pk}/"
+    with pytest.raises(CampaignError, match="只有已完成或已取消"):
+        archive_campaign(c)  # still a draft: it belongs in the list
+    r = client.post(url, {"step": "archive"})
+    assert r.status_code == 400 and Campaign.objects.get(pk=c.pk).archived_at is None
+    OutboxItem.objects.create(campaign=c, key="b0", openids=["o-flow-1"], status=OutboxItem.Status.SENT)
+    Campaign.objects.filter(pk=c.pk).update(status=Campaign.Status.DONE)
+    client.cookies["django_language"] = "en"
+    assert '<input type="hidden" name="step" value="archive">' in client.get(url).content.decode()
+    r = client.post(url, {"step": "archive"})
+    assert r.status_code == 200 and Campaign.objects.get(pk=c.pk).archived_at is not None
+    assert c.name not in client.get("/campaigns/").content.decode()
+    archived = client.get("/campaigns/?archived=1").content.decode()
+    assert c.name in archived and "Archived campaigns" in archived
+    page = client.get(url).content.decode()  # an archived campaign offers only to come back
+    assert 'value="unarchive"' in page and 'value="archive"' not in page
+    client.post(url, {"step": "unarchive"})
+    assert Campaign.objects.get(pk=c.pk).archived_at is None and c.name in client.get("/campaigns/").content.decode()
+
+
+def test_the_api_archives_and_lists_the_archived_apart(client, shop):
+    c = _linted(shop)
+    token = ApiToken.issue("flows", [shop[0]])[1]
+    r = _api(client, "post", f"/api/campaigns/{c.pk}/archive", token)
+    assert r.status_code == 400 and "只有已完成或已取消" in r.json()["detail"]
+    Campaign.objects.filter(pk=c.pk).update(status=Campaign.Status.CANCELLED)
+    r = _api(client, "post", f"/api/campaigns/{c.pk}/archive", token)
+    assert r.status_code == 200 and r.json()["archived_at"] is not None
+    assert [x["id"] for x in _api(client, "get", "/api/campaigns", token).json()] == []
+    assert [x["id"] for x in _api(client, "get", "/api/campaigns?archived=true", token).json()] == [c.pk]
+    r = _api(client, "post", f"/api/campaigns/{c.pk}/unarchive", token)
+    assert r.status_code == 200 and r.json()["archived_at"] is None
+    assert [x["id"] for x in _api(client, "get", "/api/campaigns", token).json()] == [c.pk]
+
+
+def test_an_article_the_engine_held_back_from_some_is_offered_for_publishing_too(client, owner, shop):
+    from fencun.campaigns.models import PlanSnapshot
+
+    account, category = shop
+    article = create_campaign(account, name="周末沙发", category=category, message_type="news",
+                              title="周末沙发，到店有礼", body="新款布艺沙发到店。")
+    url = f"/campaigns/{article.pk}/"
+    assert 'data-figure="publish-offer"' not in client.get(url).content.decode()  # no plan: nothing held back
+    r = client.post(url, {"step": "publish_copy"})
+    assert r.status_code == 400 and Campaign.objects.filter(channel="publish").count() == 0
+    PlanSnapshot.objects.create(campaign=article, planned_for=NOW, reach=3, audience=12,
+                                held_back={"harm_exceeds_value": 6, "low_relevance": 2, "holdout": 1})
+    client.cookies["django_language"] = "en"
+    page = client.get(url).content.decode()
+    assert 'data-figure="publish-offer"' in page and "The engine held back 8 followers" in page
+    r = client.post(url, {"step": "publish_copy"})
+    copy = Campaign.objects.get(channel="publish")
+    assert r.status_code == 302 and r["Location"] == f"/campaigns/{copy.pk}/"
+    assert (copy.status, copy.title, copy.segment) == ("draft", "周末沙发，到店有礼", "")
+    token = ApiToken.issue("flows", [account])[1]
+    out = _api(client, "get", f"/api/campaigns/{article.pk}", token).json()
+    assert out["publish_offer"] == 8
+    r = _api(client, "post", f"/api/campaigns/{article.pk}/publication", token)
+    assert r.status_code == 201 and r.json()["campaign"]["channel"] == "publish"

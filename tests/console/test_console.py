@@ -386,3 +386,36 @@ def test_the_overview_says_when_there_is_no_control_group(client, staff, world):
     client.cookies["django_language"] = "en"
     html = client.get("/").content.decode()
     assert "There is no control group" in html and 'id="c-lift"' not in html
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh-hans", ["克制省下了什么", "没有发给受众中的 800 位粉丝，约少了 12 人取消关注，也没有少卖",
+                 "这次推送约失去 18 位粉丝", "两组都还没有人购买"]),
+    ("en", ["What holding back saved", "Not sending to 800 followers of the audience spared about 12 unfollows "
+            "and gave up no sales", "It cost about 18 followers", "Nobody in either group has bought yet"]),
+])
+def test_the_report_says_what_the_push_cost_and_what_holding_back_saved(client, staff, campaign, lang, words):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fencun.audience.services import NewEvent, record_events
+    from fencun.campaigns.models import PlanSnapshot
+    from fencun.insights import rollups, services
+
+    account, at = campaign.account, timezone.now() - timedelta(days=2)
+    sent = [f"s{i}" for i in range(200)]
+    services.record_deliveries(account, campaign.pk, sent, at)
+    services.record_deliveries(account, campaign.pk, [f"h{i}" for i in range(200)], at, holdout=True)
+    record_events(account, [NewEvent("unsubscribe", o, at + timedelta(hours=5), {}, "test", f"u-{o}")
+                            for o in [*sent[:20], "h0", "h1"]])
+    PlanSnapshot.objects.create(
+        campaign=campaign, planned_for=at, reach=200, audience=1000, approved_at=at,
+        predicted={"reach": 200, "revenue": 900.0, "unfollows": 3.2},
+        send_to_all={"reach": 1000, "revenue": 700.0, "unfollows": 15.7},
+    )
+    rollups.run(lag=0)
+    client.cookies["django_language"] = lang
+    html = client.get(f"/campaigns/{campaign.pk}/report/").content.decode()
+    for w in words:
+        assert w in html

@@ -61,7 +61,7 @@ def test_the_chinese_rules_page_speaks_chinese(client, make_account):
 def test_figures_read_as_people_read_them():
     from django.utils import translation
 
-    from fencun.console.templatetags.figures import count, percent, yuan
+    from fencun.figures import count, percent, yuan
 
     with translation.override("zh-hans"):
         assert (count(26376), count(None), yuan(266228.0, 0), percent(0.003, 2)) == ("26,376", "—", "266,228 元", "0.30%")

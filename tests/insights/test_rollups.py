@@ -183,4 +183,49 @@ def test_overview_reads_the_rollups(make_account):
     assert view.revenue == view.revenue_attributed == 50.0
     assert view.revenue_incremental == pytest.approx(50.0)  # 2 × (25 − 0)
     assert view.pressure == {"0": 2, "1": 2, "2": 0, "3": 0, "4+": 0}
-    assert len(view.days) == 30
+    # The last 30 full days and today: a month that ended yesterday is whole in it.
+    assert len(view.days) == 31 and view.days[-1].day == timezone.localtime(now, SHANGHAI).date()
+    assert view.days[0].day == view.days[-1].day - timedelta(days=30)
+
+
+@pytest.mark.django_db
+def test_the_report_says_what_the_push_cost_and_what_holding_back_saved(make_account):
+    from django.utils import timezone
+
+    from fencun.campaigns.models import PlanSnapshot
+    from fencun.campaigns.services import create_campaign
+    from fencun.catalog.models import Category
+
+    account = make_account()
+    category = Category.objects.create(account=account, key="sofa", name="沙发")
+    campaign = create_campaign(account, name="沙发上新", category=category)
+    sent = [f"s{i}" for i in range(200)]
+    services.record_deliveries(account, campaign.pk, sent, T0)
+    services.record_deliveries(account, campaign.pk, [f"h{i}" for i in range(200)], T0, holdout=True)
+    # 20 of those sent unfollow within the window, 2 of the holdout: about 18 lost to the push.
+    record_events(account, [
+        NewEvent("unsubscribe", o, T0 + timedelta(hours=5), {}, "test", f"u-{o}")
+        for o in [*sent[:20], "h0", "h1"]
+    ])
+    assert services.campaign_report(campaign).restraint is None  # nothing approved yet
+    PlanSnapshot.objects.create(
+        campaign=campaign, planned_for=T0, reach=200, audience=1000, approved_at=timezone.now(),
+        predicted={"reach": 200, "revenue": 900.0, "unfollows": 3.2},
+        send_to_all={"reach": 1000, "revenue": 700.0, "unfollows": 15.7},
+    )
+    PlanSnapshot.objects.create(  # a later dry run, never approved, does not count
+        campaign=campaign, planned_for=T0, reach=10, audience=1000,
+        predicted={"reach": 10, "revenue": 1.0, "unfollows": 0.1},
+        send_to_all={"reach": 1000, "revenue": 700.0, "unfollows": 15.7},
+    )
+    rollups.run(lag=0)
+    report = services.campaign_report(campaign)
+    lift = report.lift
+    assert lift is not None
+    assert lift.unfollow_rate == pytest.approx(18 / 200)
+    assert lift.unfollows_caused == pytest.approx(18.0)
+    low, high = lift.unfollows_caused_ci
+    assert 0 < low < 18 < high
+    assert lift.incremental_revenue_ci == (0.0, 0.0)  # nobody bought in either arm
+    assert report.restraint == services.Restraint(left_out=800, unfollows_spared=12.5, revenue_given_up=-200.0)
+    assert report.as_dict()["restraint"]["left_out"] == 800

@@ -30,6 +30,7 @@ from fencun.campaigns import plan_words, planning
 from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
 from fencun.campaigns.preview import preview
 from fencun.campaigns.services import (
+    archive_campaign,
     campaigns_of,
     cancel,
     check_send_at,
@@ -40,11 +41,15 @@ from fencun.campaigns.services import (
     lint_campaign,
     lint_text,
     pause,
+    publication_offer,
+    publish_copy,
     resume,
+    unarchive_campaign,
     update_campaign,
 )
 from fencun.catalog.models import Category, Product
 from fencun.insights.article_stats import campaign_article_stats
+from fencun.insights.report_words import report_words
 from fencun.insights.services import campaign_report
 
 router = Router(tags=["campaigns"])
@@ -120,6 +125,12 @@ class CampaignOut(Schema):
     approved_by: str
     approved_at: datetime | None
     scheduled_for: datetime | None
+    archived_at: datetime | None = Field(description="when it was archived; null: in the list")
+    publish_offer: int = Field(
+        description="followers the latest plan held back because a push would cost them more than it adds, "
+        "when the campaign is a mass-sent article: publishing it too (POST …/publication) reaches them at no "
+        "cost in attention; 0 otherwise"
+    )
     created_at: datetime
     updated_at: datetime
     plan: PlanOut | None = Field(description="the latest dry run; null before the first")
@@ -258,6 +269,17 @@ class LiftOut(Schema):
     unfollow_rate: float
     unfollow_rate_ci: list[float]
     incremental_revenue: float = Field(description="what the campaign added, yuan")
+    incremental_revenue_ci: list[float] = Field(description="its 95 % interval, yuan")
+    unfollows_caused: float = Field(description="followers the push cost: the unfollow rate's lift times those sent")
+    unfollows_caused_ci: list[float] = Field(description="its 95 % interval")
+
+
+class RestraintOut(Schema):
+    """What holding back was predicted to spare, by the approved plan's estimates."""
+
+    left_out: int = Field(description="followers of the audience not sent (held back or the holdout)")
+    unfollows_spared: float = Field(description="predicted unfollows, had they been sent too")
+    revenue_given_up: float = Field(description="predicted incremental revenue they would have added, yuan (< 0: lost)")
 
 
 class ResultsOut(Schema):
@@ -277,6 +299,11 @@ class ResultsOut(Schema):
     held_back: dict[str, int] = Field(description="followers held back by the engine's reason")
     window_days: float = Field(description="the attribution window, days")
     lift: LiftOut | None = Field(description="null without a holdout")
+    restraint: RestraintOut | None = Field(description="null until a plan is approved")
+    words: dict[str, str] = Field(
+        description="the report in a merchant's words, in the request's language, as the console says it: "
+        "headline, earned, cost (or no_holdout) and restraint"
+    )
     arms: list[ArmOut]
     variants: list[ArmOut] = Field(description="the A/B test's arms, best conversion first")
     winner: str
@@ -341,7 +368,7 @@ def _out(c: Campaign) -> dict[str, Any]:
         "urgent": c.urgent, "deadline": c.deadline, "title_variants": list(c.title_variants or []),
         "variant_split": c.variant_split, "winner_rule": c.winner_rule, "pause_reason": c.pause_reason,
         "approved_by": c.approved_by, "approved_at": c.approved_at, "scheduled_for": c.scheduled_for,
-        "created_at": c.created_at, "updated_at": c.updated_at,
+        "archived_at": c.archived_at, "publish_offer": publication_offer(c), "created_at": c.created_at, "updated_at": c.updated_at,
         "plan": _plan(plan) if plan is not None else None,
     }
 
@@ -392,13 +419,14 @@ def list_campaigns(
     request: HttpRequest,
     account: AppId | None = None,
     status: Annotated[str, StringConstraints(max_length=20)] | None = Query(None, description="only this status"),
+    archived: bool = Query(False, description="the archived campaigns instead of the others"),
     offset: int = Query(0, ge=0, le=inputs.MAX_OFFSET),
     limit: int = Query(100, ge=1, le=500),
 ):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
-    rows = campaigns_of(acct, [status] if status else None).select_related("category")
+    rows = campaigns_of(acct, [status] if status else None, archived=archived).select_related("category")
     return Status(200, [_out(c) for c in rows[offset : offset + limit]])
 
 
@@ -535,6 +563,41 @@ def post_cancel(request: HttpRequest, campaign_id: int):
 
 
 @router.post(
+    "/campaigns/{campaign_id}/publication",
+    response={201: CreatedOut, 400: ErrorOut, 404: ErrorOut},
+    summary="A new draft that publishes the campaign's article too, pushed to nobody",
+)
+def post_publication(request: HttpRequest, campaign_id: int):
+    campaign = _campaign(request, campaign_id)
+    if campaign is None:
+        return Status(404, _missing())
+    try:
+        copy = publish_copy(campaign)
+    except ValueError as exc:
+        return _refused(exc)
+    return Status(201, {"campaign": _out(copy), "findings": [_finding(f) for f in lint_text(
+        copy.account, copy.message_type, copy.title, copy.body)]})
+
+
+@router.post(
+    "/campaigns/{campaign_id}/archive",
+    response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Archive a finished or cancelled campaign: out of the list, kept with its results",
+)
+def post_archive(request: HttpRequest, campaign_id: int):
+    return _act(request, campaign_id, archive_campaign)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/unarchive",
+    response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Bring an archived campaign back to the list",
+)
+def post_unarchive(request: HttpRequest, campaign_id: int):
+    return _act(request, campaign_id, unarchive_campaign)
+
+
+@router.post(
     "/campaigns/{campaign_id}/pause",
     response={200: CampaignOut, 400: ErrorOut, 404: ErrorOut},
     summary="Pause a scheduled or sending campaign: nothing more goes out until it is resumed",
@@ -578,7 +641,9 @@ def get_results(request: HttpRequest, campaign_id: int):
     campaign = _campaign(request, campaign_id)
     if campaign is None:
         return Status(404, _missing())
-    r = campaign_report(campaign).as_dict()
+    report = campaign_report(campaign)
+    r = report.as_dict()
+    r["words"] = report_words(report)
     r["campaign"] = r.pop("campaign_id")
     r["status"] = campaign.status
     stats = campaign_article_stats(campaign)

@@ -156,6 +156,8 @@ class Campaign(models.Model):
     max_lateness_s = models.PositiveIntegerField(default=3600)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A finished or cancelled campaign put away: out of the list, kept with its results.
+    archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

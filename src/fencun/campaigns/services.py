@@ -257,6 +257,65 @@ def delete_campaign(campaign: Campaign) -> None:
         current.delete()
 
 
+#: The engine's own reasons for holding a follower back (not a rule, not the holdout): a
+#: push would cost them more than it adds. They can still find an article published.
+ENGINE_HOLD_BACKS = ("low_relevance", "no_lift", "harm_exceeds_value")
+
+
+def publication_offer(campaign: Campaign) -> int:
+    """Followers of the campaign's latest plan whom the engine held back (a push would cost
+    them more than it adds), when the campaign is a mass-sent article that can also be
+    published, pushed to nobody; 0 otherwise. The offer is the engine's way to still say
+    it to them: on the account's page and in search, at no cost in attention."""
+    if campaign.channel != Campaign.Channel.MASS or campaign.message_type != Campaign.MessageType.NEWS:
+        return 0
+    plan = campaign.plans.order_by("-created_at", "-pk").first()
+    if plan is None:
+        return 0
+    return sum(int(plan.held_back.get(code, 0)) for code in ENGINE_HOLD_BACKS)
+
+
+def publish_copy(campaign: Campaign) -> Campaign:
+    """A new draft that publishes the campaign's article, pushed to nobody: the same
+    category, products, title, body and cover. Refused for anything but an article."""
+    if campaign.message_type != Campaign.MessageType.NEWS:
+        raise CampaignError(_("Only an article (news) can be published."))
+    name = str(_("%(name)s (published)") % {"name": campaign.name})[: Campaign._meta.get_field("name").max_length]
+    return create_campaign(
+        campaign.account, name=name, category=campaign.category, segment="",
+        products=list(campaign.products.all()), channel=Campaign.Channel.PUBLISH,
+        message_type=Campaign.MessageType.NEWS, title=campaign.title, body=campaign.body,
+        cover=bytes(campaign.cover) if campaign.cover else None, cover_media_id=campaign.cover_media_id,
+    )
+
+
+ARCHIVABLE_STATUSES = (S.DONE, S.CANCELLED)
+
+
+def archive_campaign(campaign: Campaign) -> Campaign:
+    """Put a finished or cancelled campaign away: it leaves the list of campaigns and keeps
+    its results; one still on its way cannot be."""
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if current.status not in ARCHIVABLE_STATUSES:
+            raise CampaignError(
+                _("Only a finished or cancelled campaign can be archived; this one is %(status)s.")
+                % {"status": S(current.status).label}
+            )
+        if current.archived_at is None:
+            current.archived_at = clock.now()
+            current.save(update_fields=["archived_at", "updated_at"])
+    campaign.archived_at = current.archived_at
+    return campaign
+
+
+def unarchive_campaign(campaign: Campaign) -> Campaign:
+    """Bring an archived campaign back to the list."""
+    Campaign.objects.filter(pk=campaign.pk).update(archived_at=None, updated_at=clock.now())
+    campaign.archived_at = None
+    return campaign
+
+
 def transition(campaign: Campaign, to: str, *, reason: str = "", **fields) -> Campaign:
     """Move ``campaign`` to ``to`` if the lifecycle allows it, under a row lock."""
     with transaction.atomic():
@@ -454,16 +513,22 @@ def delivery_reasons(campaign: Campaign) -> list[ReasonGroup]:
     return sorted(groups.values(), key=lambda g: (-g.recipients, g.code))
 
 
-def campaigns_of(account: Account, statuses: Iterable[str] | None = None):
-    """The account's campaigns, newest first, optionally of some statuses."""
-    qs = Campaign.objects.filter(account=account).order_by("-created_at")
+def campaigns_of(account: Account, statuses: Iterable[str] | None = None, *, archived: bool = False):
+    """The account's campaigns, newest first, optionally of some statuses; the archived ones
+    instead of the others with ``archived``."""
+    qs = Campaign.objects.filter(account=account, archived_at__isnull=not archived).order_by("-created_at")
     if statuses:
         qs = qs.filter(status__in=list(statuses))
     return qs
 
 
 __all__ = [
+    "ARCHIVABLE_STATUSES",
     "CampaignError",
+    "archive_campaign",
+    "publication_offer",
+    "publish_copy",
+    "unarchive_campaign",
     "SegmentError",
     "campaign_for_msg_id",
     "cancel",

@@ -83,6 +83,53 @@ def plan(
 
 
 @app.command(
+    "report",
+    help=_(
+        "A campaign's results: sent, read, orders, revenue, unfollows, and in words what the "
+        "push earned beyond its holdout, the followers it cost and what holding back saved."
+    ),
+)
+def report(
+    campaign_id: int = typer.Argument(..., help=_("The campaign's number, from `list`.")),
+    as_json: bool = typer.Option(False, "--json", help=_("Print one JSON object on one line.")),
+) -> None:
+    """The campaign's report, as the console's report page shows it."""
+    setup_django()
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from fencun.figures import count, yuan
+    from fencun.insights.report_words import report_words
+    from fencun.insights.services import campaign_report
+
+    campaign = _campaign(campaign_id)
+    r = campaign_report(campaign)
+    words = report_words(r)
+    if as_json:
+        typer.echo(json.dumps({**r.as_dict(), "words": words}, ensure_ascii=False, default=str))
+        return
+    table = Table(title=escape(campaign.name))
+    table.add_column("")
+    table.add_column("", justify="right")
+    for label, value in (
+        (_("Sent"), count(r.sent)),
+        (_("Read"), count(r.read)),
+        (_("Clicked"), count(r.clicked)),
+        (_("Ordered"), count(r.ordered)),
+        (_("Revenue"), yuan(r.revenue)),
+        (_("Unfollowed within the window"), count(r.unfollowed)),
+        (_("Holdout"), count(r.holdout)),
+    ):
+        table.add_row(label, value)
+    console = Console()
+    console.print(table)
+    for key in ("headline", "earned", "cost", "no_holdout", "restraint"):
+        if key in words:
+            console.print(escape(words[key]))
+
+
+@app.command(
     "approve", help=_("Approve the latest dry run and write it to the outbox (in one transaction).")
 )
 def approve(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shlex
 import shutil
 import socket
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -111,13 +113,16 @@ def demo(
             )
             raise typer.Exit(1) from None
 
-    from datetime import date
+    from datetime import datetime
 
     from fencun.demo import WORLD, scenario_for
+    from fencun.engine.clock import SHANGHAI
     from fencun.sandbox.platform import Config
     from fencun.sandbox.server import Sandbox
 
-    scenario = scenario_for(days, followers or None, date.today())
+    # The month ends yesterday in Shanghai, as the console's overview counts days: its window
+    # (the last 30 days and today) then holds the whole month, and the summary below is it.
+    scenario = scenario_for(days, followers or None, datetime.now(SHANGHAI).date())
     config = Config(
         account_type=scenario["account_type"],
         mode="safe",
@@ -161,6 +166,10 @@ def _run(
     from fencun.demo import Demo, backtests
 
     run = Demo(box, scenario)
+    # The backtests to compare with need nothing of the run: they go on the other core
+    # meanwhile (a fresh interpreter, not a fork of this threaded one).
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    compared = pool.submit(backtests, scenario, days, seed)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -176,7 +185,8 @@ def _run(
                 progress.console.print(_day_line(n, o))
             progress.advance(task)
         task = progress.add_task(_("Backtests to compare (engine / send to all)"), total=None)
-        compare = backtests(scenario, days, seed)
+        compare = compared.result()
+        pool.shutdown()
         progress.update(task, total=1, completed=1)
     clock.reset()
     _print_summary(run.summary(days, compare))

@@ -30,6 +30,7 @@ from fencun.campaigns.services import (
     RULE_FIELDS,
     CampaignError,
     RulesError,
+    archive_campaign,
     campaigns_of,
     cancel,
     check_send_at,
@@ -40,8 +41,11 @@ from fencun.campaigns.services import (
     lint_campaign,
     lint_text,
     pause,
+    publication_offer,
+    publish_copy,
     resume,
     rules_for,
+    unarchive_campaign,
     update_campaign,
     update_rules,
 )
@@ -66,6 +70,7 @@ from fencun.gateway.models import AutoReply
 from fencun.gateway.reply_rules import delete_auto_reply, save_auto_reply
 from fencun.insights import control_lift
 from fencun.insights.article_stats import campaign_article_stats
+from fencun.insights.report_words import report_words
 from fencun.insights.services import campaign_report as report_of
 from fencun.insights.services import overview as insights_overview
 
@@ -253,15 +258,17 @@ def _add_errors(form: forms.BaseForm, errors: dict[str, list[str]]) -> None:
 @login_required
 def campaigns(request):
     account = _account(request)
-    rows = campaigns_of(account)[:200] if account else []
-    return render(request, "console/campaigns.html", {"campaigns": rows, "nav": "campaigns"})
+    archived = request.GET.get("archived") == "1"
+    rows = campaigns_of(account, archived=archived)[:200] if account else []
+    return render(request, "console/campaigns.html", {"campaigns": rows, "archived": archived, "nav": "campaigns"})
 
 
 @login_required
 def campaign_report(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk, account=_account(request))
+    report = report_of(campaign)
     return render(request, "console/campaign_report.html", {
-        "campaign": campaign, "r": report_of(campaign), "nav": "campaigns",
+        "campaign": campaign, "r": report, "words": report_words(report), "nav": "campaigns",
         "platform": campaign_article_stats(campaign),
     })
 
@@ -364,8 +371,8 @@ STEPS_BY_STATUS: dict[str, tuple[str, ...]] = {
     Campaign.Status.SCHEDULED: ("pause", "cancel", "preview"),
     Campaign.Status.SENDING: ("pause", "preview"),
     Campaign.Status.PAUSED: ("resume", "cancel", "preview"),
-    Campaign.Status.DONE: (),
-    Campaign.Status.CANCELLED: ("delete",),
+    Campaign.Status.DONE: ("archive",),
+    Campaign.Status.CANCELLED: ("delete", "archive"),
 }
 
 
@@ -373,7 +380,7 @@ def _campaign_step(request, c: Campaign, step: str) -> list:
     """Run one step of the campaign page (one of the state's :data:`STEPS_BY_STATUS`);
     returns the lint's findings when the step is the lint."""
     post = request.POST
-    if step not in STEPS_BY_STATUS.get(c.status, ()):
+    if step not in campaign_steps(c):
         raise CampaignError(_("This step is not open to a campaign in the state %(status)s.")
                             % {"status": c.get_status_display()})
     if step == "lint":
@@ -395,7 +402,26 @@ def _campaign_step(request, c: Campaign, step: str) -> list:
         resume(c)
     elif step == "delete":
         delete_campaign(c)
+    elif step == "archive":
+        archive_campaign(c)
+    elif step == "unarchive":
+        unarchive_campaign(c)
     return []
+
+
+def _publish_copy(c: Campaign) -> Campaign:
+    """The article published too, pushed to nobody: offered where the engine held followers back."""
+    if not publication_offer(c):
+        raise CampaignError(_("Publishing too is offered for a mass-sent article whose plan held followers back."))
+    return publish_copy(c)
+
+
+def campaign_steps(c: Campaign) -> tuple[str, ...]:
+    """The steps the campaign page offers: its state's, and for an archived campaign
+    only bringing it back."""
+    if c.archived_at is not None:
+        return ("unarchive",)
+    return STEPS_BY_STATUS.get(c.status, ())
 
 
 @login_required
@@ -410,6 +436,8 @@ def campaign(request, pk: int):
     if request.method == "POST":
         step = request.POST.get("step", "")
         try:
+            if step == "publish_copy":
+                return redirect("console-campaign", _publish_copy(c).pk)
             findings = _campaign_step(request, c, step)
         except (CampaignError, ValueError) as exc:
             error = str(exc)
@@ -432,7 +460,8 @@ def campaign(request, pk: int):
         reasons = [{**vars(g), "status_label": statuses.get(g.status, g.status)} for g in delivery_reasons(c)]
     return render(request, "console/campaign.html", {
         "c": c, "findings": findings, "error": error, "plan": plan, "nav": "campaigns", "previewed": previewed,
-        "steps": STEPS_BY_STATUS.get(c.status, ()),
+        "steps": campaign_steps(c),
+        "publish_offer": publication_offer(c) if c.archived_at is None else 0,
         "warnings": warnings,
         "delivery_words": plan_words.delivery_words(plan.delivery_method, c.account.account_type, plan.reach)
         if plan is not None else "",

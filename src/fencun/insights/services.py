@@ -19,7 +19,7 @@ from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Follower
 from fencun.audience.services import NewEvent, record_events
-from fencun.campaigns.models import Campaign, OutboxItem
+from fencun.campaigns.models import Campaign, OutboxItem, PlanSnapshot
 from fencun.campaigns.variants import LETTERS, is_ab, rule_of
 from fencun.engine.clock import SHANGHAI
 from fencun.insights import stats
@@ -69,14 +69,18 @@ def record_deliveries(
         payload["variant"] = variant
         if msg_id:
             payload["msg_id"] = msg_id
-    new = [NewEvent(kind, o, at, dict(payload), SOURCE, f"{kind}:{campaign_id}:{o}") for o in openids]
+    new = [
+        NewEvent(kind, o, at, dict(payload), SOURCE, f"{kind}:{campaign_id}:{o}") for o in openids
+    ]
     created = 0
     for start in range(0, len(new), 1000):
         created += sum(r.created for r in record_events(account, new[start : start + 1000]))
     return created
 
 
-def record_hold_backs(account: Account, campaign_id: int, at: datetime, by_reason: dict[str, int]) -> None:
+def record_hold_backs(
+    account: Account, campaign_id: int, at: datetime, by_reason: dict[str, int]
+) -> None:
     """Record how many followers the approved plan of ``campaign_id`` held back, by reason.
     Calling it again for the same campaign replaces the figures (a re-plan)."""
     day = timezone.localtime(at, SHANGHAI).date()
@@ -84,7 +88,8 @@ def record_hold_backs(account: Account, campaign_id: int, at: datetime, by_reaso
         if followers < 0:
             raise ValueError(f"negative count for {reason!r}")
         HoldBack.objects.update_or_create(
-            campaign_id=campaign_id, reason=str(reason)[:64],
+            campaign_id=campaign_id,
+            reason=str(reason)[:64],
             defaults={"account": account, "day": day, "followers": int(followers)},
         )
 
@@ -123,13 +128,15 @@ class Overview:
 
 
 def overview(account: Account, days: int = 30) -> Overview:
-    """The account at a glance over the last ``days`` local days (today included)."""
+    """The account at a glance over the last ``days`` full local days and today so far
+    (``days + 1`` points): a month that ended yesterday -- the demo's, a report's -- is
+    whole in it, and what happened today shows at once."""
     today = timezone.localtime(clock.now(), SHANGHAI).date()
-    first = today - timedelta(days=days - 1)
+    first = today - timedelta(days=days)
     wanted = [kinds.SUBSCRIBE, kinds.UNSUBSCRIBE, kinds.DELIVERY, HOLDOUT_KIND, kinds.ORDER]
-    rows = DailyCount.objects.filter(account=account, campaign_id=0, kind__in=wanted, day__gte=first).values_list(
-        "day", "kind", "count", "amount"
-    )
+    rows = DailyCount.objects.filter(
+        account=account, campaign_id=0, kind__in=wanted, day__gte=first
+    ).values_list("day", "kind", "count", "amount")
     per_day: dict[date, dict[str, tuple[int, float]]] = {}
     for day, kind, count, amount in rows:
         per_day.setdefault(day, {})[kind] = (count, amount)
@@ -141,7 +148,7 @@ def overview(account: Account, days: int = 30) -> Overview:
     points: list[DayPoint] = []
     totals = dict.fromkeys(wanted, 0)
     revenue = 0.0
-    for i in range(days):
+    for i in range(days + 1):
         day = first + timedelta(days=i)
         cells = per_day.get(day, {})
 
@@ -151,9 +158,18 @@ def overview(account: Account, days: int = 30) -> Overview:
         for k in wanted:
             totals[k] += get(k)[0]
         revenue += get(kinds.ORDER)[1]
-        points.append(DayPoint(day, get(kinds.SUBSCRIBE)[0], get(kinds.UNSUBSCRIBE)[0],
-                               get(kinds.SUBSCRIBE)[0] - get(kinds.UNSUBSCRIBE)[0], 0.0,
-                               get(kinds.DELIVERY)[0], get(HOLDOUT_KIND)[0], get(kinds.ORDER)[1]))
+        points.append(
+            DayPoint(
+                day,
+                get(kinds.SUBSCRIBE)[0],
+                get(kinds.UNSUBSCRIBE)[0],
+                get(kinds.SUBSCRIBE)[0] - get(kinds.UNSUBSCRIBE)[0],
+                0.0,
+                get(kinds.DELIVERY)[0],
+                get(HOLDOUT_KIND)[0],
+                get(kinds.ORDER)[1],
+            )
+        )
     # Followers at the end of each day, walking back from now.
     end = followers
     for p in reversed(points):
@@ -161,22 +177,30 @@ def overview(account: Account, days: int = 30) -> Overview:
         end -= p.net
     net = totals[kinds.SUBSCRIBE] - totals[kinds.UNSUBSCRIBE]
     at_start = followers - net
-    attributed = DailyCount.objects.filter(
-        account=account, kind=kinds.ORDER, day__gte=first
-    ).exclude(campaign_id=0).aggregate(s=Sum("amount"))["s"] or 0.0
+    attributed = (
+        DailyCount.objects.filter(account=account, kind=kinds.ORDER, day__gte=first)
+        .exclude(campaign_id=0)
+        .aggregate(s=Sum("amount"))["s"]
+        or 0.0
+    )
     incremental = 0.0
     sent_campaigns = set(
         DailyCount.objects.filter(account=account, kind=kinds.DELIVERY, day__gte=first)
-        .exclude(campaign_id=0).values_list("campaign_id", flat=True)
+        .exclude(campaign_id=0)
+        .values_list("campaign_id", flat=True)
     )
-    arms = list(CampaignArm.objects.filter(campaign_id__in=sent_campaigns)) if sent_campaigns else []
+    arms = (
+        list(CampaignArm.objects.filter(campaign_id__in=sent_campaigns)) if sent_campaigns else []
+    )
     by_campaign: dict[int, list[CampaignArm]] = {}
     for a in arms:
         by_campaign.setdefault(a.campaign_id, []).append(a)
     for group in by_campaign.values():
         incremental += _incremental_revenue(group)
     held_by_day: dict[date, int] = {}
-    for day, held in HoldBack.objects.filter(account=account, day__gte=first).values_list("day", "followers"):
+    for day, held in HoldBack.objects.filter(account=account, day__gte=first).values_list(
+        "day", "followers"
+    ):
         held_by_day[day] = held_by_day.get(day, 0) + held
     for p in points:
         p.held_back += held_by_day.get(p.day, 0)
@@ -239,6 +263,23 @@ class Lift:
     unfollow_rate: float
     unfollow_rate_ci: tuple[float, float]
     incremental_revenue: float
+    incremental_revenue_ci: tuple[float, float] = (0.0, 0.0)  # the revenue interval times those sent
+    # Followers the push cost: the unfollow rate's lift times the followers sent it, with
+    # its interval (negative: fewer left than in the holdout).
+    unfollows_caused: float = 0.0
+    unfollows_caused_ci: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class Restraint:
+    """What holding back was predicted to spare, from the plan the campaign was approved
+    on: the followers of its audience left out (held back by a rule or the engine, or
+    kept as the holdout), and what sending to them too would have added, by the same
+    estimates as the plan's own."""
+
+    left_out: int
+    unfollows_spared: float  # predicted unfollows had they been sent too
+    revenue_given_up: float  # predicted incremental revenue they would have added (yuan; < 0: lost)
 
 
 @dataclass
@@ -267,6 +308,7 @@ class CampaignReport:
     # Recipients the platform may or may not have reached: their send's answer was lost
     # and it cannot be asked (outbox rows of unknown outcome); never sent again.
     unknown: int = 0
+    restraint: Restraint | None = None  # None until a plan is approved
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -276,10 +318,18 @@ def _arm_result(a: CampaignArm) -> ArmResult:
     n = a.members
     ci = stats.wilson(a.converters, n)
     return ArmResult(
-        arm=a.arm, members=n, read=a.read, clicked=a.clicked, converters=a.converters, orders=a.orders,
-        revenue=round(a.revenue, 2), unfollowed=a.unfollowed,
-        read_rate=a.read / n if n else 0.0, click_rate=a.clicked / n if n else 0.0,
-        conversion_rate=ci.estimate, conversion_ci=(ci.low, ci.high),
+        arm=a.arm,
+        members=n,
+        read=a.read,
+        clicked=a.clicked,
+        converters=a.converters,
+        orders=a.orders,
+        revenue=round(a.revenue, 2),
+        unfollowed=a.unfollowed,
+        read_rate=a.read / n if n else 0.0,
+        click_rate=a.clicked / n if n else 0.0,
+        conversion_rate=ci.estimate,
+        conversion_ci=(ci.low, ci.high),
         revenue_per_follower=a.revenue / n if n else 0.0,
     )
 
@@ -287,7 +337,16 @@ def _arm_result(a: CampaignArm) -> ArmResult:
 def _pool(arms: list[CampaignArm]) -> CampaignArm:
     pooled = CampaignArm(arm="treated")
     for a in arms:
-        for name in ("members", "read", "clicked", "converters", "orders", "revenue", "revenue_sq", "unfollowed"):
+        for name in (
+            "members",
+            "read",
+            "clicked",
+            "converters",
+            "orders",
+            "revenue",
+            "revenue_sq",
+            "unfollowed",
+        ):
             setattr(pooled, name, getattr(pooled, name) + getattr(a, name))
     return pooled
 
@@ -298,7 +357,9 @@ def campaign_report(campaign: Any) -> CampaignReport:
     counts: dict[str, tuple[int, float]] = {}
     for kind, count, amount in (
         DailyCount.objects.filter(campaign_id=campaign_id)
-        .values("kind").annotate(c=Sum("count"), a=Sum("amount")).values_list("kind", "c", "a")
+        .values("kind")
+        .annotate(c=Sum("count"), a=Sum("amount"))
+        .values_list("kind", "c", "a")
     ):
         counts[kind] = (int(count or 0), float(amount or 0.0))
     arms = list(CampaignArm.objects.filter(campaign_id=campaign_id).order_by("arm"))
@@ -307,20 +368,46 @@ def campaign_report(campaign: Any) -> CampaignReport:
     pooled = _pool(treated)
     lift = None
     if holdout is not None and holdout.members > 0 and pooled.members > 0:
-        conv = stats.newcombe_difference(pooled.converters, pooled.members, holdout.converters, holdout.members)
-        unf = stats.newcombe_difference(pooled.unfollowed, pooled.members, holdout.unfollowed, holdout.members)
-        rev = stats.mean_difference(pooled.revenue, pooled.revenue_sq, pooled.members,
-                                    holdout.revenue, holdout.revenue_sq, holdout.members)
-        lift = Lift(conv.estimate, (conv.low, conv.high), rev.estimate, (rev.low, rev.high),
-                    unf.estimate, (unf.low, unf.high), round(_incremental_revenue(arms), 2))
+        conv = stats.newcombe_difference(
+            pooled.converters, pooled.members, holdout.converters, holdout.members
+        )
+        unf = stats.newcombe_difference(
+            pooled.unfollowed, pooled.members, holdout.unfollowed, holdout.members
+        )
+        rev = stats.mean_difference(
+            pooled.revenue,
+            pooled.revenue_sq,
+            pooled.members,
+            holdout.revenue,
+            holdout.revenue_sq,
+            holdout.members,
+        )
+        n = pooled.members
+        lift = Lift(
+            conv.estimate,
+            (conv.low, conv.high),
+            rev.estimate,
+            (rev.low, rev.high),
+            unf.estimate,
+            (unf.low, unf.high),
+            round(_incremental_revenue(arms), 2),
+            (round(rev.low * n, 2), round(rev.high * n, 2)),
+            round(unf.estimate * n, 1),
+            (round(unf.low * n, 1), round(unf.high * n, 1)),
+        )
     # The rest of an A/B audience ("rest:B") got the winner after the test: its arm is
     # reported with the others but is not one of the test's variants.
     tested = [a for a in treated if not a.arm.startswith("rest")]
-    variants = sorted((_arm_result(a) for a in tested), key=lambda r: -r.conversion_rate) if len(tested) > 1 else []
+    variants = (
+        sorted((_arm_result(a) for a in tested), key=lambda r: -r.conversion_rate)
+        if len(tested) > 1
+        else []
+    )
     delivered = counts.get("delivered")
     ab = _ab_decision(campaign_id)
     return CampaignReport(
         unknown=_unknown_recipients(campaign_id),
+        restraint=_restraint(campaign_id),
         campaign_id=campaign_id,
         sent=pooled.members,
         delivered=int(delivered[1]) if delivered else None,
@@ -330,12 +417,36 @@ def campaign_report(campaign: Any) -> CampaignReport:
         revenue=round(counts.get(kinds.ORDER, (0, 0.0))[1], 2),
         unfollowed=pooled.unfollowed,
         holdout=holdout.members if holdout else 0,
-        held_back=dict(HoldBack.objects.filter(campaign_id=campaign_id).values_list("reason", "followers")),
+        held_back=dict(
+            HoldBack.objects.filter(campaign_id=campaign_id).values_list("reason", "followers")
+        ),
         window_days=attribution_window().total_seconds() / 86400,
         arms=[_arm_result(a) for a in arms],
         lift=lift,
         variants=variants,
         **ab,
+    )
+
+
+def _restraint(campaign_id: int) -> Restraint | None:
+    """What the approved plan's hold-backs were predicted to spare (read from the campaign side)."""
+
+    plan = (
+        PlanSnapshot.objects.filter(campaign_id=campaign_id, approved_at__isnull=False)
+        .order_by("-approved_at")
+        .first()
+    )
+    if plan is None or not plan.predicted or not plan.send_to_all:
+        return None
+    sent, everyone = plan.predicted, plan.send_to_all
+    return Restraint(
+        left_out=max(int(everyone.get("reach", 0)) - int(sent.get("reach", 0)), 0),
+        unfollows_spared=round(
+            float(everyone.get("unfollows", 0.0)) - float(sent.get("unfollows", 0.0)), 1
+        ),
+        revenue_given_up=round(
+            float(everyone.get("revenue", 0.0)) - float(sent.get("revenue", 0.0)), 2
+        ),
     )
 
 
