@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from fencun.accounts import roles
+from fencun.accounts.connect import ConnectError, Connection, connect, managed_by_environment
 from fencun.accounts.models import Account
 from fencun.audience.models import Follower, Store
 from fencun.campaigns.models import Campaign
@@ -23,7 +26,7 @@ from fencun.channels.wechat.errors import (
     PlatformError,
     TransportError,
 )
-from fencun.console.access import current_account
+from fencun.console.access import SESSION_ACCOUNT, current_account, current_role
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -69,10 +72,34 @@ def connection_test(account: Account) -> tuple[bool, str]:
 
 
 @login_required
-def setup(request: HttpRequest) -> HttpResponse:
+@require_POST
+def connect_account(request: HttpRequest) -> HttpResponse:
+    """Connect the Official Account (a superuser, before any exists) or change its secrets
+    (an owner): checked field by field, nothing stored on a refusal."""
+    account = current_account(request)
+    post = request.POST
+    wanted = Connection(
+        app_id=post.get("app_id", "").strip(), account_type=post.get("account_type", "").strip(),
+        app_secret=post.get("app_secret", "").strip(), token=post.get("token", "").strip(),
+        aes_key=post.get("aes_key", "").strip(),
+    )
+    try:
+        if account is None and not request.user.is_superuser:
+            raise ConnectError({"form": _("Only the administrator fencun set up can connect a new account.")})
+        account = connect(wanted, account=account)
+    except ConnectError as exc:
+        return setup(request, errors=exc.errors, form=wanted)
+    request.session[SESSION_ACCOUNT] = account.pk
+    return redirect("console-setup")
+
+
+@login_required
+def setup(
+    request: HttpRequest, errors: dict[str, str] | None = None, form: Connection | None = None
+) -> HttpResponse:
     account = current_account(request)
     tested: tuple[bool, str] | None = None
-    if request.method == "POST" and account is not None:
+    if request.method == "POST" and account is not None and errors is None:
         tested = connection_test(account)
     steps: list[Step] = []
     if account is not None:
@@ -91,4 +118,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "account": account, "steps": {s.key: s for s in steps}, "nav": "setup",
         "callback_url": callback_url(request), "tested": tested,
         "left": sum(not s.done for s in steps),
-    }, status=200 if tested is None or tested[0] else 400)
+        "from_environment": managed_by_environment(account), "errors": errors or {},
+        "form": form or Connection(), "account_types": Account.Type.choices,
+        "may_connect": roles.can_manage(current_role(request)) or request.user.is_superuser,
+    }, status=400 if errors or (tested is not None and not tested[0]) else 200)

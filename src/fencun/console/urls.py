@@ -39,4 +39,5 @@ urlpatterns = [
     path("costs/", channels.channel_costs, name="console-costs"),
     path("members/", members.members, name="console-members"),
     path("setup/", setup.setup, name="console-setup"),
+    path("setup/connect/", setup.connect_account, name="console-setup-connect"),
 ]
