@@ -47,11 +47,12 @@ print(json.dumps({" ".join(p): runner.invoke(app, [*p, "--help"]).output for p i
 def fencun(
     *args: str, data_dir: Path | None = None, **environ: str
 ) -> subprocess.CompletedProcess[str]:
-    """The console script in a fresh process, with no language set but ``environ``'s."""
+    """The console script in a fresh process on its own data dir (never the suite's
+    database), with no language set but ``environ``'s."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in LOCALE_VARIABLES and not k.startswith(("FENCUN_", "WECHAT_"))
+        if k not in LOCALE_VARIABLES and not k.startswith(("DATABASE_URL", "FENCUN_", "WECHAT_"))
     }
     env |= {**PLAIN, **environ}
     if data_dir is not None:

@@ -199,3 +199,61 @@ def test_on_a_phone_the_menu_folds_behind_one_button(live_server, browser_page, 
     page.click("#console-nav >> text=营销活动")
     page.wait_for_selector("h1:text-is('营销活动')")
     page.screenshot(path=str(SHOTS / "phone-campaigns.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_account_is_connected_and_campaigns_are_deleted_and_archived(
+    live_server, browser_page, settings
+):
+    from django.contrib.auth.models import User
+
+    from fencun.accounts.models import Account
+    from fencun.campaigns.models import Campaign
+    from fencun.campaigns.services import create_campaign
+    from fencun.catalog.models import Category
+
+    settings.WECHAT = {**settings.WECHAT, "APP_ID": ""}  # set up in the console, not the environment
+    page, external = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.on("dialog", lambda d: d.accept())  # the console asks before deleting
+    User.objects.create_superuser("first-admin", password="a-long-password-1")
+    page.goto(live_server.url + "/setup/")
+    page.fill("input[name=username]", "first-admin")
+    page.fill("input[name=password]", "a-long-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=还没有接入公众号")
+    page.fill("input[name=app_id]", "wx00000000000000ab")
+    page.select_option("select[name=account_type]", "service")
+    page.fill("input[name=app_secret]", "S" * 32)
+    page.fill("input[name=token]", "ab")  # too short: said beside the field, nothing stored
+    page.fill("input[name=aes_key]", "k" * 43)
+    page.click("button:text-is('连接')")
+    page.wait_for_selector("text=Token 由 3 到 32 位字母或数字组成")
+    assert not Account.objects.exists()
+    page.fill("input[name=app_secret]", "S" * 32)
+    page.fill("input[name=token]", "shopToken42")
+    page.fill("input[name=aes_key]", "k" * 43)
+    page.click("button:text-is('连接')")
+    page.wait_for_selector("li[data-step=connect].done")
+    account = Account.objects.get()
+    assert (account.app_id, account.mode, account.token) == ("wx00000000000000ab", "safe", "shopToken42")
+    page.screenshot(path=str(SHOTS / "phone-setup.png"), full_page=True)
+
+    sofa = Category.objects.create(account=account, key="sofa", name="沙发")
+    draft = create_campaign(account, name="写错的草稿", category=sofa, body="到店有礼")
+    done = create_campaign(account, name="上月的沙发活动", category=sofa, body="到店有礼")
+    Campaign.objects.filter(pk=done.pk).update(status=Campaign.Status.DONE)
+    page.goto(f"{live_server.url}/campaigns/{draft.pk}/")
+    page.click("button:text-is('删除')")
+    page.wait_for_selector("h1:text-is('营销活动')")
+    assert not Campaign.objects.filter(pk=draft.pk).exists()
+    page.goto(f"{live_server.url}/campaigns/{done.pk}/")
+    page.click("button:text-is('归档')")
+    page.wait_for_selector("text=已归档：这个活动不在活动列表中")
+    page.goto(live_server.url + "/campaigns/")
+    assert "上月的沙发活动" not in page.content()
+    page.click("a[data-figure=archived-link]")
+    page.wait_for_selector("h1:text-is('已归档的活动')")
+    assert "上月的沙发活动" in page.content()
+    assert external == [], f"the console loaded something from outside: {external}"
