@@ -27,6 +27,16 @@ from fencun.engine.clock import SHANGHAI
 
 WORLD = "fencun.worlds.furniture:world"
 SCENARIO = "subscription-90d"
+#: What the demo shop calls the scenario's products (the scenario knows only their SKUs).
+PRODUCT_NAMES = {
+    "sofa-3seat": "三人位布艺沙发", "sofa-corner": "转角沙发", "sofa-recliner": "功能躺椅沙发",
+    "bed-oak-18": "橡木实木床 1.8 米", "bed-storage-15": "高箱储物床 1.5 米",
+    "mattress-latex": "乳胶床垫", "mattress-spring": "独立弹簧床垫",
+    "wardrobe-3door": "三门衣柜", "wardrobe-sliding": "推拉门衣柜",
+    "dining-round": "实木圆餐桌", "dining-set-6": "六人餐桌椅套装",
+    "lighting-lamp": "落地灯", "lighting-pendant": "餐厅吊灯",
+    "decor-curtain": "遮光窗帘", "decor-cushions": "抱枕两件套", "decor-rug": "客厅地毯",
+}
 SEND_HOUR = 10
 APPROVER = "演示店长"
 # Where the campaign's article and product pages would live on the merchant's site.
@@ -142,7 +152,7 @@ class Demo:
                 account=self.account,
                 category=categories[cat],
                 sku=sku,
-                name=f"{categories[cat].name} {sku.split('-', 1)[-1]}",
+                name=PRODUCT_NAMES.get(sku, f"{categories[cat].name} {sku.split('-', 1)[-1]}"),
                 price=price,
                 link_url=f"{SITE}/p/{sku}",
             )

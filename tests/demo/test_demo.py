@@ -70,6 +70,9 @@ def test_headless_demo_runs_a_month_and_prints_the_comparison(tmp_path):
     )
     deliveries = db.execute("select count(*) from audience_event where kind = 'delivery'").fetchone()[0]
     assert sent == deliveries > 0
+    # The shop's products have the names a Chinese shop gives them.
+    names = [name for (name,) in db.execute("select name from catalog_product")]
+    assert names and not [n for n in names if any("a" <= ch.lower() <= "z" for ch in n)], names
     # The summary is the console's overview of the same days: its pushes are every delivery.
     row = next(line for line in out.splitlines() if "推送人次" in line)
     assert int(row.split("推送人次", 1)[1].split()[1].replace(",", "")) == deliveries, row
