@@ -159,6 +159,11 @@ def test_every_help_text_in_chinese_is_chinese():
     assert "批准人。" in helps["campaign approve"]
     assert "演示数据目录（每次运行前清空）。" in helps["demo"]
     assert "输出一个 JSON 对象。" in helps["bench planner"]
+    # Typer's own words too: the usage line, the panels, the help option.
+    for text in helps.values():
+        assert "用法：" in text and "显示本帮助并退出。" in text and "选项" in text
+        assert not {"Usage:", "Options", "Commands", "Show this message"} & set(re.findall(
+            r"Usage:|Options|Commands|Show this message", text))
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,43 @@ class RunLanguage(TyperGroup):
         except language.UnknownLanguage as exc:
             typer.echo(str(exc), err=True)
             ctx.exit(2)
+        speak_typer()
         if _only_the_language(args):
             args = []  # `fencun --lang en` shows the help, as `fencun` does
         return super().parse_args(ctx, args)
+
+
+def speak_typer() -> None:
+    """Typer's own words on a help page and an error panel -- Usage, the panels' titles,
+    the help option's help -- in the run's language: Typer keeps them as fixed English
+    strings (module constants and literals), so they are set here for the run."""
+    from typer import rich_utils
+    from typer._click import core, formatting
+
+    rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
+    rich_utils.OPTIONS_PANEL_TITLE = _("Options")
+    rich_utils.COMMANDS_PANEL_TITLE = _("Commands")
+    rich_utils.ERRORS_PANEL_TITLE = _("Error")
+    rich_utils.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+    rich_utils.DEFAULT_STRING = _("[default: {}]")
+    rich_utils.REQUIRED_LONG_STRING = _("[required]")
+    if getattr(formatting.HelpFormatter.write_usage, "_fencun", False):
+        return
+    write_usage = formatting.HelpFormatter.write_usage
+    get_help_option = core.Command.get_help_option
+
+    def usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+        write_usage(self, prog, args, _("Usage:") + " " if prefix is None else prefix)
+
+    def help_option(self: Any, ctx: Any) -> Any:
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = _("Show this message and exit.")
+        return option
+
+    usage._fencun = True  # type: ignore[attr-defined]
+    formatting.HelpFormatter.write_usage = usage  # type: ignore[method-assign]
+    core.Command.get_help_option = help_option  # type: ignore[method-assign]
 
 
 def _only_the_language(args: list[str]) -> bool:
