@@ -25,6 +25,7 @@ from fencun.channels.models import MassSend
 from fencun.channels.wechat.covers import CoverError, check_cover
 from fencun.content.lint import lint
 from fencun.content.model import Message, Severity
+from fencun.engine import reasons as R
 from fencun.engine.segments import SegmentError, parse_segment
 
 S = Campaign.Status
@@ -259,7 +260,7 @@ def delete_campaign(campaign: Campaign) -> None:
 
 #: The engine's own reasons for holding a follower back (not a rule, not the holdout): a
 #: push would cost them more than it adds. They can still find an article published.
-ENGINE_HOLD_BACKS = ("low_relevance", "no_lift", "harm_exceeds_value")
+ENGINE_HOLD_BACKS = (R.LOW_RELEVANCE, R.NO_LIFT, R.HARM_EXCEEDS_VALUE)
 
 
 def publication_offer(campaign: Campaign) -> int:
