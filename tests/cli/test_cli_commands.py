@@ -75,7 +75,7 @@ def refused(result: subprocess.CompletedProcess[str], *expected: str) -> None:
 def test_every_command_answers_help(data_dir, command):
     result = fencun(data_dir, *command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout and "Traceback" not in result.stderr
+    assert "用法：" in result.stdout and "Traceback" not in result.stderr  # the tests speak 简体中文
 
 
 @pytest.mark.parametrize(
