@@ -445,7 +445,12 @@ def post_campaign(request: HttpRequest, body: CampaignIn):
         campaign = create_campaign(acct, **fields)
     except ValueError as exc:  # CampaignError, or a SegmentError at the bad token
         return _refused(exc)
-    findings = lint_text(acct, campaign.message_type, campaign.title, campaign.body)
+    return _created(campaign)
+
+
+def _created(campaign: Campaign) -> Status:
+    """201: a new draft, with the content lint's findings on it as written."""
+    findings = lint_text(campaign.account, campaign.message_type, campaign.title, campaign.body)
     return Status(201, {"campaign": _out(campaign), "findings": [_finding(f) for f in findings]})
 
 
@@ -575,8 +580,7 @@ def post_publication(request: HttpRequest, campaign_id: int):
         copy = publish_copy(campaign)
     except ValueError as exc:
         return _refused(exc)
-    return Status(201, {"campaign": _out(copy), "findings": [_finding(f) for f in lint_text(
-        copy.account, copy.message_type, copy.title, copy.body)]})
+    return _created(copy)
 
 
 @router.post(

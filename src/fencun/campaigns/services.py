@@ -258,11 +258,6 @@ def delete_campaign(campaign: Campaign) -> None:
         current.delete()
 
 
-#: The engine's own reasons for holding a follower back (not a rule, not the holdout): a
-#: push would cost them more than it adds. They can still find an article published.
-ENGINE_HOLD_BACKS = (R.LOW_RELEVANCE, R.NO_LIFT, R.HARM_EXCEEDS_VALUE)
-
-
 def publication_offer(campaign: Campaign) -> int:
     """Followers of the campaign's latest plan whom the engine held back (a push would cost
     them more than it adds), when the campaign is a mass-sent article that can also be
@@ -273,7 +268,7 @@ def publication_offer(campaign: Campaign) -> int:
     plan = campaign.plans.order_by("-created_at", "-pk").first()
     if plan is None:
         return 0
-    return sum(int(plan.held_back.get(code, 0)) for code in ENGINE_HOLD_BACKS)
+    return sum(int(plan.held_back.get(code, 0)) for code in R.NOT_WORTH_A_PUSH)
 
 
 def publish_copy(campaign: Campaign) -> Campaign:

@@ -69,6 +69,9 @@ HARD_RULES: Final[frozenset[str]] = frozenset(
     }
 )
 
+#: The decision's own reasons: a push would add less than it costs (whatever a rule says).
+NOT_WORTH_A_PUSH: Final[frozenset[str]] = frozenset({LOW_RELEVANCE, NO_LIFT, HARM_EXCEEDS_VALUE})
+
 DESCRIPTIONS_ZH: Final[dict[str, str]] = {
     SENT: "已发送",
     UNSUBSCRIBED: "已取消关注",
