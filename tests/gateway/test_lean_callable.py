@@ -238,7 +238,7 @@ def test_an_unexpected_error_is_a_bare_500_that_shows_nothing(make_account, sign
     def broken(*args, **kwargs):
         raise RuntimeError("database says: secret-detail")
 
-    monkeypatch.setattr(endpoint, "handle_message", broken)
+    monkeypatch.setattr(endpoint, "receive_message", broken)
     status, headers, content = lean("POST", *signer.plain(message(MsgType="text", Content="x", MsgId=4)))
     assert (status, content) == (500, b"server error")
     assert b"secret-detail" not in content

@@ -41,6 +41,9 @@ class NewEvent:
     payload: dict[str, Any]
     source: str
     dedup_key: str
+    #: When the event reached fencun, if earlier than its append (a callback folded from
+    #: the gateway's inbox); None: now.
+    received_at: datetime | None = None
 
 
 # Every statement below is written out by hand: at callback rates, building queries and
@@ -259,7 +262,9 @@ def _insert_new_events(
             params: list[Any] = []
             for e in chunk:
                 params += (account_id, follower_ids.get(e.openid) if e.openid else None, e.openid, e.kind,
-                           adapt.datetime(e.occurred_at), received, adapt.json(e.payload), e.source, e.dedup_key)
+                           adapt.datetime(e.occurred_at),
+                           received if e.received_at is None else adapt.datetime(e.received_at),
+                           adapt.json(e.payload), e.source, e.dedup_key)
             cursor.execute(
                 f"INSERT INTO {adapt.qn(Event._meta.db_table)} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
                 f"ON CONFLICT ({adapt.qn('account_id')}, {adapt.qn('dedup_key')}) DO NOTHING RETURNING {adapt.qn('id')}, {adapt.qn('dedup_key')}",

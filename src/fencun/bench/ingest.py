@@ -4,7 +4,8 @@ The product's own cost of taking a callback in: threads of one process call the 
 application (``fencun.wsgi``) directly with the gateway benchmark's pre-signed traffic
 (texts, CLICK and LOCATION events, half in safe mode, 10 % WeChat retries): signature
 and timestamp checks, decryption, parsing, normalising, the reply, and the durable,
-de-duplicated write of the event through the group commit. No HTTP server and no socket,
+de-duplicated write of the event through the group commit (the process's own writer
+thread: the inbox, then the event log). No HTTP server and no socket,
 so the figure is the ceiling one server process can reach; ``fencun bench gateway``
 measures the whole path. The database is a fresh SQLite file in a temporary data
 directory (``DATABASE_URL`` is ignored: a benchmark never writes to the configured one).
@@ -55,6 +56,7 @@ def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
     setup_django()
     ensure_migrated()
     from fencun.audience.models import Event
+    from fencun.gateway import inbox
     from fencun.bench.loadgen import build_requests
     from fencun.wsgi import application
 
@@ -95,6 +97,12 @@ def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
         t.join()
     seconds = time.perf_counter() - started
     latencies.sort()
+    # Acknowledged means in the inbox; the process's writer folds the rest once idle.
+    waiting = inbox.waiting()
+    fold_started = time.perf_counter()
+    while inbox.waiting() and time.perf_counter() - fold_started < 120:
+        time.sleep(0.05)
+    fold_seconds = time.perf_counter() - fold_started
 
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
@@ -108,6 +116,8 @@ def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "statuses": dict(sorted(statuses.items())),
+        "inbox_after_load": waiting,
+        "fold_seconds_after_load": round(fold_seconds, 2),
         "events_expected": len(acked),
         "events_stored": Event.objects.count(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "db": "sqlite"},

@@ -56,6 +56,7 @@ def build() -> typer.Typer:
     app.command("demo", help=demo_cli.HELP)(demo_cli.demo)
     app.command("serve", help=serve.SERVE_HELP)(serve.serve)
     app.command("worker", help=serve.WORKER_HELP)(serve.worker)
+    app.command("writer", help=serve.WRITER_HELP)(serve.writer)
     app.command("migrate", help=migrate_cli.HELP)(migrate_cli.migrate)
     app.add_typer(api_token.app, name="api-token")
     app.add_typer(member_cli.app, name="member")

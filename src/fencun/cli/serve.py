@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 
 import typer
@@ -14,7 +16,7 @@ from fencun import language
 from fencun.cli.children import child_environment, die_with_parent
 from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
-from fencun.gateway.sizing import THREADS_PER_WORKER, default_workers
+from fencun.gateway.sizing import default_workers
 from fencun.language import gettext as _
 
 # The Django apps are imported inside the commands: a command sets Django up first (its
@@ -31,6 +33,10 @@ SERVE_HELP = (
     )
 )
 WORKER_HELP = _("Run a task worker (for FENCUN_QUEUE_URL=redis://…, run any number of these).")
+WRITER_HELP = _(
+    "Run the callback writer: the one process that stores the WeChat callbacks of every "
+    "server process on this machine (fencun serve starts one itself)."
+)
 
 
 def stop_on_interrupt() -> None:
@@ -134,19 +140,18 @@ def run_server(
     host: str,
     port: int,
     workers: int,
-    threads: int = THREADS_PER_WORKER,
     on_ready: Callable[[], object] | None = None,
 ) -> None:
-    """Run the WSGI application under gunicorn in this process (blocks); ``on_ready`` is
-    called once gunicorn handles signals and listens."""
+    """Run the ASGI application (:mod:`fencun.asgi`) in uvicorn workers under gunicorn in
+    this process (blocks); ``on_ready`` is called once gunicorn handles signals and
+    listens."""
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
@@ -156,7 +161,7 @@ def run_server(
                 self.cfg.set("when_ready", lambda _arbiter: on_ready())
 
         def load(self):
-            from fencun.wsgi import application
+            from fencun.asgi import application
 
             return application
 
@@ -214,6 +219,18 @@ def serve(
     # could leave a process behind or a lock held.
     interrupted: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+    # The callbacks' writer process (fencun.gateway.writer): the server processes find
+    # it through the environment they inherit.
+    from fencun.gateway.writer import SOCKET_ENV as WRITER_SOCKET_ENV
+
+    socket_dir = tempfile.mkdtemp(prefix="fencun-writer-")
+    writer_socket = os.path.join(socket_dir, "writer.sock")
+    os.environ[WRITER_SOCKET_ENV] = writer_socket
+    writer = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "fencun.cli.main", "--lang", language.active(), "writer",
+         "--socket", writer_socket],
+        env=child_environment(),
+    )
     worker = None
     if not settings.QUEUE_URL:
         # Embedded queue: a worker process beside the server, ended with it, even when
@@ -235,12 +252,32 @@ def serve(
         if not interrupted:
             run_server(host, port, workers or default_workers(), on_ready=hand_on_interrupt)
     finally:
-        if worker is not None:
-            worker.terminate()
+        for child in (worker, writer):
+            if child is None:
+                continue
+            child.terminate()
             try:
-                worker.wait(timeout=10)
+                child.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                child.kill()
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def writer(
+    socket_path: str = typer.Option(..., "--socket", help=_("The Unix socket to listen on.")),
+) -> None:
+    """Run the callback writer (fencun.gateway.writer) until stopped."""
+    stop_on_interrupt()
+    die_with_parent()
+    setup_django()
+    from fencun.gateway.writer import Writer
+
+    box = Writer(socket_path)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: box.stopping.set())
+    try:
+        box.serve_forever()
+    except KeyboardInterrupt:
+        return
 
 
 def worker(

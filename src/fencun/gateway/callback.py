@@ -81,18 +81,31 @@ def _reply_xml(account: Account, incoming: Incoming) -> str | None:
     return None
 
 
-def handle_message(
-    account: Account, query: Mapping[str, str], body: bytes, now: float | None = None
-) -> Reply:
-    """Verify and store one pushed message; return the passive reply (or ``success``).
+@dataclass(frozen=True)
+class Received:
+    """A verified, decrypted and parsed message, to store and then answer."""
 
-    Raises a :class:`ProtocolError` subclass for anything refused; nothing is stored then.
+    account: Account
+    incoming: Incoming
+    crypto: MessageCrypto | None
+
+
+def receive_message(
+    account: Account, query: Mapping[str, str], body: bytes, now: float | None = None
+) -> Received:
+    """Verify, decrypt and parse one pushed message (nothing is stored).
+
+    Raises a :class:`ProtocolError` subclass for anything refused.
     """
     message, crypto = _decode(account, query, body, clock.time() if now is None else now)
-    incoming = normalize(message)
-    # Waits for the commit: WeChat is only told "received" once the event is stored.
-    committer.submit(account, incoming).result(timeout=STORE_TIMEOUT_SECONDS)
-    reply = _reply_xml(account, incoming)
+    return Received(account, normalize(message), crypto)
+
+
+def reply_to(received: Received) -> Reply:
+    """The passive reply to a stored message (or ``success``): call it only once the
+    message is stored, so that WeChat is only told "received" once it is."""
+    account, crypto = received.account, received.crypto
+    reply = _reply_xml(account, received.incoming)
     if reply is None:
         return Reply(SUCCESS)
     if crypto is None:
@@ -103,3 +116,15 @@ def handle_message(
         encrypted, sign(account.token.reveal(), timestamp, nonce, encrypted), timestamp, nonce
     )
     return Reply(envelope, "application/xml; charset=utf-8")
+
+
+def handle_message(
+    account: Account, query: Mapping[str, str], body: bytes, now: float | None = None
+) -> Reply:
+    """Verify and store one pushed message; return the passive reply (or ``success``).
+
+    Raises a :class:`ProtocolError` subclass for anything refused; nothing is stored then.
+    """
+    received = receive_message(account, query, body, now)
+    committer.store(account, received.incoming, STORE_TIMEOUT_SECONDS)
+    return reply_to(received)

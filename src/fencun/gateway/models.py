@@ -38,3 +38,28 @@ class AutoReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_match_display()} {self.keyword}".strip()
+
+
+class InboxEvent(models.Model):
+    """A callback acknowledged to WeChat and not yet folded into the event log.
+
+    The callback path only appends here (a row per callback, no index besides the row id)
+    and answers once that append is committed; :mod:`fencun.gateway.inbox` folds the rows
+    into the event log and the follower projection later, in large batches, and deletes
+    them in the same transaction. De-duplication is decided by the fold, against the event
+    log's unique key: a WeChat retry may sit here twice, it is stored once.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign-key check or index per append: an account's rows go with it (the ORM's
+    # cascade), and nothing looks rows up by account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    openid = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    source = models.CharField(max_length=16)
+    dedup_key = models.CharField(max_length=200)

@@ -36,6 +36,19 @@ def _rules(account_id: int) -> list[Rule]:
         cached = _cache.get(account_id)
         if cached and now - cached[0] < _CACHE_SECONDS:
             return cached[1]
+    return load(account_id)
+
+
+def age(account_id: int) -> float:
+    """Seconds since the account's rules were cached (inf: they are not)."""
+    with _lock:
+        cached = _cache.get(account_id)
+    return float("inf") if cached is None else time.monotonic() - cached[0]
+
+
+def load(account_id: int) -> list[Rule]:
+    """Read the account's active rules into the cache (one query)."""
+    now = time.monotonic()
     rules = [
         Rule(r.match, r.keyword.strip(), r.reply_type, r.content, tuple(r.articles or ()))
         for r in AutoReply.objects.filter(account_id=account_id, active=True).order_by(
