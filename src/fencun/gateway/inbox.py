@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: costs is small, small enough that a callback waiting behind it is not kept long.
 FOLD_BATCH = 500
 #: Rows folded at a time under load (the writer answers nobody meanwhile: ~30 ms).
-FOLD_UNDER_LOAD = 500
+FOLD_UNDER_LOAD = 200
 #: Under load, folding takes at most this share of a writer's time.
 FOLD_SHARE = 0.1
 #: Below this many callbacks a second, a writer folds before it answers.
