@@ -172,7 +172,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on.")),
     port: int = typer.Option(8000, "--port", help=_("Port to listen on.")),
     workers: int = typer.Option(
-        0, "--workers", help=_("Server processes (0: one per core on SQLite, two on PostgreSQL).")
+        0, "--workers", help=_("Server processes (0: one per core, at least two).")
     ),
     lang: str = command_option(),
 ) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 
-def default_workers(database_url: str | None = None) -> int:
-    """Server processes for this machine: one per core on SQLite (the callbacks' writes go
-    to the one writer process anyway), two per core on PostgreSQL."""
-    cores = os.cpu_count() or 1
-    url = os.environ.get("DATABASE_URL", "") if database_url is None else database_url
-    return max(2, cores if not url else cores * 2)
+def default_workers() -> int:
+    """Server processes for this machine: one per core (at least two). Each is an event
+    loop that holds any number of waiting callbacks, and their writes go to the one
+    writer process, so more processes than cores only take turns at the cores (measured
+    on two cores: 2,510 callbacks/s with one, 3,950-4,150 with two or three; on
+    PostgreSQL 3,548 with two, 3,183 with four)."""
+    return max(2, os.cpu_count() or 1)
