@@ -18,6 +18,24 @@ from fencun.gateway.asgi import callback_application  # noqa: E402 - needs djang
 from fencun.gateway.wsgi import app_id_of  # noqa: E402
 
 _django = ASGIHandler()
+#: The longest request line taken (gunicorn's own limit, which its uvicorn workers do not
+#: apply): a longer one is refused with 414 before any application code sees it.
+MAX_REQUEST_LINE = 4094
+
+
+def _request_line(scope) -> int:
+    target = len(scope.get("raw_path") or scope["path"].encode())
+    query = len(scope.get("query_string", b""))
+    return len(scope["method"]) + 1 + target + (query + 1 if query else 0) + len(" HTTP/1.1")
+
+
+async def _refuse_too_long(send) -> None:
+    body = b"Request-URI Too Long"
+    await send({"type": "http.response.start", "status": 414, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def application(scope, receive, send):
@@ -31,6 +49,8 @@ async def application(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] == "http":
+        if _request_line(scope) > MAX_REQUEST_LINE:
+            return await _refuse_too_long(send)
         is_callback, app_id = app_id_of(scope["path"])
         if is_callback:
             return await callback_application(scope, receive, send, app_id)

@@ -4,6 +4,11 @@ The sandbox runs in-process (pages of 10,000, info batches of 100, ``--latency-m
 API call); the database is a new SQLite file in a temporary data directory unless
 ``DATABASE_URL`` is set. Prints followers/s, wall time, API calls and peak RSS (the
 process holds both the sandbox and the sync, so the memory figure is an upper bound).
+
+The floor is the time the platform's own page sizes and the sandbox's latency allow: every
+call but ``batchget`` one after another (the list pages chain, each starting at the last
+page's ``next_openid``), ``batchget`` calls ``--workers`` at a time. ``vs_floor`` is how
+many times the floor the sync took.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def command(
             result = sync_followers(account, client, restart=True, workers=workers)
             seconds = time.perf_counter() - started
         calls = box.state()["calls"]
+    calls = {k.rsplit("/cgi-bin/", 1)[-1]: v for k, v in calls.items()}
+    floor = floor_seconds(calls, latency_ms, workers)
     figures = {
         "benchmark": "sync",
         "followers": result.followers,
@@ -70,8 +77,18 @@ def command(
         "followers_per_second": round(result.followers / seconds, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "latency_ms": latency_ms,
-        "calls": {k.rsplit("/cgi-bin/", 1)[-1]: v for k, v in calls.items()},
+        "calls": calls,
+        "floor_seconds": round(floor, 2),
+        "vs_floor": round(seconds / floor, 1) if floor else None,
         "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
     typer.echo(json.dumps(figures, ensure_ascii=False, indent=None if as_json else 2))
+
+
+def floor_seconds(calls: dict[str, int], latency_ms: float, workers: int) -> float:
+    """The least time ``calls`` (path -> count) can take at ``latency_ms`` each, with
+    ``batchget`` calls ``workers`` at a time and every other call in sequence."""
+    batch = sum(n for path, n in calls.items() if path.endswith("info/batchget"))
+    rest = sum(calls.values()) - batch
+    return (rest + -(-batch // max(workers, 1))) * latency_ms / 1000

@@ -13,13 +13,13 @@ the event log between commits.
 The protocol is length-prefixed JSON frames over ``SOCK_STREAM``: a request is ``[id,
 account_id, kind, openid, occurred_at, payload, source, dedup_key]`` (``occurred_at`` in
 ISO 8601), an answer ``[id, ""]`` once the event is committed, or ``[id, "error text"]``.
-An answer is only ever sent after the commit: a server that loses the writer (it died,
-it restarts) answers the callback with an error, WeChat retries, and nothing
-acknowledged is lost.
+An answer is only ever sent after the commit. A server that cannot reach the writer, or
+loses it with callbacks unanswered, stores them with its own writer thread
+(:mod:`fencun.gateway.ingest`); a copy the writer did commit is folded away as a
+duplicate, so nothing acknowledged is lost and nothing is stored twice.
 
 Started by ``fencun serve`` beside the web server (``FENCUN_WRITER_SOCKET`` tells the
-server processes where it listens); without it, each server process writes its own
-(:mod:`fencun.gateway.ingest`).
+server processes where it listens); without it, each server process writes its own.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ _HEADER = struct.Struct("!I")
 MAX_FRAME = 1 << 20  # a callback body is at most CALLBACK_MAX_BYTES; its event is smaller
 #: Under load, a commit waits this long for more callbacks to join it (group commit).
 GATHER_SECONDS = 0.002
+SEND_TIMEOUT_SECONDS = 1.0
 
 
 def _frame(obj: Any) -> bytes:
@@ -59,7 +60,7 @@ def _frame(obj: Any) -> bytes:
 
 
 class _Client:
-    """One server thread's connection, as the writer sees it."""
+    """One server process's connection, as the writer sees it."""
 
     __slots__ = ("sock", "buffer", "out")
 
@@ -173,9 +174,11 @@ class Writer:
         client.sock.close()
 
     def _send(self, client: _Client) -> None:
-        # Answers are small and the server thread is waiting for them: a blocking send.
+        # Answers are small and the server is waiting for them: a blocking send, but one
+        # that gives up on a server that stopped reading (its callbacks then fail and are
+        # retried by WeChat) rather than holding every other server's callbacks.
         try:
-            client.sock.setblocking(True)
+            client.sock.settimeout(SEND_TIMEOUT_SECONDS)
             client.sock.sendall(client.out)
             client.sock.setblocking(False)
         except OSError:
