@@ -56,8 +56,8 @@ def run(callbacks: int, threads: int, seed: int = 1) -> dict[str, Any]:
     setup_django()
     ensure_migrated()
     from fencun.audience.models import Event
-    from fencun.gateway import inbox
     from fencun.bench.loadgen import build_requests
+    from fencun.gateway import inbox
     from fencun.wsgi import application
 
     requests = build_requests(callbacks, TOKEN, AES_KEY, APP_ID, seed)

@@ -234,6 +234,8 @@ class AsyncWriterClient:
         self._futures: dict[int, asyncio.Future[str]] = {}
         self._ids = itertools.count(1)
         self._connecting: asyncio.Lock | None = None
+        self._out: list[bytes] = []  # frames of this turn of the loop, written together
+        self._out_to: asyncio.StreamWriter | None = None  # the connection they are for
 
     async def store(self, account_id: int, e: NewEvent, timeout: float) -> None:
         """Return once the writer has committed ``e``. ``ConnectionError`` or
@@ -245,7 +247,12 @@ class AsyncWriterClient:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         self._futures[request_id] = future
-        writer.write(
+        if self._out and self._out_to is not writer:
+            self._out.clear()  # their connection went within this turn, failing them
+        if not self._out:
+            self._out_to = writer
+            loop.call_soon(self._flush)
+        self._out.append(
             _frame([request_id, account_id, e.kind, e.openid, e.occurred_at.isoformat(), e.payload,
                     e.source, e.dedup_key])
         )
@@ -258,6 +265,15 @@ class AsyncWriterClient:
             self._futures.pop(request_id, None)
         if error:
             raise RuntimeError(f"the writer could not store the event: {error}")
+
+    def _flush(self) -> None:
+        """One write for every frame of the loop's turn, not a system call each. Frames
+        for a connection that has gone meanwhile are dropped: their callbacks have been
+        failed with it (:meth:`_answers`) and are stored another way."""
+        data = b"".join(self._out)
+        self._out.clear()
+        if data and self._out_to is not None and self._out_to is self._writer:
+            self._out_to.write(data)
 
     async def _connect(self) -> asyncio.StreamWriter:
         if self._connecting is None:
