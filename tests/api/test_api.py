@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from typer.testing import CliRunner
@@ -52,6 +53,7 @@ def test_follower_contract_fields(client, account, token):
     assert body["openid"] == "o1"
     assert body["subscribed"] is True
     assert body["subscribe_scene"] == "ADD_SCENE_QR_CODE"
+    assert body["subscribe_scene_value"] == "7"
     assert body["tags"] == []
     assert body["location"] == {"lat": 23.11, "lng": 114.41}
     assert body["last_interaction_at"].startswith("2026-11-01T08:00:00")
@@ -213,3 +215,16 @@ def test_openapi_document_lists_rules_and_the_control_lift(client):
     rules_in = doc["components"]["schemas"]["RulesIn"]["properties"]["control_fraction"]
     number = next(s for s in rules_in["anyOf"] if s.get("type") == "number")
     assert (number["minimum"], number["maximum"]) == (0.0, 0.2)
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_follower_who_scanned_a_channel_code_shows_its_scene(client, account, token, signer):
+    from tests.conftest import message
+
+    query, body = signer.plain(message("o_store", MsgType="event", Event="subscribe",
+                                       EventKey="qrscene_store42", Ticket="tk"))
+    answer = client.post(f"/wechat/callback?{urlencode(query)}", data=body, content_type="text/xml")
+    assert answer.status_code == 200
+    follower = client.get("/api/followers/o_store", **auth(token)).json()
+    assert (follower["subscribe_scene"], follower["subscribe_scene_value"]) == ("ADD_SCENE_QR_CODE", "store42")

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from fencun import inputs
 
@@ -32,6 +32,9 @@ class FollowerOut(Schema):
     subscribed_at: datetime | None
     unsubscribed_at: datetime | None
     subscribe_scene: str
+    subscribe_scene_value: str = Field(
+        description="the QR code's scene the follower subscribed through: store42 for EventKey qrscene_store42"
+    )
     tags: list[int]
     location: Location | None
     location_at: datetime | None
