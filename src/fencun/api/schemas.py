@@ -35,6 +35,7 @@ class FollowerOut(Schema):
     subscribe_scene_value: str = Field(
         description="the QR code's scene the follower subscribed through: store42 for EventKey qrscene_store42"
     )
+    opted_out: bool = Field(description="replied 退订 or TD (and not 订阅 since): no marketing push")
     tags: list[int]
     location: Location | None
     location_at: datetime | None

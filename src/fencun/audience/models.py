@@ -31,8 +31,17 @@ class Follower(models.Model):
     location_at = models.DateTimeField(null=True, blank=True)
     # Last action of the follower that opens WeChat's customer-service window.
     last_interaction_at = models.DateTimeField(null=True, blank=True)
+    # The follower's latest reply refusing marketing (退订, TD) and the latest taking it
+    # back (订阅): opted out while the first is the later (fencun.engine.consent).
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def opted_out(self) -> bool:
+        out, back = self.opted_out_at, self.opted_in_at
+        return out is not None and (back is None or back < out)
 
     class Meta:
         verbose_name = _("粉丝")

@@ -12,6 +12,7 @@ from typing import Any
 
 from fencun.audience import kinds
 from fencun.audience.models import Follower
+from fencun.engine.consent import consent_change
 
 _SUBSCRIPTION_FIELDS = frozenset(
     {
@@ -25,10 +26,11 @@ _SUBSCRIPTION_FIELDS = frozenset(
 )
 _PROFILE_FIELDS = frozenset({"profile_at", "unionid", "language", "remark", "tags"})
 _LOCATION_FIELDS = frozenset({"lat", "lng", "location_at"})
+_CONSENT_FIELDS = frozenset({"opted_out_at", "opted_in_at"})
 #: Every follower field :func:`apply` reads or writes, for any kind of event.
 PROJECTED_FIELDS: tuple[str, ...] = (
     "last_interaction_at",
-    *sorted(_SUBSCRIPTION_FIELDS | _PROFILE_FIELDS | _LOCATION_FIELDS),
+    *sorted(_SUBSCRIPTION_FIELDS | _PROFILE_FIELDS | _LOCATION_FIELDS | _CONSENT_FIELDS),
 )
 
 
@@ -47,6 +49,8 @@ def fields_of(kind: str) -> frozenset[str]:
         fields |= _PROFILE_FIELDS
     if kind == kinds.LOCATION:
         fields |= _LOCATION_FIELDS
+    if kind == kinds.TEXT:
+        fields |= _CONSENT_FIELDS
     return fields
 
 
@@ -122,6 +126,11 @@ def apply(
             put("lat", place[0])
             put("lng", place[1])
             put("location_at", occurred_at)
+
+    if kind == kinds.TEXT and (change := consent_change(payload.get("content"))) is not None:
+        field = "opted_in_at" if change else "opted_out_at"
+        if _later(getattr(follower, field), occurred_at):
+            put(field, occurred_at)
     return changed
 
 
@@ -136,6 +145,8 @@ def reset(follower: Follower) -> None:
         "location_at",
         "last_interaction_at",
         "profile_at",
+        "opted_out_at",
+        "opted_in_at",
     ):
         setattr(follower, field, None)
     follower.subscribed = False

@@ -15,6 +15,7 @@ from fencun.engine.limits import load_platform_limits, load_wecom_limits
 HOLD_BACK_LABELS: dict[str, Promise] = {
     "unsubscribed": _("Unfollowed"),
     "not_a_contact": _("Not a WeCom customer"),
+    "opted_out": _("Opted out of marketing (replied 退订 or TD)"),
     "already_sent": _("Already received this campaign"),
     "segment": _("Outside the audience"),
     "platform_limit": _("Over the platform's mass-send limit"),

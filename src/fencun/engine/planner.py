@@ -7,7 +7,8 @@ orders, revenue and unfollows for the plan and for sending to everyone in the se
 
 Order of work, all vectorised over followers:
 
-1. hard rules per campaign, first failing rule wins the reason: consent, already sent,
+1. hard rules per campaign, first failing rule wins the reason: consent (following, and
+   not opted out), already sent,
    segment, platform limits (account type), the 48 h window for customer-service
    messages, quiet hours, weekly cap, minimum gap, category cooldown;
 2. the account's control group (``fencun`` only): no marketing push, ``control_group``;
@@ -384,6 +385,8 @@ def _hard_rules(
         _mark(codes, ~state.wecom_contact, R.NOT_A_CONTACT)
     else:
         _mark(codes, ~state.subscribed, R.UNSUBSCRIBED)
+    # A follower's refusal holds on every channel (consent.py).
+    _mark(codes, state.opted_out, R.OPTED_OUT)
     _mark(codes, state.received_mask(campaign.id), R.ALREADY_SENT)
     if campaign.segment is not None:
         _mark(codes, ~evaluate_segment(campaign.segment, state, now), R.SEGMENT)

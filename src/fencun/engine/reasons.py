@@ -14,6 +14,7 @@ SENT: Final = "sent"
 # Hard rules: never broken, whatever the decision would have said.
 UNSUBSCRIBED: Final = "unsubscribed"  # not (or no longer) following the account: consent
 NOT_A_CONTACT: Final = "not_a_contact"  # WeCom campaigns: not (or no longer) an external contact
+OPTED_OUT: Final = "opted_out"  # replied 退订 or TD: no marketing push on any channel
 ALREADY_SENT: Final = "already_sent"  # received this campaign in an earlier run
 SEGMENT: Final = "segment"  # outside the campaign's segment filter
 PLATFORM_LIMIT: Final = "platform_limit"  # WeChat's mass-send quota by account type
@@ -51,6 +52,7 @@ CODES: Final[tuple[str, ...]] = (
     NOT_A_CONTACT,
     CONTROL_GROUP,
     NO_LIFT,
+    OPTED_OUT,
 )
 CODE_INDEX: Final[dict[str, int]] = {code: i for i, code in enumerate(CODES)}
 
@@ -58,6 +60,7 @@ HARD_RULES: Final[frozenset[str]] = frozenset(
     {
         UNSUBSCRIBED,
         NOT_A_CONTACT,
+        OPTED_OUT,
         ALREADY_SENT,
         SEGMENT,
         PLATFORM_LIMIT,
@@ -76,6 +79,7 @@ DESCRIPTIONS_ZH: Final[dict[str, str]] = {
     SENT: "已发送",
     UNSUBSCRIBED: "已取消关注",
     NOT_A_CONTACT: "不是企业微信客户",
+    OPTED_OUT: "已回复退订，不接收营销推送",
     ALREADY_SENT: "已收到过本活动",
     SEGMENT: "不在目标人群内",
     PLATFORM_LIMIT: "超出平台群发次数限制",

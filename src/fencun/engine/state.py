@@ -32,6 +32,7 @@ import numpy as np
 from fencun.engine import geo
 from fencun.engine.catalog import Category, match_categories
 from fencun.engine.clock import DAY, HOUR, local_day_number, local_month_key, to_epoch
+from fencun.engine.consent import consent_change
 
 # Interest evidence added per signal, in "reads".
 EVIDENCE_WEIGHTS: dict[str, float] = {
@@ -223,6 +224,9 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     # the last WeCom mass message (the platform's per-customer daily cap).
     "wecom_contact": (np.bool_, (), False),
     "wecom_day": (np.int32, (), -1),
+    # The latest reply that refused marketing (退订, TD) and the latest that took it back.
+    "opted_out_at": (np.float64, (), np.nan),
+    "opted_in_at": (np.float64, (), np.nan),
 }
 
 
@@ -298,6 +302,13 @@ class FollowerState:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def opted_out(self) -> np.ndarray:
+        """Followers whose latest word on marketing refused it (:mod:`fencun.engine.consent`)."""
+        out, back = self.opted_out_at, self.opted_in_at
+        with np.errstate(invalid="ignore"):
+            return ~np.isnan(out) & ~(back >= out)  # type: ignore[no-any-return]
 
     def row(self, openid: str, create: bool = True) -> int:
         """Row index of ``openid`` (created, unsubscribed, if new and ``create``); -1 if absent."""
@@ -846,7 +857,11 @@ class FollowerState:
         self._last_message_at[i] = ts
         self._cs_sent_since_message[i] = 0
         content = ev.get("content")
-        if isinstance(content, str):
+        change = consent_change(content)
+        if change is not None:
+            column = self._opted_in_at if change else self._opted_out_at
+            column[i] = np.fmax(column[i], ts)  # the latest word wins, in any arrival order
+        elif isinstance(content, str):
             self._add_evidence(
                 i, ts, match_categories(content, self.categories), EVIDENCE_WEIGHTS["text"]
             )

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from fencun.audience import kinds
+from fencun.engine.consent import consent_change
 from fencun.gateway.models import AutoReply
 from fencun.gateway.normalize import Incoming
 
@@ -66,12 +67,27 @@ def forget_cached_rules() -> None:
         _cache.clear()
 
 
+#: The answer to a follower's own word on marketing (fencun.engine.consent), before any
+#: rule of the merchant's: the follower must learn at once that it was heard.
+OPTED_OUT_REPLY = Rule(
+    "exact", "", AutoReply.ReplyType.TEXT,
+    "已为你退订营销推送，之后不会再收到。想重新接收时，回复“订阅”即可。", (),
+)
+OPTED_IN_REPLY = Rule(
+    "exact", "", AutoReply.ReplyType.TEXT,
+    "已重新订阅营销推送。随时回复“退订”或“TD”即可退订。", (),
+)
+
+
 def choose(account_id: int, incoming: Incoming) -> Rule | None:
     """The highest-priority rule that applies to ``incoming``, or None."""
     if incoming.kind == kinds.SUBSCRIBE:
         return next((r for r in _rules(account_id) if r.match == AutoReply.Match.SUBSCRIBE), None)
     if incoming.kind != kinds.TEXT:
         return None
+    change = consent_change(incoming.payload.get("content"))
+    if change is not None:
+        return OPTED_IN_REPLY if change else OPTED_OUT_REPLY
     text = str(incoming.payload.get("content", "")).strip()
     if not text:
         return None
