@@ -228,3 +228,27 @@ def test_a_follower_who_scanned_a_channel_code_shows_its_scene(client, account, 
     assert answer.status_code == 200
     follower = client.get("/api/followers/o_store", **auth(token)).json()
     assert (follower["subscribe_scene"], follower["subscribe_scene_value"]) == ("ADD_SCENE_QR_CODE", "store42")
+
+
+@pytest.mark.django_db
+def test_a_followers_record_holds_their_profile_events_orders_and_deliveries(client, account, token, make_account):
+    from fencun.insights.models import CampaignMember
+
+    for i, (kind, payload) in enumerate([("subscribe", {"scene": "ADD_SCENE_SEARCH"}),
+                                         ("text", {"content": "沙发"}),
+                                         ("order", {"order_id": "A1", "amount": 2999.0})]):
+        record_event(account, kind=kind, openid="o_me", occurred_at=T0 + timedelta(hours=i),
+                     payload=payload, source="test", dedup_key=f"me{i}")
+    record_event(account, kind="text", openid="o_other", occurred_at=T0, payload={"content": "x"},
+                 source="test", dedup_key="other")
+    CampaignMember.objects.create(account=account, campaign_id=7, openid="o_me", arm="a",
+                                  sent_at=T0 + timedelta(minutes=30), read=True, orders=1, revenue=2999.0)
+    body = client.get("/api/followers/o_me/export", **auth(token)).json()
+    assert body["profile"]["openid"] == "o_me" and body["profile"]["subscribed"] is True
+    assert [e["kind"] for e in body["events"]] == ["subscribe", "text", "order"]
+    assert [e["payload"]["order_id"] for e in body["orders"]] == ["A1"]
+    assert [(d["campaign_id"], d["arm"], d["read"], d["revenue"]) for d in body["deliveries"]] == [(7, "a", True, 2999.0)]
+    assert client.get("/api/followers/nobody/export", **auth(token)).status_code == 404
+    # Another account's token sees none of it.
+    stranger = ApiToken.issue("stranger", [make_account(app_id="wx_stranger_account")])[1]
+    assert client.get("/api/followers/o_me/export", **auth(stranger)).status_code == 404

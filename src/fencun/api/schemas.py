@@ -50,6 +50,26 @@ class EventOut(Schema):
     payload: dict[str, Any]
 
 
+class DeliveryOut(Schema):
+    campaign_id: int
+    arm: str = Field(description="the variant sent, or holdout")
+    at: datetime
+    read: bool
+    clicked: bool
+    orders: int
+    revenue: float
+    unfollowed: bool
+
+
+class FollowerRecordOut(Schema):
+    """Everything fencun holds about one follower (the right of access)."""
+
+    profile: FollowerOut
+    events: list[EventOut]
+    orders: list[EventOut]
+    deliveries: list[DeliveryOut]
+
+
 class ErrorOut(Schema):
     detail: str
 

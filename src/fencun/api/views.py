@@ -9,8 +9,9 @@ from ninja import Query, Status
 from fencun import inputs
 from fencun.api.auth import BearerToken, no_account, token_account
 from fencun.api.openapi import DocumentedAPI
-from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, OpenId
+from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, FollowerRecordOut, OpenId
 from fencun.audience.models import Event, Follower
+from fencun.insights.follower_record import follower_record
 
 api = DocumentedAPI(
     title="fencun API",
@@ -34,6 +35,19 @@ def get_follower(request: HttpRequest, openid: OpenId, account: AppId | None = N
     if follower is None:
         return Status(404, {"detail": f"no follower with openid {openid!r}"})
     return Status(200, follower)
+
+
+@api.get(
+    "/followers/{openid}/export",
+    response={200: FollowerRecordOut, 404: ErrorOut},
+    summary="Everything held about one follower (the right of access)",
+)
+def export_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):
+    acct = token_account(request, account)
+    record = follower_record(acct, openid) if acct else None
+    if record is None:
+        return Status(404, {"detail": f"no follower with openid {openid!r}"})
+    return Status(200, record)
 
 
 @api.get(
