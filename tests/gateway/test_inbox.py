@@ -150,11 +150,12 @@ def test_the_writer_stores_what_it_answers_and_folds_it_when_quiet(writer, make_
 def test_the_writer_drops_a_malformed_connection_and_serves_the_others(writer, make_account):
     path, _ = writer
     account = make_account()
-    with socket.socket(socket.AF_UNIX) as bad:
-        bad.connect(path)
-        bad.sendall(struct.pack("!I", 5) + b"nope!")
-        bad.settimeout(5)
-        assert bad.recv(10) == b""  # closed, nothing answered
+    for junk in (b"nope!", b"42", b"[]"):  # not JSON; JSON but not a request
+        with socket.socket(socket.AF_UNIX) as bad:
+            bad.connect(path)
+            bad.sendall(struct.pack("!I", len(junk)) + junk)
+            bad.settimeout(5)
+            assert bad.recv(10) == b""  # closed, nothing answered
     asyncio.run(AsyncWriterClient(path).store(account.pk, _event("after"), 5.0))
     assert Event.objects.filter(dedup_key="after").exists()
 

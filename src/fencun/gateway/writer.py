@@ -77,7 +77,10 @@ class _Client:
                 raise ValueError("frame too large")
             if len(self.buffer) < _HEADER.size + size:
                 break
-            found.append(json.loads(self.buffer[_HEADER.size : _HEADER.size + size]))
+            request = json.loads(self.buffer[_HEADER.size : _HEADER.size + size])
+            if not isinstance(request, list) or not request:
+                raise ValueError("a request is a non-empty list")
+            found.append(request)
             del self.buffer[: _HEADER.size + size]
         return found
 
