@@ -140,13 +140,14 @@ def fold_all(limit: int = FOLD_BATCH) -> int:
 class FoldPolicy:
     """When a writer (the writer process, or a server process's writer thread) folds.
 
-    * Quiet (fewer than ``QUIET_PER_SECOND`` callbacks a second): every commit is folded
-      before its callbacks are answered, so that on a quiet server what is acknowledged
-      is in the event log already.
+    * Quiet (fewer than ``QUIET_PER_SECOND`` callbacks a second): a batch is folded after
+      every commit, before its callbacks are answered, so that on a quiet server what is
+      acknowledged is in the event log already.
     * Busy: callbacks are answered right after the inbox commit, and folding takes at
       most ``FOLD_SHARE`` of the writer's time, ``FOLD_UNDER_LOAD`` rows at a time: a
       burst is absorbed by the inbox and folded once it has passed.
-    * Idle (nothing arrives): whatever is left is folded.
+    * Idle (nothing arrives): what is left is folded, a batch at a time between looks
+      for new callbacks.
 
     ``turn``: a context manager the folds run in (a process's turn at SQLite's writer).
     """
@@ -173,21 +174,23 @@ class FoldPolicy:
         return self.rate * 0.5 ** ((now - self._rate_at) / RATE_HALF_LIFE) < QUIET_PER_SECOND
 
     def fold_if_due(self) -> None:
-        """Under load: one batch, if folding has not had its share of the time yet."""
+        """Under load: one small batch, if folding has not had its share of the time yet."""
         if self.unfolded and time.monotonic() >= self._next_fold:
-            self.fold(all_of_it=False)
+            self.fold(FOLD_UNDER_LOAD)
 
-    def fold(self, *, all_of_it: bool) -> None:
-        """Fold everything, or one batch. A fold that fails leaves its rows for the next
-        (and the worker's); the callbacks were acknowledged already."""
+    def fold(self, rows: int | None = FOLD_BATCH) -> None:
+        """Fold one batch of ``rows`` (None: everything, as a writer stops). One batch at
+        a time, so that a backlog left by a burst never keeps a new callback waiting
+        longer than one batch takes; a fold that fails leaves its rows for the next one
+        (and the worker's): the callbacks were acknowledged already."""
         started = time.monotonic()
         try:
             with self.turn():
-                if all_of_it:
+                if rows is None:
                     fold_all()
                     self.unfolded = False
                 else:
-                    self.unfolded = fold(FOLD_UNDER_LOAD) == FOLD_UNDER_LOAD
+                    self.unfolded = fold(rows) == rows
         except Exception:  # noqa: BLE001 - logged; the writer must go on
             log.exception("folding the inbox failed")
         self._next_fold = started + (time.monotonic() - started) / FOLD_SHARE

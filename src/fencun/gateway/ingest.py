@@ -167,7 +167,7 @@ class GroupCommitter:
                 batch = [self._queue.get(timeout=idle)]
             except queue.Empty:
                 if self._folds.unfolded:
-                    self._folds.fold(all_of_it=True)
+                    self._folds.fold()
                 else:
                     connection.close()
                 continue
@@ -178,7 +178,7 @@ class GroupCommitter:
                     break
             stored = self._append(batch)
             if self._folds.quiet:
-                self._folds.fold(all_of_it=True)
+                self._folds.fold()
                 self._resolve(stored)
             else:
                 self._resolve(stored)

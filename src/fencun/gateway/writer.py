@@ -107,7 +107,7 @@ class Writer:
             while not self.stopping.is_set():
                 self._turn()
         finally:
-            self.folds.fold(all_of_it=True)
+            self.folds.fold(None)
             self.selector.close()
             self.listener.close()
             connection.close()
@@ -118,7 +118,7 @@ class Writer:
         events = self.selector.select(timeout)
         if not events:
             if self.folds.unfolded:
-                self.folds.fold(all_of_it=True)
+                self.folds.fold()
             return
         # Everything that has arrived by now goes into this commit; under load, what
         # arrives within GATHER_SECONDS too.
@@ -137,7 +137,7 @@ class Writer:
         answers = self._commit([f for _c, f in pending])
         quiet = self.folds.quiet
         if quiet:
-            self.folds.fold(all_of_it=True)
+            self.folds.fold()
         for (client, f), error in zip(pending, answers, strict=True):
             client.out += _frame([f[0], error])
         for client in {c for c, _f in pending}:
