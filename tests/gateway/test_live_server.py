@@ -153,3 +153,29 @@ def test_served_oversized_chunked_body_is_refused_before_its_end(served):
             answer += part  # the head and the body may come in separate segments
     assert answer.startswith(b"HTTP/1.1 413")
     assert b"PayloadTooLarge" in answer
+
+
+@pytest.mark.slow
+def test_a_killed_callback_writer_is_started_again_and_no_callback_is_lost_meanwhile(served):
+    import psutil
+
+    base, proc, env = served
+
+    def writers():
+        return [p for p in psutil.Process(proc.pid).children(recursive=True) if "writer" in p.cmdline()]
+
+    first = writers()
+    assert len(first) == 1
+    first[0].kill()
+    signer = WeChatSigner()
+    for i in range(5):  # while it is gone, and after: each acknowledged and stored once
+        query, body = signer.safe(message("o_writer", MsgType="text", Content=f"w{i}", MsgId=900 + i))
+        answer = httpx.post(f"{base}/wechat/callback?{urlencode(query)}", content=body)
+        assert (answer.status_code, answer.text) == (200, "success")
+        time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while not (again := writers()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert again and again[0].pid != first[0].pid
+    contents = sorted(e["payload"]["content"] for e in _events(base, env, "o_writer"))
+    assert contents == [f"w{i}" for i in range(5)]

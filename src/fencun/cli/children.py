@@ -11,9 +11,11 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 PARENT_ENV = "FENCUN_PARENT_PID"
 PR_SET_PDEATHSIG = 1
@@ -58,3 +60,38 @@ def _watch(parent_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(10)
     os._exit(1)
+
+
+RESTART_CHECK_S = 1.0
+
+
+class Kept:
+    """A child process started again whenever it exits on its own (not when stopped):
+    ``fencun serve``'s callback writer, whose absence would not lose a callback (the
+    servers then write their own) but would slow every one of them."""
+
+    def __init__(self, args: list[str], env: dict[str, str], on_restart: Callable[[int], None]) -> None:
+        self.args, self.env, self.on_restart = args, env, on_restart
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.process = subprocess.Popen(args, env=env)  # noqa: S603 - our own command line
+        threading.Thread(target=self._watch, name="keep-child", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(RESTART_CHECK_S):
+            with self._lock:
+                code = self.process.poll()
+                if code is None or self._stopping.is_set():
+                    continue
+                self.on_restart(code)
+                self.process = subprocess.Popen(self.args, env=self.env)  # noqa: S603
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop it (SIGTERM, then SIGKILL after ``timeout`` seconds); no restart after."""
+        with self._lock:
+            self._stopping.set()
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import typer
 
 from fencun import language
-from fencun.cli.children import child_environment, die_with_parent
+from fencun.cli.children import Kept, child_environment, die_with_parent
 from fencun.cli.lang import command_option
 from fencun.datadir import setup_django
 from fencun.gateway.sizing import default_workers
@@ -226,10 +226,16 @@ def serve(
     socket_dir = tempfile.mkdtemp(prefix="fencun-writer-")
     writer_socket = os.path.join(socket_dir, "writer.sock")
     os.environ[WRITER_SOCKET_ENV] = writer_socket
-    writer = subprocess.Popen(  # noqa: S603
+    writer = Kept(
         [sys.executable, "-m", "fencun.cli.main", "--lang", language.active(), "writer",
          "--socket", writer_socket],
-        env=child_environment(),
+        child_environment(),
+        # Said from the watching thread, where Django's active language is not the run's.
+        on_restart=lambda code: typer.echo(
+            language.gettext("The callback writer stopped (exit status %(code)s); starting it again.")
+            % {"code": code},
+            err=True,
+        ),
     )
     worker = None
     if not settings.QUEUE_URL:
@@ -252,14 +258,13 @@ def serve(
         if not interrupted:
             run_server(host, port, workers or default_workers(), on_ready=hand_on_interrupt)
     finally:
-        for child in (worker, writer):
-            if child is None:
-                continue
-            child.terminate()
+        writer.stop()
+        if worker is not None:
+            worker.terminate()
             try:
-                child.wait(timeout=10)
+                worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                child.kill()
+                worker.kill()
         shutil.rmtree(socket_dir, ignore_errors=True)
 
 
