@@ -76,7 +76,7 @@ def test_every_refusal_of_the_gateway_has_a_chinese_translation():
     # Errors of the server's own parts: logged, and answered with a bare 500, never shown.
     raised -= {"EncodingAESKey must be 43 characters", "EncodingAESKey is not valid base64",
                "EncodingAESKey must decode to 32 bytes", "the event was not committed in time",
-               "frame too large", "payload must be an object",
+               "frame too large", "payload must be an object", "a request is a non-empty list",
                "the callback's steps store one message at most"}
     assert len(raised) > 20
     with translation.override("zh-hans"):
