@@ -64,6 +64,12 @@ def is_postgres() -> bool:
 requires_postgres = pytest.mark.skipif(
     not is_postgres(), reason="needs PostgreSQL: set DATABASE_URL=postgresql://…"
 )
+#: A test whose processes run on a data dir of their own with the embedded queue, whatever
+#: DATABASE_URL and FENCUN_QUEUE_URL say: the same test in either pass, so run once.
+sqlite_pass_only = pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="runs on its own SQLite data dir and embedded queue, as in the SQLite pass: run there",
+)
 
 
 @pytest.fixture(autouse=True)

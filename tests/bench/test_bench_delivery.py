@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import sqlite_pass_only
 
 
+@sqlite_pass_only
 @pytest.mark.slow
 @pytest.mark.parametrize("channel", ["wechat", "wecom"])
 def test_the_delivery_benchmark_delivers_everyone_once(channel, tmp_path):

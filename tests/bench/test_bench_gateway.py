@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import sqlite_pass_only
 
 
+@sqlite_pass_only
 @pytest.mark.slow(seconds=30)
 def test_the_gateway_benchmark_stores_every_acknowledged_callback_once():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL")}

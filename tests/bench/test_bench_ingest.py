@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 
+from tests.conftest import sqlite_pass_only
 
+
+@sqlite_pass_only
 def test_the_ingest_benchmark_stores_every_distinct_callback_once():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FENCUN_QUEUE_URL")}
     out = subprocess.run(

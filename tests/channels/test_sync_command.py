@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import sqlite_pass_only
 
 
 def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -19,6 +20,7 @@ def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@sqlite_pass_only
 @pytest.mark.slow
 def test_sync_command_stops_on_a_fault_keeps_progress_and_finishes_later(make_sandbox, tmp_path):
     box = make_sandbox(followers=1_500, user_page_size=1_000)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import sqlite_pass_only
 
 from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
@@ -179,6 +180,7 @@ def _env(box, tmp_path) -> dict[str, str]:
     return env
 
 
+@sqlite_pass_only
 @pytest.mark.slow
 def test_wecom_sync_command_stops_on_a_fault_keeps_progress_and_finishes_later(
     wecom_sandbox, tmp_path
