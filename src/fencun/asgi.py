@@ -14,7 +14,8 @@ from django.core.handlers.asgi import ASGIHandler
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fencun.settings")
 django.setup(set_prefix=False)
 
-from fencun.gateway.asgi import callback_application  # noqa: E402 - needs django.setup()
+from fencun.gateway.asgi import callback_application, send_answer  # noqa: E402 - needs django.setup()
+from fencun.gateway.endpoint import TEXT, Answer  # noqa: E402
 from fencun.gateway.wsgi import app_id_of  # noqa: E402
 
 _django = ASGIHandler()
@@ -29,13 +30,7 @@ def _request_line(scope) -> int:
     return len(scope["method"]) + 1 + target + (query + 1 if query else 0) + len(" HTTP/1.1")
 
 
-async def _refuse_too_long(send) -> None:
-    body = b"Request-URI Too Long"
-    await send({"type": "http.response.start", "status": 414, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]})
-    await send({"type": "http.response.body", "body": body})
+TOO_LONG = Answer(414, b"Request-URI Too Long", TEXT, headers=(("Connection", "close"),))
 
 
 async def application(scope, receive, send):
@@ -50,7 +45,7 @@ async def application(scope, receive, send):
                 return
     if scope["type"] == "http":
         if _request_line(scope) > MAX_REQUEST_LINE:
-            return await _refuse_too_long(send)
+            return await send_answer(send, TOO_LONG)
         is_callback, app_id = app_id_of(scope["path"])
         if is_callback:
             return await callback_application(scope, receive, send, app_id)

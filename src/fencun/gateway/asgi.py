@@ -88,11 +88,15 @@ async def callback_application(
     except Exception:  # noqa: BLE001 - WeChat gets a bare 500 and retries; the log gets the rest
         log.exception("callback failed")
         result = Answer(500, b"server error", TEXT)
+    await send_answer(send, result, head=scope["method"] == "HEAD")
+
+
+async def send_answer(send: Send, result: Answer, *, head: bool = False) -> None:
+    """Send ``result`` with its stated length (its body left out for a ``HEAD``)."""
     headers = [
         (b"content-type", result.content_type.encode("latin-1")),
         (b"content-length", str(len(result.body)).encode()),
     ]
     headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers)
     await send({"type": "http.response.start", "status": result.status, "headers": headers})
-    body = b"" if scope["method"] == "HEAD" else result.body
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"" if head else result.body})
