@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "fencun.accounts",
     "fencun.channels",
     "fencun.audience",
+    "fencun.operations",
     "fencun.gateway",
     "fencun.catalog",
     "fencun.campaigns",

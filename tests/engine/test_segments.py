@@ -48,3 +48,22 @@ def test_any_text_either_parses_or_raises_a_segment_error(text):
         check_segment(text, CATEGORIES)
     except SegmentError as exc:
         assert 1 <= exc.column <= len(text) + 1 or exc.column == 2001
+
+
+def test_channel_selects_who_subscribed_last_through_that_code():
+    from fencun.engine.state import FollowerState
+
+    state = FollowerState(CATEGORIES, [])
+    state.fold([
+        {"kind": "subscribe", "openid": "o_store", "at": NOW - 300, "scene": "ADD_SCENE_QR_CODE", "scene_value": "store42"},
+        {"kind": "subscribe", "openid": "o_world", "at": NOW - 200, "scene": "qrscene_store42"},
+        {"kind": "subscribe", "openid": "o_poster", "at": NOW - 100, "scene": "qrscene_poster7"},
+        {"kind": "subscribe", "openid": "o_search", "at": NOW - 100, "scene": "ADD_SCENE_SEARCH"},
+        # Followed again later through search: no longer the code's.
+        {"kind": "subscribe", "openid": "o_again", "at": NOW - 400, "scene": "qrscene_store42"},
+        {"kind": "subscribe", "openid": "o_again", "at": NOW - 50, "scene": "ADD_SCENE_SEARCH"},
+    ], now=NOW)
+    chosen = evaluate_segment("channel:store42", state, NOW)
+    assert sorted(o for o, m in zip(state.openids, chosen, strict=True) if m) == ["o_store", "o_world"]
+    assert not evaluate_segment("channel:nowhere", state, NOW).any()
+    assert evaluate_segment("scene:qrcode and not channel:store42", state, NOW).sum() == 1

@@ -211,6 +211,54 @@ def test_menu_refusals_follow_the_platform(client, change, errcode):
     assert client.menu.get() is None  # a refused menu changes nothing
 
 
+def test_personalised_menus_through_wechatpy(client):
+    assert client.menu.create(MENU)["errcode"] == 0
+    tag = client.tag.create("沙发控")
+    fan, other = client.user.get_followers()["data"]["openid"][:2]
+    client.tag.tag_user(tag["id"], [fan])  # the tag applied last decides
+    sofa = {"type": "click", "name": "沙发专区", "key": "SOFA"}
+    added = client.menu.add_conditional({"button": [sofa], "matchrule": {"tag_id": str(tag["id"])}})
+    assert str(added["menuid"]).isdigit()
+    assert client.menu.try_match(fan)["button"] == [{**sofa, "sub_button": []}]
+    assert [b["name"] for b in client.menu.try_match(other)["button"]] == ["新品", "门店"]
+    listed = client.menu.get()
+    assert listed["menu"]["menuid"] and [b["name"] for b in listed["menu"]["button"]] == [
+        "新品",
+        "门店",
+    ]
+    (conditional,) = listed["conditionalmenu"]
+    assert str(conditional["menuid"]) == str(added["menuid"])
+    assert conditional["matchrule"] == {"tag_id": str(tag["id"])}
+
+    with pytest.raises(WeChatClientException) as private:
+        client.menu.add_conditional({"button": [sofa], "matchrule": {"sex": "1"}})
+    assert private.value.errcode == api_errcode("menu", "matchrule_private")
+    with pytest.raises(WeChatClientException) as stranger:
+        client.menu.try_match("o_stranger")
+    assert stranger.value.errcode == api_errcode("menu", "trymatch_unknown_user")
+    assert client.menu.del_conditional(added["menuid"])["errcode"] == 0
+    with pytest.raises(WeChatClientException) as gone:
+        client.menu.del_conditional(added["menuid"])
+    assert gone.value.errcode == api_errcode("menu", "unknown_menuid")
+    assert client.menu.delete()["errcode"] == 0  # the default menu and every personalised one
+    with pytest.raises(WeChatClientException) as no_default:
+        client.menu.add_conditional({"button": [sofa], "matchrule": {"tag_id": str(tag["id"])}})
+    assert no_default.value.errcode == api_errcode("menu", "conditional_needs_default")
+
+
+def test_the_menu_followers_see_through_wechatpy(client):
+    panel = client.menu.get_menu_info()  # the operator's, from the admin panel
+    assert panel["is_menu_open"] == 1
+    buttons = panel["selfmenu_info"]["button"]
+    assert [b["name"] for b in buttons] == ["新品", "门店", "联系我们"]
+    assert buttons[0]["type"] == "news" and buttons[0]["news_info"]["list"]
+    assert [s["name"] for s in buttons[1]["sub_button"]["list"]] == ["惠州店", "营业时间"]
+    client.menu.create(MENU)
+    api = client.menu.get_menu_info()["selfmenu_info"]["button"]
+    assert api[0] == MENU["button"][0]
+    assert api[1]["sub_button"]["list"] == MENU["button"][1]["sub_button"]
+
+
 def test_qrcode_temporary_and_permanent(box, client):
     temporary = client.qrcode.create(
         {

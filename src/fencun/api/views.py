@@ -90,3 +90,4 @@ api.add_router("", "fencun.api.campaigns.router")  # /api/campaigns: create, pla
 api.add_router("", "fencun.api.segments.router")  # /api/segments: saved audience filters
 api.add_router("", "fencun.api.catalog.products")  # /api/products
 api.add_router("", "fencun.api.catalog.stores")  # /api/stores
+api.add_router("", "fencun.api.operations.router")  # /api/qr-channels, /api/menus

@@ -390,13 +390,14 @@ def _lay_on_current(account: Account, state: FollowerState) -> None:
     ]
     for pks in _chunks(np.arange(len(missing))):
         chunk = [missing[k] for k in pks]
-        for openid, since, scene in (
+        for openid, since, scene, channel in (
             followers.filter(openid__in=chunk)
             .order_by("pk")
-            .values_list("openid", "subscribed_at", "subscribe_scene")
+            .values_list("openid", "subscribed_at", "subscribe_scene", "subscribe_scene_value")
         ):
             state.add_followers(
-                [openid], subscribed_at=since.timestamp() if since else None, scene=scene or ""
+                [openid], subscribed_at=since.timestamp() if since else None,
+                scene=scene or "", channel=channel or "",
             )
     for openid, tags in followers.exclude(tags=[]).order_by("pk").values_list("openid", "tags"):
         if tags:

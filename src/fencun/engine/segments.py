@@ -26,6 +26,8 @@ Predicates:
 ``scene:NAME``            subscribed through scene NAME: an alias (qrcode, search, card,
                           link, item, paid, ad, reprint, livestream, channels,
                           migration, other) or a raw ``ADD_SCENE_*`` value
+``channel:VALUE``         subscribed (latest) through the channel QR code whose scene
+                          value is VALUE, e.g. ``channel:store42``
 ``interest:CAT``          interest in category CAT (id or name) >= 0.3; with a
                           comparison, e.g. ``interest:sofa>=0.5``. Interest is
                           ``1 - exp(-evidence/2)`` in [0, 1), evidence being reads,
@@ -173,7 +175,7 @@ class Predicate(Node):
     value_pos: int = 0
 
 
-_LABELLED = {"tag", "wecom_tag", "scene", "interest", "active_within", "pushed_within", "has", "openid"}
+_LABELLED = {"tag", "wecom_tag", "scene", "channel", "interest", "active_within", "pushed_within", "has", "openid"}
 _NUMERIC = {"distance", "subscribed_days", "pushes_7d", "orders"}
 _FLAGS = {"subscribed", "all"}
 _KEYWORDS = {"and", "or", "not"}
@@ -447,6 +449,8 @@ def compile_segment(node: Node, state: FollowerState, now: float) -> np.ndarray:
             if row is not None:
                 mask[row] = True
             return mask
+        if p.name == "channel":
+            return state.channel_mask(p.label or "")
         if p.name == "scene":
             scene = normalise_scene(p.label or "")
             if scene not in state.scenes:

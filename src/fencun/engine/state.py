@@ -95,6 +95,19 @@ SCENE_ALIASES: dict[str, str] = {
 }
 
 
+def channel_of(event: Mapping[str, Any]) -> str:
+    """The QR scene value a subscribe event came through: its ``scene_value`` (as the
+    gateway stores it), or what follows ``qrscene_`` in its ``scene`` (the EventKey as
+    worlds and raw callbacks give it); "" for a subscription not through a code."""
+    value = event.get("scene_value")
+    if isinstance(value, str) and value:
+        return value
+    scene = event.get("scene")
+    if isinstance(scene, str) and scene.lower().startswith("qrscene_"):
+        return scene[len("qrscene_") :]
+    return ""
+
+
 def normalise_scene(scene: str) -> str:
     """``qrscene_42`` (a QR subscribe EventKey) and aliases map to the ``ADD_SCENE_*`` names."""
     scene = scene.strip()
@@ -185,6 +198,9 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     "subscribed_at": (np.float64, (), np.nan),
     "subscription_changed_at": (np.float64, (), -np.inf),
     "scene": (np.int16, (), -1),
+    # The channel QR code of the latest subscription: its scene value (``store42`` for the
+    # EventKey ``qrscene_store42``), an index into ``channels``.
+    "channel": (np.int16, (), -1),
     "lat": (np.float64, (), np.nan),
     "lng": (np.float64, (), np.nan),
     "distance_km": (np.float32, (), np.nan),
@@ -255,6 +271,7 @@ class FollowerState:
         self.openids: list[str] = []
         self.index: dict[str, int] = {}
         self.scenes: list[str] = []
+        self.channels: list[str] = []  # QR scene values, by code
         self.tag_names: list[str] = []  # bit position -> tag name
         self.wecom_tag_rows: dict[str, np.ndarray] = {}  # WeCom corp tag name -> rows
         self.campaign_category: dict[str, int] = {}
@@ -331,14 +348,18 @@ class FollowerState:
         openids: Iterable[str],
         subscribed_at: float | str | None = None,
         scene: str = "",
+        channel: str = "",
     ) -> np.ndarray:
-        """Register followers known from the user list API (subscribed; age unknown if no time)."""
+        """Register followers known from the user list API (subscribed; age unknown if no
+        time); ``channel``: the QR scene value they subscribed through, if any."""
         rows = np.fromiter((self.row(o) for o in openids), dtype=np.int64)
         ts = np.nan if subscribed_at is None else to_epoch(subscribed_at)
         self._subscribed[rows] = True
         self._subscribed_at[rows] = ts
         if scene:
             self._scene[rows] = self._scene_code(scene)
+        if channel:
+            self._channel[rows] = self._channel_code(channel)
         return rows
 
     def add_columns(self, openids: list[str], columns: Mapping[str, Any]) -> np.ndarray:
@@ -382,6 +403,18 @@ class FollowerState:
         if scene not in self.scenes:
             self.scenes.append(scene)
         return self.scenes.index(scene)
+
+    def _channel_code(self, value: str) -> int:
+        if value not in self.channels:
+            self.channels.append(value)
+        return self.channels.index(value)
+
+    def channel_mask(self, value: str) -> np.ndarray:
+        """Followers whose latest subscription came through the QR scene ``value``."""
+        if value not in self.channels:
+            return np.zeros(self.n, dtype=np.bool_)
+        in_channel: np.ndarray = self._channel[: self.n] == self.channels.index(value)
+        return in_channel
 
     def set_tags(self, openid: str, tags: Iterable[str]) -> None:
         """Replace a follower's WeChat tags (from the tag API or a ``tags`` event)."""
@@ -535,6 +568,7 @@ class FollowerState:
             "stores": [list(st) for st in self.stores],
             "datum": self.datum,
             "scenes": self.scenes,
+            "channels": self.channels,
             "tag_names": self.tag_names,
             "campaigns": campaigns,
             "campaign_category": self.campaign_category,
@@ -579,6 +613,7 @@ class FollowerState:
         state.openids = openids
         state.index = dict(zip(openids, range(n), strict=True))
         state.scenes = list(meta["scenes"])
+        state.channels = list(meta.get("channels", []))
         state.tag_names = list(meta["tag_names"])
         state.campaign_category = {k: int(v) for k, v in meta["campaign_category"].items()}
         state.product_category = {k: int(v) for k, v in meta["product_category"].items()}
@@ -798,6 +833,8 @@ class FollowerState:
         scene = ev.get("scene")
         if isinstance(scene, str) and scene:
             self._scene[i] = self._scene_code(scene)
+        channel = channel_of(ev)
+        self._channel[i] = self._channel_code(channel) if channel else -1
         self._touch(i, ts)
         return True
 
@@ -1191,9 +1228,10 @@ def differences(a: FollowerState, b: FollowerState, interval_rtol: float = 1e-9)
     for name in COLUMNS:
         # (``evidence_at`` is also a method: read the columns themselves.)
         x, y = a.__dict__["_" + name][: a.n], b.__dict__["_" + name][: b.n][order]
-        if name == "scene":  # codes index each state's own list of scene names
-            x = np.array([a.scenes[v] if v >= 0 else "" for v in x])
-            y = np.array([b.scenes[v] if v >= 0 else "" for v in y])
+        if name in ("scene", "channel"):  # codes index each state's own list of names
+            names_a, names_b = (a.scenes, b.scenes) if name == "scene" else (a.channels, b.channels)
+            x = np.array([names_a[v] if v >= 0 else "" for v in x])
+            y = np.array([names_b[v] if v >= 0 else "" for v in y])
         elif name == "tag_bits":  # bits index each state's own list of tag names
             tags_a = [sorted(t for t in a.tag_names if a.tag_mask(t)[i]) for i in range(a.n)]
             tags_b = [sorted(t for t in b.tag_names if b.tag_mask(t)[b.index[o]]) for o in a.openids]

@@ -29,6 +29,43 @@ SCENES = (
 #: Tags a generated account starts with (id, name); 0–2 are WeChat's reserved ids.
 GENERATED_TAGS = ((100, "沙发"), (101, "床垫"), (102, "餐桌"), (103, "灯具"), (104, "会员"))
 LANGUAGES = (("zh_CN", 0.92), ("zh_TW", 0.03), ("en", 0.05))
+#: The menu the merchant's operator published in the admin panel (公众平台官网) before any
+#: developer came, as get_current_selfmenu_info answers it: panel types (news, view,
+#: text) and sub-menus as ``{"list": [...]}``. A product importing it starts from here.
+PANEL_MENU: list[dict[str, object]] = [
+    {
+        "type": "news",
+        "name": "新品",
+        "value": "Kx3mPanelNews0aB7cD9eF1gH2iJ4kL6mN8oP0qR2s",
+        "news_info": {
+            "list": [
+                {
+                    "title": "秋季新品：头层牛皮三人位沙发到店",
+                    "author": "分寸家居",
+                    "digest": "到店体验，周末下单享包邮安装",
+                    "show_cover": 1,
+                    "cover_url": "http://mmbiz.qpic.cn/mmbiz_jpg/sandbox-panel-cover/0",
+                    "content_url": "http://mp.weixin.qq.com/s?__biz=sandbox&mid=1&idx=1",
+                    "source_url": "https://shop.example.com/new",
+                }
+            ]
+        },
+    },
+    {
+        "name": "门店",
+        "sub_button": {
+            "list": [
+                {
+                    "type": "view",
+                    "name": "惠州店",
+                    "url": "https://shop.example.com/stores/huizhou",
+                },
+                {"type": "text", "name": "营业时间", "value": "每天 10:00–21:00，节假日照常营业"},
+            ]
+        },
+    },
+    {"type": "text", "name": "联系我们", "value": "直接发消息给我们，客服 9:00–18:00 回复"},
+]
 
 
 @dataclass

@@ -17,6 +17,9 @@ Admin endpoints (JSON):
 - ``POST /sandbox/tokens/invalidate`` — every access_token stops working now.
 - ``POST /sandbox/clock`` ``{"advance": seconds}`` — move the platform's clock.
 - ``POST /sandbox/quotas`` ``{path: daily limit}``.
+- ``POST /sandbox/menu/panel`` ``{"button": [...] or null, "is_menu_open": 0|1}`` — the
+  operator publishes a menu in the admin panel (get_current_selfmenu_info's shape); the
+  menus set by API are gone.
 - ``POST /sandbox/flush`` — wait until mass jobs and callbacks are done.
 - ``POST /sandbox/world/day`` ``{"date": "YYYY-MM-DD"}`` — one day of the loaded world.
 """
@@ -35,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fencun.sandbox.http import JsonHandler, JsonServer
-from fencun.sandbox.wechat import qrcode
+from fencun.sandbox.wechat import menu, qrcode
 from fencun.sandbox.wechat.errors import ApiError
 from fencun.sandbox.wechat.errors import error_answer as _error
 from fencun.sandbox.wechat.platform import Platform
@@ -230,6 +233,11 @@ class Sandbox:
             callbacks={"drop": 0, "duplicate": 0, "drop_rate": 0.0, "duplicate_rate": 0.0},
         )
 
+    def set_panel_menu(self, buttons: list[dict[str, Any]] | None, *, is_open: bool = True) -> None:
+        """The operator publishes ``buttons`` in the admin panel (as
+        get_current_selfmenu_info answers them; None: no menu), replacing the API's."""
+        menu.set_panel(self.platform, buttons, is_open=is_open)
+
     def post_events(self, events: list[dict[str, Any]], *, wait: bool = True) -> int:
         for event in events:
             self.platform.apply_event(event)
@@ -386,6 +394,9 @@ class Sandbox:
             with self.platform.lock:
                 self.platform.quotas.update({str(k): int(v) for k, v in data.items()})
             return 200, {"quotas": self.platform.quotas}
+        if route == ("POST", "/sandbox/menu/panel"):
+            self.set_panel_menu(data.get("button"), is_open=bool(data.get("is_menu_open", 1)))
+            return 200, {"panel": True}
         if route == ("POST", "/sandbox/flush"):
             self.flush(float(data.get("timeout", 60)))
             return 200, {"flushed": True}

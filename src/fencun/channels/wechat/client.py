@@ -17,6 +17,9 @@
   transport errors, timeouts and -1; customer-service messages and previews have no key,
   so they are never repeated blindly.
 - 45065 (a mass send with this ``clientmsgid`` exists) is success: the message went.
+- Menus and QR codes are checked against the account table (``account_limits.py``, the
+  same file the sandbox enforces) before calling; calls that create something (a
+  personalised menu, a QR code) are not repeated on a lost answer.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import httpx
 
 from fencun import clock
 from fencun.channels.http import Secret, TokenClient
+from fencun.channels.wechat import account_limits
 from fencun.channels.wechat.articles import ArticleApi
 from fencun.channels.wechat.datacube import DatacubeApi
 from fencun.channels.wechat.errors import (
@@ -39,6 +43,7 @@ from fencun.channels.wechat.errors import (
     TokenInvalid,
     error_for,
 )
+from fencun.channels.wechat.menus import MenuProblem, check_buttons, check_matchrule
 from fencun.channels.wechat.messages import Message
 from fencun.channels.wechat.tokens import AccessToken, TokenStore
 from fencun.engine.clock import SHANGHAI
@@ -110,6 +115,53 @@ class MediaUpload:
     type: str
     media_id: str
     created_at: int
+
+
+@dataclass(frozen=True)
+class QrTicket:
+    """A parametric QR code: ``ticket`` (for ``showqrcode``), ``url`` (what the code
+    encodes, to draw it), ``expire_seconds`` (None for a permanent code)."""
+
+    ticket: str
+    url: str
+    expire_seconds: int | None = None
+
+
+def _refuse_menu(problems: list[MenuProblem]) -> None:
+    """LimitRefused for the first problem, all of them in the message (for logs; the
+    product words problems itself from :func:`check_buttons`)."""
+    if problems:
+        listed = "; ".join(f"{p.limit} at {p.path or 'menu'} (limit {p.value})" for p in problems)
+        raise LimitRefused(problems[0].limit, listed)
+
+
+def _qr_action(scene: int | str, permanent: bool) -> tuple[str, str]:
+    """``(action_name, scene field)`` for a scene, refused first if the platform would."""
+    if isinstance(scene, str):
+        most = account_limits.limit("qrcode", "scene_str_max_chars")
+        if not 1 <= len(scene) <= most:
+            raise LimitRefused("scene_str_max_chars", f"scene_str has 1–{most} characters")
+        return ("QR_LIMIT_STR_SCENE" if permanent else "QR_STR_SCENE"), "scene_str"
+    name = "permanent_scene_id_max" if permanent else "temporary_scene_id_max"
+    most = account_limits.limit("qrcode", name)
+    if isinstance(scene, bool) or not isinstance(scene, int) or not 1 <= scene <= most:
+        raise LimitRefused(name, f"scene_id is 1–{most}")
+    return ("QR_LIMIT_SCENE" if permanent else "QR_SCENE"), "scene_id"
+
+
+def _qr_expiry(permanent: bool, expire_seconds: int | None) -> dict[str, int]:
+    """The body's ``expire_seconds``: left out for the platform's default or a permanent
+    code. More than the platform's 30 days is refused rather than silently shortened."""
+    if expire_seconds is None:
+        return {}
+    if permanent:
+        raise ValueError("a permanent QR code does not expire")
+    most = account_limits.limit("qrcode", "temporary_expire_seconds_max")
+    if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
+        raise LimitRefused("temporary_expire_seconds_max", "expire_seconds is a whole number")
+    if not 1 <= expire_seconds <= most:
+        raise LimitRefused("temporary_expire_seconds_max", f"expire_seconds is 1–{most}")
+    return {"expire_seconds": expire_seconds}
 
 
 class MassLedger(Protocol):
@@ -612,6 +664,101 @@ class WeChatClient(TokenClient, ArticleApi, DatacubeApi):
         answer = self._call("POST", "/cgi-bin/message/template/send", retry=True, json_body=body)
         return int(answer["msgid"]) if answer.get("msgid") is not None else None
 
+    # -- menus --------------------------------------------------------------------
+
+    def get_menu(self) -> dict[str, Any] | None:
+        """The menu set by API (``menu/get``): ``{"menu": {"button": [...]}}``, with the
+        default menu's ``menuid`` and ``conditionalmenu`` (``button``, ``matchrule``,
+        ``menuid`` each) when personalised menus exist. None when the account has no API
+        menu (46003), as when its menu was published in the admin panel
+        (:meth:`get_selfmenu_info` reads that one)."""
+        missing = account_limits.errcode("menu", "missing")
+        body = self._call("GET", "/cgi-bin/menu/get", retry=True, ok_codes=frozenset({missing}))
+        if int(body.get("errcode") or 0) == missing:
+            return None
+        return {k: v for k, v in body.items() if k not in ("errcode", "errmsg")}
+
+    def get_selfmenu_info(self) -> dict[str, Any]:
+        """The menu followers see, however it was set (``get_current_selfmenu_info``):
+        ``is_menu_open`` and ``selfmenu_info.button``. An admin-panel menu comes in the
+        panel's types (text, img, voice, video, news, view; see ``selfmenu_panel_types``
+        in the account table) with sub-menus as ``{"sub_button": {"list": [...]}}``."""
+        body = self._call("GET", "/cgi-bin/get_current_selfmenu_info", retry=True)
+        return {k: v for k, v in body.items() if k not in ("errcode", "errmsg")}
+
+    def create_menu(self, buttons: list[dict[str, Any]]) -> None:
+        """Set the default menu (``menu/create``); refused first if :func:`check_buttons`
+        finds a problem. Repeated on a lost answer: it replaces the menu, so a repeat
+        leaves the same one."""
+        _refuse_menu(check_buttons(buttons))
+        self._call("POST", "/cgi-bin/menu/create", retry=True, json_body={"button": buttons})
+
+    def delete_menu(self) -> None:
+        """Delete the default menu and every personalised one (``menu/delete``)."""
+        self._call("GET", "/cgi-bin/menu/delete", retry=True)
+
+    def _check_conditional(self) -> None:
+        if account_limits.limit("menu", "conditional_verified_only") and not self.verified:
+            raise LimitRefused(
+                "conditional_verified_only",
+                f"unverified {self.account_type} accounts have no personalised menus",
+            )
+
+    def add_conditional_menu(self, buttons: list[dict[str, Any]], matchrule: dict[str, Any]) -> str:
+        """Add a personalised menu shown to the followers ``matchrule`` selects (a tag, a
+        phone system); returns its menuid. Needs a default menu (65303 otherwise). Not
+        repeated on a lost answer: the repeat would add a second menu."""
+        self._check_conditional()
+        _refuse_menu(check_buttons(buttons) + check_matchrule(matchrule))
+        body = self._call(
+            "POST",
+            "/cgi-bin/menu/addconditional",
+            retry=False,
+            json_body={"button": buttons, "matchrule": matchrule},
+        )
+        return str(body["menuid"])
+
+    def delete_conditional_menu(self, menuid: str) -> None:
+        """Delete one personalised menu. 65301 (InvalidRequest) when none has that
+        menuid, which is also the answer to a repeat whose first attempt deleted it: the
+        menu is gone either way."""
+        self._check_conditional()
+        self._call(
+            "POST", "/cgi-bin/menu/delconditional", retry=True, json_body={"menuid": str(menuid)}
+        )
+
+    def try_match_menu(self, user_id: str) -> list[dict[str, Any]]:
+        """The buttons the follower ``user_id`` (an openid) sees (``menu/trymatch``): the
+        newest personalised menu that selects them, else the default."""
+        self._check_conditional()
+        body = self._call(
+            "POST", "/cgi-bin/menu/trymatch", retry=True, json_body={"user_id": user_id}
+        )
+        return list(body.get("button") or [])
+
+    # -- QR codes -----------------------------------------------------------------
+
+    def create_qrcode(
+        self, scene: int | str, *, permanent: bool, expire_seconds: int | None = None
+    ) -> QrTicket:
+        """A parametric QR code for ``scene`` (a number, or a text of 1–64 characters)
+        (``qrcode/create``). Temporary codes last ``expire_seconds`` (at most 30 days;
+        None: the platform's default); permanent ones never expire. Not repeated on a
+        lost answer: the call makes a code."""
+        action, field_name = _qr_action(scene, permanent)
+        body = {
+            "action_name": action,
+            "action_info": {"scene": {field_name: scene}},
+            **_qr_expiry(permanent, expire_seconds),
+        }
+        answer = self._call("POST", "/cgi-bin/qrcode/create", retry=False, json_body=body)
+        seconds = answer.get("expire_seconds")
+        return QrTicket(
+            str(answer["ticket"]),
+            str(answer.get("url") or ""),
+            None if seconds is None else int(seconds),
+        )
+
     def clear_quota(self) -> None:
         """Reset the account's daily API call counts (itself limited: 10 a month)."""
         self._call("POST", "/cgi-bin/clear_quota", retry=False, json_body={"appid": self.app_id})
@@ -633,6 +780,7 @@ __all__ = [
     "MassSendResult",
     "MediaUpload",
     "MemoryMassLedger",
+    "QrTicket",
     "TagInfo",
     "WeChatClient",
     "platform_day_start",

@@ -74,6 +74,11 @@ ERRMSG = {
     53600: "Article ID 无效",
     61500: "date format error",
     61501: "date range error",
+    65301: "this menu is not conditionalmenu",
+    65303: "there is no selfmenu, please create selfmenu first",
+    65304: "match rule empty",
+    # The page gives the code, not the text: the sandbox's own wording.
+    65320: "match rule contains private info (sex, region, language), no longer supported",
     87014: "risky content",
     88000: "without comment privilege",
 }

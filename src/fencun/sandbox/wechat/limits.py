@@ -28,14 +28,25 @@ def limits_for(account_type: str) -> dict[str, Any]:
     return values
 
 
+def _read_table(package: str, path: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files(package).joinpath(path).read_text("utf-8"))
+    return data
+
+
 @cache
 def api_limits() -> dict[str, Any]:
-    """The sandbox's own table (``data/api_limits.json``): per family, each limit's
-    ``value``, ``source`` and, where the platform refuses with one, ``errcode``."""
-    text = (
-        resources.files("fencun.sandbox.wechat").joinpath("data/api_limits.json").read_text("utf-8")
-    )
-    data: dict[str, Any] = json.loads(text)
+    """The sandbox's own table (``data/api_limits.json``) merged by family with the
+    product's account table (``fencun/channels/wechat/data/account_limits.json``: menus,
+    QR codes, which the client checks before calling): per family, each limit's
+    ``value``, ``source`` and, where the platform refuses with one, ``errcode``.
+
+    The account table is parsed here rather than through the client's loader, for the
+    same reason as the platform limits table."""
+    data = _read_table("fencun.sandbox.wechat", "data/api_limits.json")
+    account = _read_table("fencun.channels.wechat", "data/account_limits.json")
+    for family, limits in account.items():
+        if isinstance(limits, dict):  # not "about" nor "checked"
+            data[family] = {**data.get(family, {}), **limits}
     return data
 
 

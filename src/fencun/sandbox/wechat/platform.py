@@ -11,6 +11,7 @@ publishes run as jobs that end with a MASSSENDJOBFINISH or PUBLISHJOBFINISH call
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import random
@@ -109,7 +110,7 @@ class Platform:
         self.drafts: dict[str, dict[str, Any]] = {}  # the draft box by media_id
         self.publish_jobs: dict[int, PublishJob] = {}
         self.published: dict[str, dict[str, Any]] = {}  # published articles by article_id
-        self.menu: list[dict[str, Any]] | None = None
+        self.menu = menu.MenuState(panel=copy.deepcopy(config.panel_menu))
         self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
         #: When the sandbox saw each follower leave (the analytics' unfollows).
         self.unfollowed_at: dict[str, float] = {}

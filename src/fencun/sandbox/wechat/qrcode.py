@@ -1,7 +1,8 @@
 """Parametric QR codes: ``qrcode/create`` (temporary and permanent) and ``showqrcode``.
 
-/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html; limits in
-``data/api_limits.json`` under "qrcode".
+/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html; limits under
+"qrcode" in the product's account table (``fencun/channels/wechat/data/
+account_limits.json``), which ``limits.api_limits`` reads beside the sandbox's own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 TEMPORARY = {"QR_SCENE": "scene_id", "QR_STR_SCENE": "scene_str"}
 PERMANENT = {"QR_LIMIT_SCENE": "scene_id", "QR_LIMIT_STR_SCENE": "scene_str"}
-INT32_MAX = 2**31 - 1
 #: What ``showqrcode`` answers for a valid ticket: a tiny JPEG (the sandbox draws no code).
 IMAGE = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
@@ -50,7 +50,9 @@ def _scene(action: str, payload: dict[str, Any]) -> int | str:
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise _malformed()
-    high = api_limit("qrcode", "permanent_scene_id_max") if action in PERMANENT else INT32_MAX
+    high = api_limit(
+        "qrcode", "permanent_scene_id_max" if action in PERMANENT else "temporary_scene_id_max"
+    )
     if not 1 <= value <= high:
         raise _malformed()
     return value

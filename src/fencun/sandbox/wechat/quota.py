@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fencun.sandbox.wechat.errors import ApiError
+from fencun.sandbox.wechat.limits import api_limit
 from fencun.sandbox.wechat.routing import Route
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ DAILY_QUOTAS = {
     "/cgi-bin/message/mass/preview": 100,
     "/cgi-bin/message/custom/send": 500_000,
     "/cgi-bin/message/template/send": 100_000,
+    # Personalised menus: each limit with its source in the account table.
+    **api_limit("menu", "daily_calls"),
 }
 DEFAULT_DAILY_QUOTA = 100_000
 #: Mass APIs: 60 requests a minute.

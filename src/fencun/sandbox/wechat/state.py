@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from fencun.engine.clock import SHANGHAI
+from fencun.sandbox.population import PANEL_MENU
 
 
 @dataclass
@@ -41,6 +43,11 @@ class Config:
         default_factory=lambda: {"TM_ORDER_SHIPPED": "订单发货通知", "TM_APPOINTMENT": "预约提醒"}
     )
     banned_words: tuple[str, ...] = ("违禁词",)
+    #: The menu the operator published in the admin panel (get_current_selfmenu_info's
+    #: shape), which the account shows until a menu is set by API; None for no menu.
+    panel_menu: list[dict[str, Any]] | None = field(
+        default_factory=lambda: copy.deepcopy(PANEL_MENU)
+    )
     #: How recipients read mass-sent articles, which the article analytics count (the
     #: sandbox's own rates, see ``article_reads.py``): the first article's read rate (the
     #: n-th article's is 1/n of it), and among readers the shares of those who share it,
