@@ -257,3 +257,48 @@ def test_on_a_phone_the_account_is_connected_and_campaigns_are_deleted_and_archi
     page.wait_for_selector("h1:text-is('已归档的活动')")
     assert "上月的沙发活动" in page.content()
     assert external == [], f"the console loaded something from outside: {external}"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_menu_and_channel_code_pages_run_without_console_errors(live_server, browser_page, make_account):
+    from django.contrib.auth.models import User
+
+    from fencun.accounts.roles import grant
+    from fencun.audience.models import Tag
+    from fencun.operations.models import Menu, QrChannel
+
+    page, external = browser_page
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    account = make_account()
+    Tag.objects.create(account=account, wechat_id=104, name="会员")
+    QrChannel.objects.create(account=account, name="惠阳店门口", kind="store", scene="store_huiyang",
+                             ticket="t-1", url="http://weixin.qq.com/q/sandbox-store-huiyang")
+    Menu.objects.create(account=account, status=Menu.Status.LIVE, buttons=[
+        {"type": "view", "name": "新品", "url": "https://shop.example.com/new"}])
+    Menu.objects.create(account=account, origin=Menu.Origin.PANEL, notes=["门店照片"], buttons=[
+        {"name": "门店", "sub_button": [{"type": "click", "name": "营业时间", "key": "k1", "reply": "每天 10:00–21:00"}]}])
+    grant(User.objects.create_user("menus", password="a-long-password-1"), account, "operator")
+    page.goto(live_server.url + "/menus/")
+    page.fill("input[name=username]", "menus")
+    page.fill("input[name=password]", "a-long-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text-is('自定义菜单')")
+    assert page.locator("[data-notes] li").inner_text() == "门店照片"
+    # The editor opens on the draft: its one slot shown, its group's sub-button with it.
+    assert page.locator("fieldset.menu-slot:visible").count() == 1
+    assert page.locator("fieldset.menu-sub:visible").count() == 1
+    page.click("button.menu-add")
+    name = page.locator("input[name='b1-name']")
+    name.fill("本周新品全场特惠")  # 8 Chinese characters: 24 bytes, over 16
+    assert "24 / 16" in page.locator("fieldset.menu-slot:visible .bytes.error").nth(0).inner_text()
+    page.select_option("select[name='b1-type']", "view")
+    assert page.locator("input[name='b1-url']").is_visible()
+    assert not page.locator("input[name='b1-key']").is_visible()
+
+    page.goto(live_server.url + "/qr-channels/")
+    page.wait_for_selector("h1:text-is('渠道码')")
+    assert page.evaluate("document.querySelector('table.channels img').naturalWidth") > 0
+    assert console_errors == [], f"console errors: {console_errors}"
+    assert external == [], f"the console loaded something external: {external}"

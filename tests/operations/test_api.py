@@ -89,3 +89,9 @@ def test_a_menu_is_drafted_published_and_previewed(api, connected):
     personal = api.put("/menus/draft", {"kind": "personal", "tag_id": 9999, "buttons": [{"type": "view", "name": "会员", "url": "https://a.example.com/"}]})
     assert personal.status_code == 200
     assert Menu.objects.filter(status="live").count() == 1
+
+
+def test_a_notice_on_an_account_without_notices_is_a_clear_400(api, connected):
+    refused = api.post("/notices", {"openid": "o1", "template_id": "t", "data": {"thing1": "x"}, "key": "k1"})
+    assert refused.status_code == 400 and "48001" in refused.json()["errors"]["__all__"][0]
+    assert api.get("/notices/consents?openid=o1").json() == {}

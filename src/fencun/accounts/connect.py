@@ -71,7 +71,7 @@ def _check(c: Connection, account: Account | None) -> dict[str, str]:
             if not getattr(c, field):
                 errors.setdefault(field, _("Required to connect an account."))
         if c.account_type not in Account.Type.values:
-            errors["account_type"] = _("Subscription or service account.")
+            errors["account_type"] = _("Choose the account type: Official Account (formerly subscription account) or service account.")
         elif c.app_id and Account.objects.filter(app_id=c.app_id).exists():
             errors["app_id"] = _("This AppID is connected already.")
     return errors

@@ -17,7 +17,8 @@ class Account(models.Model):
     """One WeChat Official Account the merchant runs."""
 
     class Type(models.TextChoices):
-        SUBSCRIPTION = "subscription", _("订阅号")
+        # As the platform names them since it renamed subscription accounts.
+        SUBSCRIPTION = "subscription", _("公众号（原订阅号）")
         SERVICE = "service", _("服务号")
 
     class Mode(models.TextChoices):

@@ -17,8 +17,8 @@ from fencun.api.schemas import AppId, ErrorOut, FieldErrorOut, OpenId, Text64
 from fencun.audience.models import Store
 from fencun.channels.services import wechat_client
 from fencun.insights.channel_stats import ChannelStats, channel_stats
-from fencun.operations import menus, qrchannels
-from fencun.operations.models import Menu, QrChannel
+from fencun.operations import menus, notices, qrchannels
+from fencun.operations.models import Menu, NoticeSend, QrChannel
 
 router = Router(tags=["account operations"])
 
@@ -168,7 +168,12 @@ def patch_channel(request: HttpRequest, channel_id: int, body: ChannelPatch):
     return Status(200, _channel_out(channel, _stats_of(channel.account).get(channel.pk)))
 
 
-@router.get("/qr-channels/{channel_id}/code.png", response={200: None, 404: ErrorOut}, summary="The code as a PNG image")
+def _image(media_type: str) -> dict[str, Any]:
+    """The OpenAPI answer of an image download."""
+    return {"responses": {200: {"description": "the image", "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
+@router.get("/qr-channels/{channel_id}/code.png", response={200: None, 404: ErrorOut}, summary="The code as a PNG image", openapi_extra=_image("image/png"))
 def channel_png(request: HttpRequest, channel_id: int):
     channel = _channels(request).filter(pk=channel_id).first()
     if channel is None:
@@ -176,7 +181,7 @@ def channel_png(request: HttpRequest, channel_id: int):
     return HttpResponse(qrchannels.png(channel), content_type="image/png")
 
 
-@router.get("/qr-channels/{channel_id}/code.svg", response={200: None, 404: ErrorOut}, summary="The code as SVG, with the channel's name under it")
+@router.get("/qr-channels/{channel_id}/code.svg", response={200: None, 404: ErrorOut}, summary="The code as SVG, with the channel's name under it", openapi_extra=_image("image/svg+xml"))
 def channel_svg(request: HttpRequest, channel_id: int):
     channel = _channels(request).filter(pk=channel_id).first()
     if channel is None:
@@ -326,3 +331,85 @@ def preview_menu(request: HttpRequest, openid: OpenId, account: AppId | None = N
         return _menu_refused(exc)
     except ValueError:
         return Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
+
+
+# -- subscription notices ----------------------------------------------------------------
+
+
+class NoticeTemplateOut(Schema):
+    id: str
+    title: str
+    keywords: list[str] = Field(description="thing1, time2…: the keys `data` fills")
+
+
+class NoticeIn(Schema):
+    account: AppId | None = None
+    openid: OpenId
+    template_id: str = Field(max_length=128)
+    data: dict[str, str] = Field(description="each keyword's text, e.g. {\"thing1\": \"北欧布艺沙发\"}")
+    key: str = Field(max_length=128, description="sends once per key: the same key again answers the first send")
+    page: str = Field("", max_length=1024, description="where the notice leads")
+
+
+class NoticeOut(Schema):
+    id: int
+    openid: str
+    template_id: str
+    key: str
+    status: str = Field(description="sent, no_consent (refused before sending), refused, unknown or sending")
+    msgid: int | None
+    detail: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _notice_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.pk, "openid": row.openid, "template_id": row.template_id, "key": row.key,
+        "status": row.status, "msgid": row.msgid, "detail": row.detail,
+        "created_at": row.created_at, "sent_at": row.sent_at,
+    }
+
+
+@router.get("/notices/templates", response={200: list[NoticeTemplateOut], 400: FieldErrorOut, 404: ErrorOut}, summary="The subscription-notice templates the account selected")
+def notice_templates(request: HttpRequest, account: AppId | None = None):
+    acct = token_account(request, account)
+    if acct is None:
+        return Status(404, no_account())
+    try:
+        with wechat_client(acct) as client:
+            listed = notices.selected_templates(client)
+    except notices.NoticeError as exc:
+        return Status(400, {"detail": _("Refused: nothing was sent."), "errors": exc.errors})
+    except ValueError:
+        return Status(400, {"detail": _("Refused: nothing was sent."), "errors": {"__all__": _not_connected()}})
+    return Status(200, [{"id": t.id, "title": t.title, "keywords": list(t.keywords)} for t in listed])
+
+
+@router.get("/notices/consents", response={200: dict[str, int], 404: ErrorOut}, summary="Notices a follower still accepts, per template")
+def notice_consents(request: HttpRequest, openid: OpenId, account: AppId | None = None):
+    acct = token_account(request, account)
+    if acct is None:
+        return Status(404, no_account())
+    return Status(200, notices.consents(acct, openid))
+
+
+@router.post("/notices", response={201: NoticeOut, 200: NoticeOut, 400: FieldErrorOut, 404: ErrorOut}, summary="Send a subscription notice once (201), or answer the first send of its key (200)")
+def post_notice(request: HttpRequest, body: NoticeIn):
+    acct = token_account(request, body.account)
+    if acct is None:
+        return Status(404, no_account())
+    known = NoticeSend.objects.filter(account=acct, key=body.key).first()
+    if known is not None:
+        return Status(200, _notice_out(known))
+    try:
+        with wechat_client(acct) as client:
+            row = notices.send(
+                acct, client, openid=body.openid, template_id=body.template_id,
+                data=body.data, key=body.key, page=body.page,
+            )
+    except notices.NoticeError as exc:
+        return Status(400, {"detail": _("Refused: nothing was sent."), "errors": exc.errors})
+    except ValueError:
+        return Status(400, {"detail": _("Refused: nothing was sent."), "errors": {"__all__": _not_connected()}})
+    return Status(201, _notice_out(row))

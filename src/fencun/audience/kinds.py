@@ -17,6 +17,12 @@ VIEW = "view"
 MASS_SEND_FINISHED = "masssendjobfinish"
 PUBLISH_FINISHED = "publishjobfinish"  # a draft published without a push (freepublish)
 TEMPLATE_SEND_FINISHED = "templatesendjobfinish"
+# Subscription notices: a follower's answer to a popup (accept / reject per template),
+# their turning notices off in settings, and the platform's report of a send.
+NOTICE_POPUP = "subscribe_msg_popup_event"
+NOTICE_CHANGE = "subscribe_msg_change_event"
+NOTICE_SENT = "subscribe_msg_sent_event"
+NOTICE_EVENTS = frozenset({NOTICE_POPUP, NOTICE_CHANGE, NOTICE_SENT})
 # From the product itself.
 PROFILE = "profile"  # a follower snapshot from the user API (sync)
 READ = "read"

@@ -4,6 +4,7 @@ the way to do it, and a test of the connection that asks WeChat itself."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,9 +28,13 @@ from fencun.channels.wechat.errors import (
     TransportError,
 )
 from fencun.console.access import SESSION_ACCOUNT, current_account, current_role
+from fencun.operations import menus
+from fencun.operations.models import Menu
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
+
+log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wechat/callback"
 
@@ -90,7 +95,21 @@ def connect_account(request: HttpRequest) -> HttpResponse:
     except ConnectError as exc:
         return setup(request, errors=exc.errors, form=wanted)
     request.session[SESSION_ACCOUNT] = account.pk
+    import_menus_once(account)
     return redirect("console-setup")
+
+
+def import_menus_once(account: Account) -> None:
+    """Record the menus the account has, the first time it is connected: setting fencun's
+    server address switches the admin panel's menu off, so it becomes a draft to publish.
+    Best effort: the connection stands whatever WeChat answers (the Menu page imports again)."""
+    if Menu.objects.filter(account=account).exists():
+        return
+    try:
+        with wechat_client(account, max_retries=0, backoff=0.0, timeout=5.0, connect_timeout=3.0) as client:
+            menus.import_menus(account, client)
+    except (menus.MenuError, ChannelError, ValueError) as exc:
+        log.info("menus of %s not imported on connecting: %s", account.app_id, exc)
 
 
 @login_required
@@ -121,4 +140,6 @@ def setup(
         "from_environment": managed_by_environment(account), "errors": errors or {},
         "form": form or Connection(), "account_types": Account.Type.choices,
         "may_connect": roles.can_manage(current_role(request)) or request.user.is_superuser,
+        "panel_draft": account is not None and Menu.objects.filter(
+            account=account, status=Menu.Status.DRAFT, origin=Menu.Origin.PANEL).exists(),
     }, status=400 if errors or (tested is not None and not tested[0]) else 200)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import channels, members, segments, setup, views
+from fencun.console import channels, members, menus, qrchannels, segments, setup, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -37,6 +37,13 @@ urlpatterns = [
     path("stores/<int:pk>/delete/", views.store_delete, name="console-store-delete"),
     path("broadcast/", channels.broadcast, name="console-broadcast"),
     path("costs/", channels.channel_costs, name="console-costs"),
+    path("qr-channels/", qrchannels.qr_channels, name="console-qr-channels"),
+    path("qr-channels/<int:pk>/", qrchannels.qr_channel, name="console-qr-channel"),
+    path("qr-channels/<int:pk>/code.<str:fmt>", qrchannels.qr_channel_code, name="console-qr-channel-code"),
+    path("menus/", menus.menus, name="console-menus"),
+    path("menus/import/", menus.menu_import, name="console-menu-import"),
+    path("menus/<int:pk>/publish/", menus.menu_publish, name="console-menu-publish"),
+    path("menus/<int:pk>/withdraw/", menus.menu_withdraw, name="console-menu-withdraw"),
     path("members/", members.members, name="console-members"),
     path("setup/", setup.setup, name="console-setup"),
     path("setup/connect/", setup.connect_account, name="console-setup-connect"),

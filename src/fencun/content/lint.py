@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from urllib.parse import urlsplit
 
-from fencun.content import rules_data, segment
+from fencun.content import rules_data, segment, template_rules
 from fencun.content.limits import load_article_limits
 from fencun.content.model import Finding, Message, ProductInfo, Severity
 
@@ -37,14 +37,7 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def _is_emoji(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x1F300 <= cp <= 0x1FAFF
-        or 0x2600 <= cp <= 0x27BF
-        or 0x1F000 <= cp <= 0x1F2FF
-        or cp in (0x2B50, 0x2B55, 0x203C, 0x2049)
-    )
+_is_emoji = template_rules.is_emoji
 
 
 def _f(
@@ -78,7 +71,8 @@ def lint(message: Message, catalog: Mapping[str, ProductInfo] | None = None) -> 
     findings.extend(_body_images(message))
     findings.extend(_template(message, findings))
     order = {name: i for i, name in enumerate(("title", "author", "digest", "body", "cover_url", "kind"))}
-    findings.sort(key=lambda f: (order.get(f.field, 99), f.span, f.code))
+    # Template data fields come last, each by its name.
+    findings.sort(key=lambda f: (order.get(f.field, 99), f.field if f.field not in order else "", f.span, f.code))
     return findings
 
 
@@ -585,21 +579,13 @@ def _template(message: Message, findings: list[Finding]) -> Iterator[Finding]:
     if message.kind != "template":
         return
     words = rules_data.spam_patterns()["promotion"]
-    for field in TEXT_FIELDS:
-        text = getattr(message, field) or ""
+    texts = {field: getattr(message, field) or "" for field in TEXT_FIELDS}
+    texts.update(_shown_data(message))
+    for field, text in texts.items():
         for word in words:
             i = text.find(word)
             if i >= 0:
-                yield _f(
-                    "template-marketing",
-                    Severity.ERROR,
-                    field,
-                    (i, i + len(word)),
-                    f"模板消息只能用于服务通知，“{word}”属于营销内容（微信禁止）",
-                    f"Template messages are for service notices only; “{word}” is marketing, which WeChat forbids",
-                    "改用图文群发，或只保留订单、预约等服务信息",
-                    "Send it as a news article, or keep only the service notice (order, appointment)",
-                )
+                yield _marketing(field, word, i)
                 return
     if any(f.code in ("ad-law-absolute", "spam-clickbait") for f in findings):
         yield _f(
@@ -611,4 +597,104 @@ def _template(message: Message, findings: list[Finding]) -> Iterator[Finding]:
             "The template message carries advertising; WeChat forbids marketing in template messages",
             "改用图文群发",
             "Send it as a news article instead",
+        )
+    yield from _template_data(message)
+
+
+def _marketing(field: str, word: str, at: int) -> Finding:
+    return _f(
+        "template-marketing",
+        Severity.ERROR,
+        field,
+        (at, at + len(word)),
+        f"模板消息只能用于服务通知，“{word}”属于营销内容（微信禁止）",
+        f"Template messages are for service notices only; “{word}” is marketing, which WeChat forbids",
+        "改用图文群发，或只保留订单、预约等服务信息",
+        "Send it as a news article, or keep only the service notice (order, appointment)",
+    )
+
+
+def _shown_data(message: Message) -> dict[str, str]:
+    """The template data fields the platform shows, by finding field name."""
+    hidden = template_rules.load_template_rules().hidden_fields
+    return {
+        f"data.{name}": template_rules.value_of(entry)
+        for name, entry in message.data.items()
+        if name not in hidden
+    }
+
+
+# Since 2023-05-04 the platform drops parts of a template message and cuts the rest
+# (data/template_rules.json): what it would change is an error, what fencun drops itself
+# before sending (first/remark, colours, emoji) a warning, so what passes is shown as sent.
+
+
+def _template_data(message: Message) -> Iterator[Finding]:
+    rules = template_rules.load_template_rules()
+    for name, entry in message.data.items():
+        field, text = f"data.{name}", template_rules.value_of(entry)
+        if name in rules.hidden_fields:
+            yield _hidden_field(field, name, text)
+            continue
+        yield from _template_text(field, text, rules.field_max_chars)
+        if template_rules.colour_of(entry):
+            yield _f(
+                "template-colour",
+                Severity.WARNING,
+                field,
+                (0, 0),
+                "自 2023-05-04 起模板消息不显示自定义颜色，发送时将去掉颜色",
+                "Since 2023-05-04 template messages show no custom colours; the colour is dropped before sending",
+                "删除颜色设置",
+                "Remove the colour",
+            )
+
+
+def _hidden_field(field: str, name: str, text: str) -> Finding:
+    return _f(
+        "template-hidden-field",
+        Severity.WARNING,
+        field,
+        (0, len(text)),
+        f"自 2023-05-04 起模板消息不再显示“{name}”（首行/备注），发送时将去掉这一项",
+        f"Since 2023-05-04 template messages no longer show “{name}” (first line/remark); it is dropped before sending",
+        "把要说的信息放进模板的正文字段",
+        "Move what it says into one of the template's content fields",
+    )
+
+
+def _template_text(field: str, text: str, most: int) -> Iterator[Finding]:
+    for m in template_rules.LINE_BREAK.finditer(text):
+        yield _f(
+            "template-line-break",
+            Severity.ERROR,
+            field,
+            (m.start(), m.end()),
+            "模板消息的字段不能换行，微信会去掉换行",
+            "A template message field is shown on one line; WeChat removes the line break",
+            "写成一行",
+            "Write it on one line",
+        )
+    for start, end in template_rules.emoji_spans(text):
+        yield _f(
+            "template-emoji",
+            Severity.WARNING,
+            field,
+            (start, end),
+            "自 2023-05-04 起模板消息不显示表情符号，发送时将去掉",
+            "Since 2023-05-04 template messages show no emoji; they are dropped before sending",
+            "删除表情符号",
+            "Remove the emoji",
+        )
+    kept = [i for i, ch in enumerate(text) if not template_rules.is_emoji_part(ch)]
+    if len(kept) > most:
+        yield _f(
+            "template-field-cut",
+            Severity.ERROR,
+            field,
+            (kept[most], len(text)),
+            f"模板消息每个字段最多显示 {most} 个字，这一项有 {len(kept)} 个字，超出部分会被微信截掉",
+            f"A template message field shows at most {most} characters; this one has {len(kept)}, and WeChat cuts the rest",
+            f"缩短到 {most} 个字以内",
+            f"Shorten it to {most} characters or fewer",
         )

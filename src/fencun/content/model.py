@@ -36,6 +36,8 @@ class Message:
     ``kind`` is ``news`` (article: title, author, digest, body), ``text``, ``image`` or
     ``template`` (service notices only). Product cards are written in the body as
     ``[[SKU]]`` or ``[[SKU ¥1999]]``; links as bare URLs or Markdown ``[text](url)``.
+    A template message's ``data`` maps each template field to its text, or to
+    ``{"value": ..., "color": ...}`` as the send API takes it.
     """
 
     kind: str = "news"
@@ -44,6 +46,7 @@ class Message:
     body: str = ""
     cover_url: str = ""
     author: str = ""
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
@@ -58,7 +61,20 @@ class Message:
             values[name] = value
         if values["kind"] not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        return cls(**values)
+        return cls(**values, data=_template_data(data.get("data")))
+
+
+def _template_data(raw: Any) -> dict[str, Any]:
+    """A template's ``data``: field name to text or to ``{"value", "color"?}`` of strings."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("field 'data' must be an object")
+    for name, entry in raw.items():
+        texts = entry.values() if isinstance(entry, dict) else (entry,)
+        if not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"data field {name!r} must be a string or {{\"value\": string}}")
+    return dict(raw)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,36 @@ def _event_payload(event: str, message: dict[str, Any]) -> tuple[str, dict[str, 
         }
     if kind == kinds.PUBLISH_FINISHED:
         return kind, _publish_payload(message.get("PublishEventInfo"))
+    if kind in kinds.NOTICE_EVENTS:
+        return kind, {"templates": _notice_templates(message)}
     return clip(kind, KIND_LENGTH), {"key": key} if key else {}
+
+
+#: Where a subscription-notice event lists its templates (the change event is documented
+#: under both names).
+_NOTICE_LISTS = ("SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "SubscribeMsgSentEvent")
+
+
+def _notice_templates(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each template of a subscription-notice event: ``template_id``, ``status``
+    (accept / reject, or the send's ``ErrorStatus``), and for a popup its ``scene`` (1 an
+    H5 page, 2 an article), for a send its ``msg_id`` and ``error`` code."""
+    found: list[dict[str, Any]] = []
+    for name in _NOTICE_LISTS:
+        box = message.get(name)
+        items = _as_list(box.get("List")) if isinstance(box, dict) else []
+        for item in items:
+            if not isinstance(item, dict) or not item.get("TemplateId"):
+                continue
+            entry: dict[str, Any] = {
+                "template_id": clip(str(item["TemplateId"]), 128),
+                "status": clip(str(item.get("SubscribeStatusString") or item.get("ErrorStatus") or ""), 32),
+            }
+            for field, source in (("scene", "PopupScene"), ("msg_id", "MsgID"), ("error", "ErrorCode")):
+                if item.get(source) not in (None, ""):
+                    entry[field] = _int(item[source])
+            found.append(entry)
+    return found
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -176,6 +205,8 @@ def normalize(message: dict[str, Any]) -> Incoming:
             dedup += f":{payload['msg_id']}"
         elif kind == kinds.PUBLISH_FINISHED:
             dedup += f":{payload['publish_id']}"
+        elif kind in kinds.NOTICE_EVENTS:
+            dedup += ":" + ",".join(f"{t['template_id']}/{t.get('msg_id', '')}" for t in payload["templates"])
     else:
         kind = clip(msg_type, KIND_LENGTH)
         payload = _message_payload(msg_type, message)

@@ -6,6 +6,10 @@ receive id inside every plaintext is the CorpID, and every request -- the URL ch
 included -- is signed with ``msg_signature`` = sha1(sorted token, timestamp, nonce,
 ciphertext); there is no plaintext mode. The GET check decrypts ``echostr`` and answers
 its plaintext. Nothing is stored unless every check passed.
+
+A new customer added through one of the corp's "contact me" codes is welcomed and tagged
+while the callback is handled (:func:`fencun.operations.contact_ways.on_contact_added`):
+the WelcomeCode lives 20 seconds, too short to wait in a queue.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from fencun import clock
 from fencun.audience.services import NewEvent, Recorded, record_events
 from fencun.channels.models import WecomCorp
 from fencun.channels.wecom import contacts
-from fencun.channels.wecom.events import WecomEvent, normalize
+from fencun.channels.wecom.events import ADD_EXTERNAL_CONTACT, WecomEvent, normalize
+from fencun.operations import contact_ways
 from fencun.protocol import xmlmsg
 from fencun.protocol.crypto import MessageCrypto
 from fencun.protocol.errors import BadCiphertext, MalformedXml, ProtocolError
@@ -82,6 +87,22 @@ def store(corp: WecomCorp, event: WecomEvent) -> Recorded:
 def handle_event(
     corp: WecomCorp, query: Mapping[str, str], body: bytes, now: float | None = None
 ) -> Recorded:
-    """Verify, decrypt and store one callback. Retries of a stored event come back with
-    ``created=False`` and change nothing."""
-    return store(corp, decode(corp, query, body, now))
+    """Verify, decrypt and store one callback, then welcome a new customer. Retries of a
+    stored event come back with ``created=False`` and change nothing."""
+    event = decode(corp, query, body, now)
+    recorded = store(corp, event)
+    if recorded.created and event.kind == ADD_EXTERNAL_CONTACT:
+        welcome(corp, event)
+    return recorded
+
+
+def welcome(corp: WecomCorp, event: WecomEvent) -> None:
+    """The add's contact code, if any, welcomes and tags the customer (never raises)."""
+    payload = event.payload
+    contact_ways.on_contact_added(
+        corp,
+        payload.get("userid", ""),
+        payload.get("external_userid", ""),
+        payload.get("state", ""),
+        payload.get("welcome_code", ""),
+    )

@@ -101,3 +101,71 @@ class ChannelTagCursor(models.Model):
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="+")
     event_id = models.BigIntegerField(default=0)
+
+
+class NoticeSend(models.Model):
+    """One subscription notice (订阅通知) to one follower, sent at most once: ``key`` is the
+    caller's idempotency key (an order's shipping notice has one key however often it is
+    asked for). A notice spends one of the follower's accepts of its template; without
+    one it is refused before the platform is called, and counted."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        NO_CONSENT = "no_consent", _("Refused: the follower has not accepted this notice")
+        REFUSED = "refused", _("Refused by the platform")
+        UNKNOWN = "unknown", _("Outcome unknown: not sent again")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notice_sends")
+    openid = models.CharField(max_length=64)
+    template_id = models.CharField(max_length=128)
+    key = models.CharField(max_length=128)
+    data = models.JSONField(default=dict)
+    page = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENDING)
+    msgid = models.BigIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)  # the platform's words, as they came
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="noticesend_unique_key"),
+        ]
+        indexes = [models.Index(fields=["account", "openid", "template_id"])]
+
+
+class WecomContactWay(models.Model):
+    """A WeCom "contact me" code (联系我) for one store, poster or event: the WeCom twin of
+    :class:`QrChannel`. Customers who add a member through it carry its ``state`` in the
+    add_external_contact callback, and get its welcome and its corp tags."""
+
+    Kind = QrChannel.Kind
+
+    # By name: this file only appends, and operations sits above channels anyway.
+    corp = models.ForeignKey(
+        "channels.WecomCorp", on_delete=models.CASCADE, related_name="contact_ways"
+    )
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=QrChannel.Kind.choices, default="other")
+    # The code's state (at most 30 characters, WeCom's limit): State of its adds.
+    state = models.CharField(max_length=30)
+    config_id = models.CharField(max_length=64)
+    qr_code = models.CharField(max_length=512, blank=True)  # the QR picture's URL
+    members = models.JSONField(default=list)  # userids the code adds to
+    welcome = models.TextField(blank=True)  # sent with the add's WelcomeCode
+    tag_ids = models.JSONField(default=list, blank=True)  # corp tags given on add
+    tag_names = models.JSONField(default=list, blank=True)  # their names when chosen
+    archived = models.BooleanField(default=False)  # deleted on WeCom: adds no more
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "state"], name="contactway_unique_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,6 +20,11 @@ Admin endpoints (JSON):
 - ``POST /sandbox/menu/panel`` ``{"button": [...] or null, "is_menu_open": 0|1}`` — the
   operator publishes a menu in the admin panel (get_current_selfmenu_info's shape); the
   menus set by API are gone.
+- ``POST /sandbox/notices/popup`` ``{"openid", "choices": {template_id: "accept"|"reject"},
+  "scene"}`` — a follower answers a subscription-notice popup (posted as the platform does);
+  ``POST /sandbox/notices/refuse`` ``{"openid", "templates": [...]}`` — turns them off.
+- ``POST /sandbox/templates/block`` ``{"openid", "blocked": true|false}`` — the follower
+  refuses the account's template messages (their sends end ``failed:user block``).
 - ``POST /sandbox/flush`` — wait until mass jobs and callbacks are done.
 - ``POST /sandbox/world/day`` ``{"date": "YYYY-MM-DD"}`` — one day of the loaded world.
 """
@@ -38,7 +43,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fencun.sandbox.http import JsonHandler, JsonServer
-from fencun.sandbox.wechat import menu, qrcode
+from fencun.sandbox.wechat import menu, notice, qrcode, template
 from fencun.sandbox.wechat.errors import ApiError
 from fencun.sandbox.wechat.errors import error_answer as _error
 from fencun.sandbox.wechat.platform import Platform
@@ -73,7 +78,7 @@ class _Handler(JsonHandler):
             return
         if parts.path == "/cgi-bin/showqrcode":
             self._qr_image(query.get("ticket", ""))
-        elif parts.path.startswith(("/cgi-bin/", "/datacube/")):
+        elif parts.path.startswith(("/cgi-bin/", "/datacube/", "/wxaapi/")):
             self._api(method, parts.path, query, body)
         elif parts.path.startswith("/sandbox/"):
             try:
@@ -238,6 +243,11 @@ class Sandbox:
         get_current_selfmenu_info answers them; None: no menu), replacing the API's."""
         menu.set_panel(self.platform, buttons, is_open=is_open)
 
+    def block_templates(self, openid: str, *, blocked: bool = True) -> None:
+        """The follower refuses (or accepts again) the account's template messages."""
+        with self.platform.lock:
+            template.block(self.platform, openid, blocked)
+
     def post_events(self, events: list[dict[str, Any]], *, wait: bool = True) -> int:
         for event in events:
             self.platform.apply_event(event)
@@ -397,6 +407,18 @@ class Sandbox:
         if route == ("POST", "/sandbox/menu/panel"):
             self.set_panel_menu(data.get("button"), is_open=bool(data.get("is_menu_open", 1)))
             return 200, {"panel": True}
+        if route == ("POST", "/sandbox/notices/popup"):
+            notice.popup(self.platform, str(data["openid"]), dict(data["choices"]), int(data.get("scene", 1)))
+            return 200, {"popup": True}
+        if route == ("POST", "/sandbox/notices/refuse"):
+            notice.refuse(self.platform, str(data["openid"]), list(data["templates"]))
+            return 200, {"refused": True}
+        if route == ("POST", "/sandbox/templates/block"):
+            try:
+                self.block_templates(str(data["openid"]), blocked=bool(data.get("blocked", True)))
+            except ApiError:
+                return 404, {"error": "unknown openid"}
+            return 200, {"blocked": bool(data.get("blocked", True))}
         if route == ("POST", "/sandbox/flush"):
             self.flush(float(data.get("timeout", 60)))
             return 200, {"flushed": True}

@@ -18,14 +18,22 @@ that returns the same token), external contacts with follow users and corp tags
 (``add_msg_template``; results through ``get_groupmsg_list_v2``, ``get_groupmsg_task``,
 ``get_groupmsg_send_result``, where a customer past the daily cap gets status 3),
 Moments tasks as async jobs (``add_moment_task``, ``get_moment_task_result``,
-``get_moment_list``), WeCom's error codes, injected faults, and ``change_external_contact``
-callbacks posted signed and encrypted to the product. Limits are read from the same data
-file as the product (``engine/data/wecom_limits.json``), parsed here on its own.
+``get_moment_list``), "contact me" codes (``add_contact_way``, ``get_contact_way``,
+``del_contact_way``) and new-customer welcomes (``send_welcome_msg``: a WelcomeCode serves
+once within 20 s of the sandbox clock; delivered ones in ``platform.welcomes``), WeCom's
+error codes, injected faults, and ``change_external_contact`` callbacks posted signed and
+encrypted to the product (an add carries a fresh WelcomeCode, and the code's State when
+made through one). Limits are read from the same data files as the product
+(``engine/data/wecom_limits.json``, ``channels/wecom/data/contact_way_limits.json``),
+parsed here on their own.
 
 Admin endpoints (JSON): ``GET /sandbox/wecom/state``; ``POST /sandbox/wecom/confirm``
 ``{"msgid", "userid"?}``; ``POST /sandbox/wecom/contacts`` ``{"userid", "external_userid"?,
 "unionid"?, "name"?}`` (a customer adds a member); ``POST /sandbox/wecom/delete``
-``{"userid", "external_userid", "by": "customer"|"member"}``; ``POST /sandbox/wecom/faults``
+``{"userid", "external_userid", "by": "customer"|"member"}``; ``POST /sandbox/wecom/scan``
+``{"config_id", "userid"?, "external_userid"?}`` (a customer adds through a "contact me"
+code); ``POST /sandbox/wecom/callbacks/hold`` and ``.../release`` (callbacks wait, as when
+WeCom's push is late); ``POST /sandbox/wecom/faults``
 ``{"rules": [{"path", "errcode", "times"}]}``, ``DELETE`` clears; ``POST
 /sandbox/wecom/tokens/invalidate``; ``POST /sandbox/wecom/clock`` ``{"advance": seconds}``.
 """
@@ -69,7 +77,11 @@ ERRMSG = {
     40068: "invalid tagid",
     40096: "invalid external userid",
     41001: "access_token missing",
+    41037: "missing contact way type",
     41048: "no available external contact",
+    41049: "missing welcome_code",
+    41050: "invalid welcome code",
+    41051: "externaluser has started chatting",
     42001: "access_token expired",
     44004: "empty content",
     45002: "content size out of limit",
@@ -99,6 +111,18 @@ def load_limits() -> dict[str, Any]:
     """WeCom limit values, read from the same data file as the product."""
     text = resources.files("fencun.engine").joinpath("data/wecom_limits.json").read_text("utf-8")
     return {k: v["value"] for k, v in json.loads(text)["limits"].items()}
+
+
+def load_contact_limits() -> dict[str, Any]:
+    """The "contact me" and welcome table (entries with value and errcode), read from the
+    same data file as the product."""
+    text = (
+        resources.files("fencun.channels.wecom")
+        .joinpath("data/contact_way_limits.json")
+        .read_text("utf-8")
+    )
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 class ApiError(Exception):
@@ -187,6 +211,47 @@ class MassTask:
 
 
 @dataclass
+class ContactWay:
+    """A "contact me" code: who it adds to and the state its adds carry."""
+
+    config_id: str
+    way_type: int
+    scene: int
+    state: str
+    users: list[str]
+    remark: str = ""
+    skip_verify: bool = True
+    qr_code: str = ""
+    next_user: int = 0
+
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "config_id": self.config_id,
+            "type": self.way_type,
+            "scene": self.scene,
+            "remark": self.remark,
+            "skip_verify": self.skip_verify,
+            "state": self.state,
+            "user": list(self.users),
+            "party": [],
+        }
+        if self.qr_code:
+            data["qr_code"] = self.qr_code
+        return data
+
+
+@dataclass
+class WelcomeCode:
+    """A WelcomeCode handed out with an add_external_contact callback."""
+
+    code: str
+    userid: str
+    external_userid: str
+    issued: float
+    used: bool = False
+
+
+@dataclass
 class MomentJob:
     jobid: str
     created: float
@@ -227,6 +292,11 @@ class WeComPlatform:
         self.jobs: dict[str, MomentJob] = {}
         self.moments: list[dict[str, Any]] = []
         self.moment_views: Counter[tuple[str, str]] = Counter()  # (external_userid, day)
+        self.contact_table = load_contact_limits()
+        self.contact_ways: dict[str, ContactWay] = {}
+        self.welcome_codes: dict[str, WelcomeCode] = {}
+        #: Welcome messages delivered: welcome_code, userid, external_userid, text, attachments.
+        self.welcomes: list[dict[str, Any]] = []
         self._generate()
         self.poster = WeComCallbackPoster(config)
 
@@ -606,6 +676,122 @@ class WeComPlatform:
             rows.append(row)
         return self._result_page(rows, payload, "send_list")
 
+    # -- "contact me" codes and welcomes ------------------------------------------------
+
+    def _contact_rule(self, family: str, name: str) -> tuple[Any, int]:
+        """A limit's value and the errcode WeCom answers when it is broken."""
+        found = self.contact_table[family][name]
+        return found["value"], int(found.get("errcode") or 40058)
+
+    def add_contact_way(self, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+        types, type_code = self._contact_rule("contact_way", "types")
+        way_type = payload.get("type")
+        if not isinstance(way_type, int) or way_type not in types.values():
+            raise ApiError(type_code)
+        scenes, scene_code = self._contact_rule("contact_way", "scenes")
+        scene = payload.get("scene")
+        if not isinstance(scene, int) or scene not in scenes.values():
+            raise ApiError(scene_code, "scene")
+        state = self._short_text(payload, "state", "state_max_chars")
+        remark = self._short_text(payload, "remark", "remark_max_chars")
+        users = self._way_users(payload.get("user"), way_type == types["single"])
+        most, _code = self._contact_rule("contact_way", "per_corp_max")
+        if len(self.contact_ways) >= most:
+            raise ApiError(40058, "too many contact ways")
+        config_id = secrets.token_hex(16)
+        qr_code = ""
+        if scene == scenes["qrcode"]:
+            qr_code = f"https://wework.qpic.cn/wwpic/{secrets.token_hex(10)}/0"
+        skip_verify = bool(payload.get("skip_verify", True))
+        self.contact_ways[config_id] = ContactWay(
+            config_id, way_type, scene, state, users, remark, skip_verify, qr_code
+        )
+        return {"config_id": config_id, **({"qr_code": qr_code} if qr_code else {})}
+
+    def _short_text(self, payload: dict[str, Any], field: str, rule: str) -> str:
+        most, code = self._contact_rule("contact_way", rule)
+        value = payload.get(field, "")
+        if not isinstance(value, str) or len(value) > most:
+            raise ApiError(code, field)
+        return value
+
+    def _way_users(self, users: Any, single: bool) -> list[str]:
+        if not isinstance(users, list):
+            raise ApiError(40058, "user")
+        count, single_code = self._contact_rule("contact_way", "single_users")
+        most, multi_code = self._contact_rule("contact_way", "multi_users_max")
+        if single and len(users) != count:
+            raise ApiError(single_code, "user")
+        if not single and not 1 <= len(users) <= most:
+            raise ApiError(multi_code, "user")
+        return [self._member(u) for u in users]
+
+    def _way(self, payload: dict[str, Any]) -> ContactWay:
+        way = self.contact_ways.get(str(payload.get("config_id") or ""))
+        if way is None:
+            raise ApiError(self._contact_rule("contact_way", "unknown_config_id")[1], "config_id")
+        return way
+
+    def get_contact_way(self, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+        return {"contact_way": self._way(payload).info()}
+
+    def del_contact_way(self, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+        del self.contact_ways[self._way(payload).config_id]
+        return {}
+
+    def _issue_welcome_code(self, userid: str, external_userid: str) -> str:
+        code = secrets.token_urlsafe(24)
+        self.welcome_codes[code] = WelcomeCode(code, userid, external_userid, self.now())
+        return code
+
+    def send_welcome_msg(self, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+        issued = self._welcome_code(payload.get("welcome_code"))
+        text = str((payload.get("text") or {}).get("content") or "")
+        attachments = payload.get("attachments") or []
+        self._check_welcome(text, attachments)
+        issued.used = True
+        self.welcomes.append(
+            {
+                "welcome_code": issued.code,
+                "userid": issued.userid,
+                "external_userid": issued.external_userid,
+                "text": text,
+                "attachments": list(attachments),
+                "sent_at": int(self.now()),
+            }
+        )
+        return {}
+
+    def _welcome_code(self, code: Any) -> WelcomeCode:
+        errors = {k: int(v["value"]) for k, v in self.contact_table["welcome_errors"].items()}
+        if not isinstance(code, str) or not code:
+            raise ApiError(errors["missing"])
+        issued = self.welcome_codes.get(code)
+        if issued is None:
+            raise ApiError(errors["invalid"])
+        if issued.used:
+            raise ApiError(errors["used"])
+        seconds, expired_code = self._contact_rule("welcome", "code_seconds")
+        if self.now() - issued.issued > seconds:
+            raise ApiError(expired_code, "welcome_code expired")
+        return issued
+
+    def _check_welcome(self, text: str, attachments: Any) -> None:
+        if not isinstance(attachments, list):
+            raise ApiError(40058, "attachments")
+        if not text.strip() and not attachments:
+            raise ApiError(self._contact_rule("welcome", "empty")[1])
+        most_bytes, bytes_code = self._contact_rule("welcome", "text_max_bytes")
+        if len(text.encode("utf-8")) > most_bytes:
+            raise ApiError(bytes_code, "text")
+        most, code = self._contact_rule("welcome", "attachments_max")
+        if len(attachments) > most:
+            raise ApiError(code, "attachments")
+        for attachment in attachments:
+            kind = attachment.get("msgtype") if isinstance(attachment, dict) else None
+            if kind not in ("image", "link", "miniprogram", "video", "file"):
+                raise ApiError(40058, "attachments.msgtype")
+
     # -- Moments ----------------------------------------------------------------------
 
     def add_moment_task(self, _: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
@@ -699,8 +885,10 @@ class WeComPlatform:
         external_userid: str | None = None,
         unionid: str = "",
         name: str = "新客户",
+        state: str = "",
     ) -> str:
-        """A customer adds a member: the relation exists now and WeCom posts the callback."""
+        """A customer adds a member: the relation exists now and WeCom posts the callback
+        with a fresh WelcomeCode (and ``state`` when added through a "contact me" code)."""
         with self.lock:
             self._member(userid)
             if external_userid is None:
@@ -715,16 +903,37 @@ class WeComPlatform:
                 "createtime": now,
                 "tag_id": [],
                 "add_way": 1,
+                **({"state": state} if state else {}),
             }
-        self._post(
-            "add_external_contact",
-            userid,
-            external_userid,
-            now,
-            State="store-qr",
-            WelcomeCode="WELCOME",
-        )
+            extra = {"WelcomeCode": self._issue_welcome_code(userid, external_userid)}
+            if state:
+                extra["State"] = state
+        self._post("add_external_contact", userid, external_userid, now, **extra)
         return external_userid
+
+    def scan_contact_way(
+        self,
+        config_id: str,
+        userid: str | None = None,
+        external_userid: str | None = None,
+        **customer: str,
+    ) -> tuple[str, str]:
+        """A customer adds a member through a "contact me" code: the code's member (of a
+        multi-member code: ``userid``, else the next in turn). Returns (userid,
+        external_userid)."""
+        with self.lock:
+            way = self.contact_ways.get(config_id)
+            if way is None:
+                raise KeyError(f"no contact way {config_id}")
+            if userid is None:
+                userid = way.users[way.next_user % len(way.users)]
+                way.next_user += 1
+            elif userid not in way.users:
+                raise ValueError(f"{userid} is not a member of contact way {config_id}")
+            state = way.state
+        return userid, self.add_contact(
+            userid, external_userid=external_userid, state=state, **customer
+        )
 
     def delete_contact(self, userid: str, external_userid: str, by: str = "customer") -> None:
         """The customer deletes the member (``del_follow_user``) or the member deletes the
@@ -767,6 +976,8 @@ class WeComPlatform:
                 "token_fetches": self.token_fetches,
                 "mass_tasks": len(self.mass),
                 "moment_jobs": len(self.jobs),
+                "contact_ways": len(self.contact_ways),
+                "welcomes": len(self.welcomes),
                 "callbacks": Counter(r["outcome"] for r in self.poster.records),
             }
 
@@ -785,6 +996,8 @@ class WeComCallbackPoster:
         self.crypto = MessageCrypto(config.aes_key, config.corp_id)
         self.records: list[dict[str, Any]] = []
         self._queue: queue.Queue[tuple[dict[str, Any], dict[str, Any], int] | None] = queue.Queue()
+        self._open = threading.Event()  # cleared: callbacks wait (a late push)
+        self._open.set()
         self._thread = threading.Thread(
             target=self._run, name="sandbox-wecom-callbacks", daemon=True
         )
@@ -823,7 +1036,15 @@ class WeComCallbackPoster:
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
 
+    def hold(self) -> None:
+        """Keep callbacks back until :meth:`release`, as when WeCom's push is late."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
     def stop(self) -> None:
+        self._open.set()
         self._queue.put(None)
 
     def _run(self) -> None:
@@ -832,6 +1053,7 @@ class WeComCallbackPoster:
             try:
                 if item is None:
                     return
+                self._open.wait()
                 self._deliver(*item)
             except Exception:  # a broken product must not stop the sandbox
                 log.exception("WeCom callback failed")
@@ -880,6 +1102,10 @@ ROUTES: dict[str, Any] = {
     "/cgi-bin/externalcontact/get_groupmsg_list_v2": WeComPlatform.groupmsg_list,
     "/cgi-bin/externalcontact/get_groupmsg_task": WeComPlatform.groupmsg_task,
     "/cgi-bin/externalcontact/get_groupmsg_send_result": WeComPlatform.groupmsg_send_result,
+    "/cgi-bin/externalcontact/add_contact_way": WeComPlatform.add_contact_way,
+    "/cgi-bin/externalcontact/get_contact_way": WeComPlatform.get_contact_way,
+    "/cgi-bin/externalcontact/del_contact_way": WeComPlatform.del_contact_way,
+    "/cgi-bin/externalcontact/send_welcome_msg": WeComPlatform.send_welcome_msg,
     "/cgi-bin/externalcontact/add_moment_task": WeComPlatform.add_moment_task,
     "/cgi-bin/externalcontact/get_moment_task_result": WeComPlatform.moment_task_result,
     "/cgi-bin/externalcontact/get_moment_list": WeComPlatform.moment_list,
@@ -949,6 +1175,15 @@ class WeComSandbox(ServedSandbox):
     def delete_contact(self, userid: str, external_userid: str, by: str = "customer") -> None:
         self.platform.delete_contact(userid, external_userid, by)
 
+    def scan_contact_way(self, config_id: str, **kwargs: Any) -> tuple[str, str]:
+        return self.platform.scan_contact_way(config_id, **kwargs)
+
+    def hold_callbacks(self) -> None:
+        self.platform.poster.hold()
+
+    def release_callbacks(self) -> None:
+        self.platform.poster.release()
+
     def set_faults(self, rules: list[dict[str, Any]]) -> None:
         with self.platform.lock:
             self.platform.faults = [FaultRule(**r) for r in rules]
@@ -983,6 +1218,16 @@ class WeComSandbox(ServedSandbox):
             self.delete_contact(
                 str(data["userid"]), str(data["external_userid"]), str(data.get("by") or "customer")
             )
+            return {"ok": True}
+        if method == "POST" and name == "scan":
+            userid, external_userid = self.scan_contact_way(
+                str(data["config_id"]),
+                userid=data.get("userid"),
+                external_userid=data.get("external_userid"),
+            )
+            return {"userid": userid, "external_userid": external_userid}
+        if method == "POST" and name in ("callbacks/hold", "callbacks/release"):
+            (self.hold_callbacks if name.endswith("hold") else self.release_callbacks)()
             return {"ok": True}
         if name == "faults":
             self.set_faults(list(data.get("rules") or []) if method == "POST" else [])

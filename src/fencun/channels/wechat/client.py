@@ -45,7 +45,9 @@ from fencun.channels.wechat.errors import (
 )
 from fencun.channels.wechat.menus import MenuProblem, check_buttons, check_matchrule
 from fencun.channels.wechat.messages import Message
+from fencun.channels.wechat.notices import NoticeApi
 from fencun.channels.wechat.tokens import AccessToken, TokenStore
+from fencun.content import template_rules
 from fencun.engine.clock import SHANGHAI
 from fencun.engine.limits import PlatformLimits, load_platform_limits
 
@@ -164,6 +166,26 @@ def _qr_expiry(permanent: bool, expire_seconds: int | None) -> dict[str, int]:
     return {"expire_seconds": expire_seconds}
 
 
+def _template_data(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Template ``data`` as sent under the 2023 rules (``content/data/template_rules.json``):
+    what the platform drops is dropped here, so nobody believes it is shown; a field the
+    platform would change (cut, or joined onto one line) is refused before calling."""
+    fields = template_rules.outgoing(data)
+    most = template_rules.load_template_rules().field_max_chars
+    for name, entry in fields.items():
+        value = entry["value"]
+        if template_rules.LINE_BREAK.search(value):
+            raise LimitRefused(
+                "template_line_breaks", f"data field {name!r} holds a line break; it is shown on one line"
+            )
+        if len(value) > most:
+            raise LimitRefused(
+                "template_field_max_chars",
+                f"data field {name!r} has {len(value)} characters; the platform shows {most}",
+            )
+    return fields
+
+
 class MassLedger(Protocol):
     """Where accepted mass sends are recorded, so the next one can be checked against the
     account-wide daily limit before it is attempted."""
@@ -207,7 +229,7 @@ def platform_day_start(now: datetime) -> datetime:
 _MASS_PATHS = frozenset({"/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"})
 
 
-class WeChatClient(TokenClient, ArticleApi, DatacubeApi):
+class WeChatClient(TokenClient, ArticleApi, DatacubeApi, NoticeApi):
     """Calls the Official Account API for one account (appid); the article calls
     (material, drafts, publishing) are in ``articles.py``, the analytics (the articles'
     reads and shares) in ``datacube.py``."""
@@ -639,7 +661,9 @@ class WeChatClient(TokenClient, ArticleApi, DatacubeApi):
         """A template message (service accounts; notifications, never marketing).
 
         ``client_msg_id`` makes a retried call deliver once; ``data`` maps each template
-        field to ``{"value": ...}`` (plain strings are wrapped). Returns WeChat's msgid.
+        field to ``{"value": ...}`` or a plain string. What the platform no longer shows
+        (``first``, ``remark``, colours, emoji) is dropped; a field it would cut or put on
+        one line is refused (:func:`_template_data`). Returns WeChat's msgid.
         """
         if not self.limits.template_messages:
             raise LimitRefused(
@@ -650,7 +674,7 @@ class WeChatClient(TokenClient, ArticleApi, DatacubeApi):
             or len(client_msg_id.encode("utf-8")) > self.limits.clientmsgid_max_bytes
         ):
             raise LimitRefused("clientmsgid_max_bytes", "client_msg_id must be 1–64 bytes")
-        fields = {k: (v if isinstance(v, Mapping) else {"value": str(v)}) for k, v in data.items()}
+        fields = _template_data(data)
         body: dict[str, Any] = {
             "touser": openid,
             "template_id": template_id,

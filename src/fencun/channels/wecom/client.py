@@ -27,6 +27,7 @@ import httpx
 from fencun import clock
 from fencun.channels.http import Secret, TokenClient
 from fencun.channels.wechat.tokens import AccessToken, TokenStore
+from fencun.channels.wecom.contact_limits import limit as contact_limit
 from fencun.channels.wecom.errors import (
     LimitRefused,
     TokenInvalid,
@@ -82,6 +83,14 @@ class MomentTaskResult:
     @property
     def done(self) -> bool:
         return self.status in (2, 3)
+
+
+@dataclass(frozen=True)
+class ContactWay:
+    """An accepted ``add_contact_way``: the code's id and, for a QR code, its picture's URL."""
+
+    config_id: str
+    qr_code: str = ""
 
 
 class DispatchLedger(Protocol):
@@ -283,6 +292,76 @@ class WeComClient(TokenClient):
                 "add_tag": list(add),
                 "remove_tag": list(remove),
             },
+        )
+
+    # -- "contact me" codes and welcome messages ---------------------------------------
+
+    def add_contact_way(
+        self,
+        users: Sequence[str],
+        *,
+        state: str,
+        scene: str = "qrcode",
+        remark: str = "",
+        skip_verify: bool = True,
+    ) -> ContactWay:
+        """Create a "contact me" code (联系我) for one member (type single) or several (multi)
+        whose adds carry ``state``. Refused before calling past a limit of
+        ``data/contact_way_limits.json``. Not retried: WeCom takes no idempotency key."""
+        _check_contact_way(list(users), state, remark)
+        scenes = contact_limit("contact_way", "scenes")
+        if scene not in scenes:
+            raise LimitRefused("contact_way_scenes", f"scene is one of {', '.join(scenes)}")
+        types = contact_limit("contact_way", "types")
+        payload: dict[str, Any] = {
+            "type": types["single"] if len(users) == 1 else types["multi"],
+            "scene": scenes[scene],
+            "skip_verify": skip_verify,
+            "state": state,
+            "user": list(users),
+        }
+        if remark:
+            payload["remark"] = remark
+        body = self._call(
+            "POST", "/cgi-bin/externalcontact/add_contact_way", retry=False, json_body=payload
+        )
+        return ContactWay(str(body["config_id"]), str(body.get("qr_code") or ""))
+
+    def get_contact_way(self, config_id: str) -> dict[str, Any]:
+        """One code as WeCom keeps it (``get_contact_way``)."""
+        body = self._call(
+            "POST",
+            "/cgi-bin/externalcontact/get_contact_way",
+            retry=True,
+            json_body={"config_id": config_id},
+        )
+        return dict(body.get("contact_way") or {})
+
+    def delete_contact_way(self, config_id: str) -> None:
+        """Delete a code: its QR code stops adding (``del_contact_way``). Not retried: a
+        repeat after a lost answer would be refused for a config_id already gone."""
+        self._call(
+            "POST",
+            "/cgi-bin/externalcontact/del_contact_way",
+            retry=False,
+            json_body={"config_id": config_id},
+        )
+
+    def send_welcome_msg(
+        self, welcome_code: str, text: str, attachments: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Welcome a new customer with the WelcomeCode of their add_external_contact
+        callback. Never retried: the code serves once and lives 20 s."""
+        if not welcome_code:
+            raise LimitRefused("welcome_code", "no welcome_code: the member has a console welcome")
+        _check_welcome(text, attachments)
+        payload: dict[str, Any] = {"welcome_code": welcome_code}
+        if text.strip():
+            payload["text"] = {"content": text}
+        if attachments:
+            payload["attachments"] = list(attachments)
+        self._call(
+            "POST", "/cgi-bin/externalcontact/send_welcome_msg", retry=False, json_body=payload
         )
 
     # -- mass messages ----------------------------------------------------------------
@@ -492,3 +571,28 @@ class WeComClient(TokenClient):
             "POST", "/cgi-bin/externalcontact/get_moment_list", retry=True, json_body=payload
         )
         return list(body.get("moment_list") or []), str(body.get("next_cursor") or "")
+
+
+def _check_contact_way(users: list[str], state: str, remark: str) -> None:
+    most_state = contact_limit("contact_way", "state_max_chars")
+    if not 1 <= len(state) <= most_state:
+        raise LimitRefused("contact_way_state_max_chars", f"state has 1–{most_state} characters")
+    most_remark = contact_limit("contact_way", "remark_max_chars")
+    if len(remark) > most_remark:
+        raise LimitRefused("contact_way_remark_max_chars", f"at most {most_remark} characters")
+    most_users = contact_limit("contact_way", "multi_users_max")
+    if not 1 <= len(users) <= most_users or len(set(users)) != len(users):
+        raise LimitRefused(
+            "contact_way_multi_users_max", f"1–{most_users} different members per code"
+        )
+
+
+def _check_welcome(text: str, attachments: Sequence[dict[str, Any]]) -> None:
+    most_bytes = contact_limit("welcome", "text_max_bytes")
+    if len(text.encode("utf-8")) > most_bytes:
+        raise LimitRefused("welcome_text_max_bytes", f"at most {most_bytes} bytes of text")
+    most = contact_limit("welcome", "attachments_max")
+    if len(attachments) > most:
+        raise LimitRefused("welcome_attachments_max", f"at most {most} attachments")
+    if not text.strip() and not attachments:
+        raise LimitRefused("welcome_empty", "a welcome needs text or an attachment")

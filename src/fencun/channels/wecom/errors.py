@@ -70,6 +70,12 @@ class TagError(WeComError):
     """40068: a tag id that does not exist (or was deleted)."""
 
 
+class WelcomeCodeRefused(WeComError):
+    """41049 (no welcome_code), 41050 (invalid or expired), 41051 (already used: the
+    customer has started chatting). A WelcomeCode lives 20 s and serves once, so this is
+    never retried (see ``data/contact_way_limits.json`` for which codes are verified)."""
+
+
 class InvalidRequest(WeComError):
     """Any other documented rejection of the request itself; not worth retrying."""
 
@@ -99,6 +105,9 @@ _FAMILIES: dict[int, type[WeComError]] = {
     48002: Unauthorized,
     60011: Unauthorized,
     40068: TagError,
+    41049: WelcomeCodeRefused,
+    41050: WelcomeCodeRefused,
+    41051: WelcomeCodeRefused,
 }
 
 #: Codes that mean "refresh the token once and repeat the call".

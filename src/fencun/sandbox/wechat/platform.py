@@ -32,6 +32,7 @@ from fencun.sandbox.wechat import (
     media,
     menu,
     message,
+    notice,
     qrcode,
     quota,
     tag,
@@ -60,6 +61,7 @@ ROUTES: dict[str, Route] = {
     **media.ROUTES,
     **message.ROUTES,
     **template.ROUTES,
+    **notice.ROUTES,
     **quota.ROUTES,
     **material.ROUTES,
     **draft.ROUTES,
@@ -104,6 +106,8 @@ class Platform:
         self.mass_months: dict[str, Counter[str]] = defaultdict(Counter)
         self.jobs: dict[int, MassJob] = {}
         self.template_keys: dict[tuple[str, str], tuple[int, float]] = {}
+        #: Followers who refused the account's template messages (failed:user block).
+        self.template_blocked: set[str] = set()
         self.deliveries: list[Delivery] = []
         # Account operations and analytics.
         self.materials: dict[str, dict[str, Any]] = {}  # permanent material by media_id
@@ -112,6 +116,7 @@ class Platform:
         self.published: dict[str, dict[str, Any]] = {}  # published articles by article_id
         self.menu = menu.MenuState(panel=copy.deepcopy(config.panel_menu))
         self.qrcodes: dict[str, qrcode.QrCode] = {}  # by ticket
+        self.notices = notice.NoticeState()  # subscription notices: templates, consents
         #: When the sandbox saw each follower leave (the analytics' unfollows).
         self.unfollowed_at: dict[str, float] = {}
         self._msg_id = 1_000_000_000
@@ -203,12 +208,20 @@ class Platform:
     # -- deliveries, jobs and callbacks ---------------------------------------------
 
     def deliver(
-        self, kind: str, openid: str, msg_id: int | None, key: str, msgtype: str, title: str
+        self,
+        kind: str,
+        openid: str,
+        msg_id: int | None,
+        key: str,
+        msgtype: str,
+        title: str,
+        data: dict[str, str] | None = None,
     ) -> None:
-        """Record that a message reached a follower."""
+        """Record that a message reached a follower (``data``: a template's fields as shown)."""
         self.deliveries.append(
             Delivery(
-                len(self.deliveries) + 1, kind, openid, msg_id, self.now(), key, msgtype, title
+                len(self.deliveries) + 1, kind, openid, msg_id, self.now(), key, msgtype, title,
+                dict(data or {}),
             )
         )
 

@@ -94,8 +94,10 @@ class Delivery:
     key: str = ""  # clientmsgid / client_msg_id
     msgtype: str = ""
     title: str = ""  # a news title, or a text message's text
+    data: dict[str, str] = field(default_factory=dict)  # a template's fields as shown
 
     def as_json(self) -> dict[str, Any]:
+        shown = {"data": self.data} if self.kind == "template" else {}
         return {
             "seq": self.seq,
             "kind": self.kind,
@@ -105,6 +107,7 @@ class Delivery:
             "key": self.key,
             "msgtype": self.msgtype,
             "title": self.title,
+            **shown,
         }
 
 
