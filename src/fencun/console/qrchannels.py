@@ -20,6 +20,7 @@ from fencun.channels.services import wechat_client
 from fencun.console.views import _account, _add_errors
 from fencun.insights.channel_stats import channel_stats
 from fencun.operations import qrchannels as service
+from fencun.operations.channel_fields import NAME_MAX_CHARS
 from fencun.operations.models import QrChannel
 
 # Tags are typed comma-separated; Chinese keyboards give "，" and "、".
@@ -37,7 +38,7 @@ def _tags(raw: str) -> list[str]:
 class ChannelEditForm(forms.Form):
     """What a channel does; its code stays."""
 
-    name = forms.CharField(label=_("Name"), max_length=service.NAME_MAX_CHARS)
+    name = forms.CharField(label=_("Name"), max_length=NAME_MAX_CHARS)
     kind = forms.ChoiceField(label=_("Kind"), choices=QrChannel.Kind.choices)
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
     welcome = forms.CharField(

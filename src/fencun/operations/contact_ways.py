@@ -28,6 +28,7 @@ from fencun.channels.wecom.client import WeComClient
 from fencun.channels.wecom.contact_limits import limit
 from fencun.channels.wecom.errors import ChannelError, LimitRefused, WeComError
 from fencun.channels.wecom.ledger import wecom_client
+from fencun.operations.channel_fields import check_common
 from fencun.operations.models import WecomContactWay
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 #: States fencun makes and accepts: letters, digits, ``_`` and ``-`` (State comes back
 #: inside the callback's XML, and a merchant reads it in reports).
 STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-NAME_MAX_CHARS = 64
 EDITABLE = ("name", "kind", "welcome", "tag_ids")
 #: The welcome is sent inside the callback, which WeCom wants answered within 5 s: short
 #: timeouts, no retry (the WelcomeCode serves once anyway).
@@ -78,22 +78,13 @@ def platform_words(exc: WeComError) -> str:
 
 
 def _check_fields(fields: dict[str, Any]) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+    errors = check_common(fields, WecomContactWay.Kind.values)
+    if inputs.has_nul(fields):  # nothing else of such input is worth reading
+        return errors
 
     def bad(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    for name, value in fields.items():
-        if inputs.has_nul(value):
-            bad(name, _("must not contain a NUL character"))
-    if errors:
-        return errors
-    if "name" in fields:
-        name = fields["name"]
-        if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX_CHARS:
-            bad("name", _("A name has 1 to %(limit)s characters.") % {"limit": NAME_MAX_CHARS})
-    if "kind" in fields and fields["kind"] not in WecomContactWay.Kind.values:
-        bad("kind", _("Choose store, poster, event or other."))
     if "welcome" in fields:
         most = int(limit("welcome", "text_max_bytes"))
         welcome = fields["welcome"]

@@ -28,6 +28,7 @@ from fencun.channels.wechat.account_limits import limit
 from fencun.channels.wechat.client import WeChatClient
 from fencun.channels.wechat.errors import ChannelError, WeChatError
 from fencun.engine.limits import load_platform_limits
+from fencun.operations.channel_fields import check_common
 from fencun.operations.models import QrChannel
 from fencun.operations.platform_words import platform_words
 
@@ -36,7 +37,6 @@ from fencun.operations.platform_words import platform_words
 SCENE_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 TAG_NAME_MAX_CHARS = 30  # the tag API's limit on a name (tags/create)
 WELCOME_MAX_CHARS = 600  # a passive text reply, well under the message size limit
-NAME_MAX_CHARS = 64
 SECONDS_PER_DAY = 86_400
 EDITABLE = ("name", "kind", "welcome", "tag_names", "store", "archived")
 
@@ -46,22 +46,13 @@ class ChannelInputError(inputs.FieldErrors):
 
 
 def _check_fields(account: Account, fields: dict[str, Any]) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+    errors = check_common(fields, QrChannel.Kind.values)
+    if inputs.has_nul(fields):  # nothing else of such input is worth reading
+        return errors
 
     def bad(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    for name, value in fields.items():
-        if inputs.has_nul(value):
-            bad(name, _("must not contain a NUL character"))
-    if errors:
-        return errors
-    if "name" in fields:
-        name = fields["name"]
-        if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX_CHARS:
-            bad("name", _("A name has 1 to %(limit)s characters.") % {"limit": NAME_MAX_CHARS})
-    if "kind" in fields and fields["kind"] not in QrChannel.Kind.values:
-        bad("kind", _("Choose store, poster, event or other."))
     if "welcome" in fields:
         welcome = fields["welcome"]
         if not isinstance(welcome, str) or len(welcome) > WELCOME_MAX_CHARS:
