@@ -48,6 +48,7 @@ from fencun.engine import reasons as R
 from fencun.engine.catalog import categories_from_scenario
 from fencun.engine.clock import DAY, HOUR, iso, local_midnight, local_month_key, to_epoch
 from fencun.engine.geo import wgs84_to_gcj02
+from fencun.engine.journeys import Journey, JourneyBook, JourneyError, parse_journeys, step_of
 from fencun.engine.limits import ACCOUNT_TYPES, load_platform_limits
 from fencun.engine.planner import ENGINE_POLICIES, TRUTH_POLICIES, Campaign, Truth, plan
 from fencun.engine.rules import MerchantRules
@@ -85,6 +86,7 @@ class Scenario:
     rules: MerchantRules
     capped_weekly_cap: int
     send_hour: float
+    journeys: list[Journey] = field(default_factory=list)
 
 
 def parse_scenario(raw: Any) -> Scenario:
@@ -163,8 +165,14 @@ def parse_scenario(raw: Any) -> Scenario:
         raise BacktestError("scenario: capped_weekly_cap must be an integer >= 0")
     if not isinstance(hour, int | float) or not 0 <= hour < 24:
         raise BacktestError("scenario: send_hour must be in [0, 24)")
+    try:
+        journeys = parse_journeys(raw.get("journeys"), categories)
+    except JourneyError as exc:
+        raise BacktestError(f"scenario: {exc}") from exc
+    if {j.id for j in journeys} & seen:
+        raise BacktestError("scenario: a journey and a campaign share an id")
     return Scenario(
-        raw, account_type, start, stores, datum, categories, campaigns, rules, cap, float(hour)
+        raw, account_type, start, stores, datum, categories, campaigns, rules, cap, float(hour), journeys
     )
 
 
@@ -309,6 +317,15 @@ def run_backtest(
         state.register_campaign(
             c.id, c.category, [{"id": p.id, "price": p.price} for p in c.products]
         )
+    for journey in sc.journeys:
+        for i, send in journey.sends:
+            listed = [{"id": p.id, "price": p.price} for p in send.products]
+            for channel in ("customer_service", "mass"):
+                state.register_campaign(journey.step_campaign_id(i, channel), send.category, listed)
+        # The world tags a journey's reads and orders with the journey's id.
+        state.register_campaign(journey.id, journey.sends[0][1].category)
+    book = JourneyBook(sc.journeys, stores=list(sc.stores)) if sc.journeys else None
+    journey_money = {j.id: [0, 0.0] for j in sc.journeys}  # orders, revenue
     product_cat = dict(state.product_category)
     truth_at = world_truth(world, state) if policy in TRUTH_POLICIES else None
     tallies = {item.campaign.id: CampaignTally() for item in sc.campaigns}
@@ -339,6 +356,9 @@ def run_backtest(
             if item.day <= d < item.day + item.days
         ]
         deliveries: list[dict[str, Any]] = []
+        if book is not None and policy != "none":
+            book.enter_inactive(state, send_at)
+            active += book.campaigns(state, send_at, limits)
         if policy != "none" and active:
             p = plan(
                 state,
@@ -354,9 +374,14 @@ def run_backtest(
             unsubscribed = ~state.subscribed
             for j, c in enumerate(p.campaigns):
                 row = p.codes[j]
-                t = tallies[c.id]
                 sent_rows = np.flatnonzero(row == 0)
                 consent_violations += int(unsubscribed[sent_rows].sum())
+                if book is not None and step_of(c.id) is not None:
+                    _journey_step(book, state, c, row, sent_rows, send_at)
+                    if sent_rows.size and c.channel == "mass":
+                        mass_days.setdefault(d, set()).add(c.id)
+                    continue
+                t = tallies[c.id]
                 if sent_rows.size:
                     t.sent += int(sent_rows.size)
                     t.first_at = min(t.first_at, send_at)
@@ -379,6 +404,9 @@ def run_backtest(
                     (send_at, dv["campaign"], cat_index[dv["category"]])
                 )
                 last_sent_at[dv["openid"]] = send_at
+                step = step_of(dv["campaign"])
+                if step is not None:  # the world knows a journey's sends by the journey's id
+                    dv["campaign"] = step[0]
         events = _check_events(world.day(today, deliveries), f"day({today.isoformat()})")
         totals["events"] += len(events)
         for ev in events:
@@ -395,6 +423,9 @@ def run_backtest(
                     t.revenue += amount
                     campaign_orders += 1
                     campaign_revenue += amount
+                elif cid in journey_money:
+                    journey_money[cid][0] += 1
+                    journey_money[cid][1] += amount
                 cat = product_cat.get(str(ev.get("product")))
                 if cat is not None:
                     ts = to_epoch(ev["at"])
@@ -410,7 +441,8 @@ def run_backtest(
                 ts = to_epoch(ev["at"])
                 for at, cid, _ in reversed(sends_log.get(openid, []) if openid is not None else []):
                     if 0 <= ts - at <= UNFOLLOW_ATTRIBUTION_HOURS * HOUR:
-                        tallies[cid].unfollows_48h += 1
+                        if cid in tallies:
+                            tallies[cid].unfollows_48h += 1
                         break
             elif kind == "subscribe":
                 totals["subscribes"] += 1
@@ -421,6 +453,8 @@ def run_backtest(
                         tallies[cid].reads += 1
                     else:
                         tallies[cid].link_clicks += 1
+        if book is not None:
+            book.observe(events)
         state.observe(events, now=local_midnight(today + timedelta(days=1)))
         if progress is not None:
             progress(d + 1, days)
@@ -472,6 +506,18 @@ def run_backtest(
         "campaigns": per_campaign,
         "seconds": round(time.perf_counter() - t_start, 2),
     }
+    if book is not None:
+        result["journeys"] = {
+            jid: {
+                "entered": tally.entered,
+                "sent": tally.sent,
+                "held_back": tally.held_back,
+                "converted": tally.converted,
+                "orders": journey_money[jid][0],
+                "revenue": round(journey_money[jid][1], 2),
+            }
+            for jid, tally in book.tallies.items()
+        }
     if references and policy not in ("oracle", "ceiling", "none") and has_expected(world):
         refs = {
             ref: run_backtest(scenario_raw, world_spec, ref, days, seed, references=False)
@@ -517,6 +563,19 @@ def _lift(t: CampaignTally) -> dict[str, Any] | None:
         "lift": round(p1 - p0, 5),
         "ci95": [round(p1 - p0 - 1.96 * se, 5), round(p1 - p0 + 1.96 * se, 5)],
     }
+
+
+def _journey_step(
+    book: JourneyBook, state: FollowerState, c: Campaign, row: np.ndarray, sent_rows: np.ndarray, at: float
+) -> None:
+    """A journey step's decision: its recipients enter the state as any send's do, and
+    every follower due at it moves on (held back: the step is skipped)."""
+    members = c.members or frozenset()
+    rows = np.asarray([state.index[o] for o in members if o in state.index], dtype=np.int64)
+    held = rows[row[rows] != 0]
+    if sent_rows.size:
+        state.record_plan_deliveries(sent_rows, c.id, at, c.channel)
+    book.decided(c.id, (state.openids[i] for i in sent_rows.tolist()), (state.openids[i] for i in held.tolist()), at)
 
 
 def _violations(

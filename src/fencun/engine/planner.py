@@ -106,6 +106,9 @@ class Campaign:
     segment: str | None = None
     channel: str = "mass"
     deadline: float | None = None  # epoch seconds; no sends after it
+    #: Only these followers (openids), on top of the segment: a journey's step goes to
+    #: those due at it. None: everyone the segment selects.
+    members: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -388,8 +391,9 @@ def _hard_rules(
     # A follower's refusal holds on every channel (consent.py).
     _mark(codes, state.opted_out, R.OPTED_OUT)
     _mark(codes, state.received_mask(campaign.id), R.ALREADY_SENT)
-    if campaign.segment is not None:
-        _mark(codes, ~evaluate_segment(campaign.segment, state, now), R.SEGMENT)
+    audience = audience_mask(campaign, state, now)
+    if audience is not None:
+        _mark(codes, ~audience, R.SEGMENT)
     if campaign.channel == "wecom":
         if "wecom_day" not in cache:
             cache["wecom_day"] = state.wecom_day == local_day_number(now)
@@ -407,16 +411,9 @@ def _hard_rules(
     else:
         if not limits.customer_service_messages:
             _mark(codes, np.ones(n, dtype=np.bool_), R.PLATFORM_LIMIT)
-        window = limits.customer_service_window_hours * HOUR
-        age = now - state.last_message_at
-        with np.errstate(invalid="ignore"):
-            outside = ~(age <= window) | (age < 0)
+        outside, used_up = customer_service_window(state, now, limits)
         _mark(codes, outside, R.OUTSIDE_WINDOW)
-        _mark(
-            codes,
-            state.cs_sent_since_message >= limits.customer_service_per_message,
-            R.PLATFORM_LIMIT,
-        )
+        _mark(codes, used_up, R.PLATFORM_LIMIT)
     if policy in MERCHANT_POLICIES and rules.in_quiet_hours(now):
         _mark(codes, np.ones(n, dtype=np.bool_), R.QUIET_HOURS)
     if policy in MERCHANT_POLICIES or policy in CAPPED_POLICIES:
@@ -432,6 +429,30 @@ def _hard_rules(
                 now - state.cat_last_push[:, c] < rules.category_cooldown_days * DAY,
                 R.CATEGORY_COOLDOWN,
             )
+
+
+def customer_service_window(
+    state: FollowerState, now: float, limits: PlatformLimits
+) -> tuple[np.ndarray, np.ndarray]:
+    """Followers a customer-service message cannot reach now: (outside their window -- no
+    message of theirs within it --, their window's messages used up)."""
+    age = now - state.last_message_at
+    with np.errstate(invalid="ignore"):
+        outside: np.ndarray = ~(age <= limits.customer_service_window_hours * HOUR) | (age < 0)
+    used_up: np.ndarray = state.cs_sent_since_message >= limits.customer_service_per_message
+    return outside, used_up
+
+
+def audience_mask(campaign: Campaign, state: FollowerState, now: float) -> np.ndarray | None:
+    """The followers ``campaign`` is meant for: its segment, narrowed to its members
+    (None: no narrowing, everyone)."""
+    mask = None if campaign.segment is None else evaluate_segment(campaign.segment, state, now)
+    if campaign.members is not None:
+        chosen = np.zeros(state.n, dtype=np.bool_)
+        rows = [state.index[o] for o in campaign.members if o in state.index]
+        chosen[np.asarray(rows, dtype=np.int64)] = True
+        mask = chosen if mask is None else mask & chosen
+    return mask
 
 
 def plan(
@@ -896,8 +917,9 @@ def _summary_parts(
 ) -> SummaryParts:
     reachable = state.wecom_contact if c.channel == "wecom" else state.subscribed
     everyone = reachable & ~state.received_mask(c.id)
-    if c.segment is not None:
-        everyone &= evaluate_segment(c.segment, state, now)
+    audience = audience_mask(c, state, now)
+    if audience is not None:
+        everyone &= audience
 
     def sums(mask: np.ndarray) -> MaskSums:
         return MaskSums(
