@@ -299,6 +299,8 @@ def test_the_menu_and_channel_code_pages_run_without_console_errors(live_server,
 
     page.goto(live_server.url + "/qr-channels/")
     page.wait_for_selector("h1:text-is('渠道码')")
+    # The code is drawn by the server on request: wait for the image, not only the page.
+    page.wait_for_function("document.querySelector('table.channels img').complete")
     assert page.evaluate("document.querySelector('table.channels img').naturalWidth") > 0
     assert console_errors == [], f"console errors: {console_errors}"
     assert external == [], f"the console loaded something external: {external}"

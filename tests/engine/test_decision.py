@@ -119,3 +119,24 @@ def test_the_ceiling_decides_on_the_truth_averaged_over_the_engines_own_cells():
     # The draw keeps the engine's own exploration offset around the new mean.
     offset = own.uplift_draw[open_] - own.uplift[open_]
     assert est.uplift_draw[open_] - est.uplift[open_] == pytest.approx(offset, abs=1e-3)
+
+
+def test_a_follower_who_chose_no_personalisation_is_estimated_as_one_with_no_evidence():
+    import numpy as np
+
+    from fencun.engine.estimates import estimate_campaign, plan_context
+    from fencun.engine.rules import MerchantRules
+    from tests.engine.factories import NOW, make_state
+
+    state = make_state(300, 7)
+    ctx = plan_context(state, NOW, MerchantRules(), np.random.default_rng(1))
+    before = estimate_campaign(state, ctx, 0, draw=False)
+    shown = int(np.argmax(ctx.evidence[:, 0]))
+    assert ctx.evidence[shown, 0] > 0
+    state.set_impersonal([state.openids[shown]])
+    ctx = plan_context(state, NOW, MerchantRules(), np.random.default_rng(1))
+    after = estimate_campaign(state, ctx, 0, draw=False)
+    assert not ctx.evidence[shown].any()
+    assert after.relevance[shown] == 0 and after.relevance[shown] != before.relevance[shown]
+    others = np.arange(state.n) != shown
+    assert np.array_equal(after.relevance[others], before.relevance[others])

@@ -36,6 +36,9 @@ class FollowerOut(Schema):
         description="the QR code's scene the follower subscribed through: store42 for EventKey qrscene_store42"
     )
     opted_out: bool = Field(description="replied 退订 or TD (and not 订阅 since): no marketing push")
+    personalised: bool = Field(
+        description="false: the follower chose no personalisation; the engine decides on non-personal rules only"
+    )
     tags: list[int]
     location: Location | None
     location_at: datetime | None
@@ -68,6 +71,14 @@ class FollowerRecordOut(Schema):
     events: list[EventOut]
     orders: list[EventOut]
     deliveries: list[DeliveryOut]
+
+
+class PreferencesIn(Schema):
+    personalised: bool = Field(description="false: no personalisation (PIPL art. 24)")
+
+
+class ErasedOut(Schema):
+    erased: dict[str, int] = Field(description="rows removed or made anonymous, per kind of data")
 
 
 class ErrorOut(Schema):

@@ -9,7 +9,17 @@ from ninja import Query, Status
 from fencun import inputs
 from fencun.api.auth import BearerToken, no_account, token_account
 from fencun.api.openapi import DocumentedAPI
-from fencun.api.schemas import AppId, ErrorOut, EventOut, FollowerOut, FollowerRecordOut, OpenId
+from fencun.api.schemas import (
+    AppId,
+    ErasedOut,
+    ErrorOut,
+    EventOut,
+    FollowerOut,
+    FollowerRecordOut,
+    OpenId,
+    PreferencesIn,
+)
+from fencun.audience import erasure, preferences
 from fencun.audience.models import Event, Follower
 from fencun.insights.follower_record import follower_record
 
@@ -48,6 +58,32 @@ def export_follower(request: HttpRequest, openid: OpenId, account: AppId | None 
     if record is None:
         return Status(404, {"detail": f"no follower with openid {openid!r}"})
     return Status(200, record)
+
+
+@api.post(
+    "/followers/{openid}/preferences",
+    response={200: FollowerOut, 404: ErrorOut},
+    summary="Record a follower's choice of no personalisation (or of personalisation again)",
+)
+def follower_preferences(request: HttpRequest, openid: OpenId, body: PreferencesIn, account: AppId | None = None):
+    acct = token_account(request, account)
+    follower = preferences.set_personalised(acct, openid, body.personalised) if acct else None
+    if follower is None:
+        return Status(404, {"detail": f"no follower with openid {openid!r}"})
+    return Status(200, follower)
+
+
+@api.delete(
+    "/followers/{openid}",
+    response={200: ErasedOut, 404: ErrorOut},
+    summary="Erase a follower: everything held about them, in every table (the right to erasure)",
+)
+def erase_follower(request: HttpRequest, openid: OpenId, account: AppId | None = None):
+    acct = token_account(request, account)
+    counts = erasure.erase_follower(acct, openid) if acct else None
+    if counts is None:
+        return Status(404, {"detail": f"no follower with openid {openid!r}"})
+    return Status(200, {"erased": counts})
 
 
 @api.get(
@@ -91,3 +127,4 @@ api.add_router("", "fencun.api.segments.router")  # /api/segments: saved audienc
 api.add_router("", "fencun.api.catalog.products")  # /api/products
 api.add_router("", "fencun.api.catalog.stores")  # /api/stores
 api.add_router("", "fencun.api.operations.router")  # /api/qr-channels, /api/menus
+api.add_router("", "fencun.api.journeys.router")  # /api/journeys: create, change, start, pause, resume

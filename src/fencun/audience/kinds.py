@@ -29,6 +29,7 @@ READ = "read"
 LINK_CLICK = "link_click"
 ORDER = "order"
 DELIVERY = "delivery"
+PREFERENCE = "preference"  # a follower's choice: {"personalised": bool}
 
 MESSAGE_KINDS = frozenset({TEXT, IMAGE, VOICE, VIDEO, SHORTVIDEO, LOCATION, LINK})
 

@@ -35,6 +35,10 @@ class Follower(models.Model):
     # back (订阅): opted out while the first is the later (fencun.engine.consent).
     opted_out_at = models.DateTimeField(null=True, blank=True)
     opted_in_at = models.DateTimeField(null=True, blank=True)
+    # "No personalisation" (PIPL art. 24): the engine decides for this follower on
+    # non-personal rules only (segment and caps), never on their learned interests.
+    personalised = models.BooleanField(default=True)
+    preference_at = models.DateTimeField(null=True, blank=True)  # of the latest choice
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,10 +27,11 @@ _SUBSCRIPTION_FIELDS = frozenset(
 _PROFILE_FIELDS = frozenset({"profile_at", "unionid", "language", "remark", "tags"})
 _LOCATION_FIELDS = frozenset({"lat", "lng", "location_at"})
 _CONSENT_FIELDS = frozenset({"opted_out_at", "opted_in_at"})
+_PREFERENCE_FIELDS = frozenset({"personalised", "preference_at"})
 #: Every follower field :func:`apply` reads or writes, for any kind of event.
 PROJECTED_FIELDS: tuple[str, ...] = (
     "last_interaction_at",
-    *sorted(_SUBSCRIPTION_FIELDS | _PROFILE_FIELDS | _LOCATION_FIELDS | _CONSENT_FIELDS),
+    *sorted(_SUBSCRIPTION_FIELDS | _PROFILE_FIELDS | _LOCATION_FIELDS | _CONSENT_FIELDS | _PREFERENCE_FIELDS),
 )
 
 
@@ -51,6 +52,8 @@ def fields_of(kind: str) -> frozenset[str]:
         fields |= _LOCATION_FIELDS
     if kind == kinds.TEXT:
         fields |= _CONSENT_FIELDS
+    if kind == kinds.PREFERENCE:
+        fields |= _PREFERENCE_FIELDS
     return fields
 
 
@@ -131,6 +134,11 @@ def apply(
         field = "opted_in_at" if change else "opted_out_at"
         if _later(getattr(follower, field), occurred_at):
             put(field, occurred_at)
+
+    chosen = payload.get("personalised") if kind == kinds.PREFERENCE else None
+    if isinstance(chosen, bool) and _later(follower.preference_at, occurred_at):
+        put("personalised", chosen)
+        put("preference_at", occurred_at)
     return changed
 
 
@@ -147,8 +155,10 @@ def reset(follower: Follower) -> None:
         "profile_at",
         "opted_out_at",
         "opted_in_at",
+        "preference_at",
     ):
         setattr(follower, field, None)
+    follower.personalised = True
     follower.subscribed = False
     follower.subscribe_scene = ""
     follower.subscribe_scene_value = ""

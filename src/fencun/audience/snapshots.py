@@ -38,7 +38,7 @@ from fencun.engine.catalog import Category
 from fencun.engine.state import FollowerState
 
 SNAPSHOT_DIR = "snapshots"
-FORMAT = 3  # bumped when the file's layout or the fold's meaning changes: old files are rebuilt
+FORMAT = 4  # bumped when the file's layout or the fold's meaning changes: old files are rebuilt
 
 
 @dataclass

@@ -399,6 +399,7 @@ def _lay_on_current(account: Account, state: FollowerState) -> None:
                 [openid], subscribed_at=since.timestamp() if since else None,
                 scene=scene or "", channel=channel or "",
             )
+    state.set_impersonal(followers.filter(personalised=False).values_list("openid", flat=True))
     for openid, tags in followers.exclude(tags=[]).order_by("pk").values_list("openid", "tags"):
         if tags:
             state.set_tags(openid, [str(t) for t in tags])

@@ -368,6 +368,9 @@ def context_basis(state: FollowerState, now: float) -> ContextBasis:
     """The :class:`ContextBasis` of ``state`` at ``now``. ``state.stats`` must be the
     account's pooled statistics: the next push's uplift is learned from them."""
     evidence = state.evidence_at(now)
+    # A follower who chose no personalisation is decided on as one the engine knows
+    # nothing of: their learned interests are not used (PIPL art. 24).
+    evidence[state.impersonal] = np.float32(0.0)
     revenue = uplift(state, "revenue")
     cells = state.uplift_cells_of(range(len(state.categories)), now, evidence=evidence)
     next_push, organic = future_push_value(state, revenue, cells)

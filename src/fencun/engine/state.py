@@ -201,6 +201,8 @@ COLUMNS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
     # The channel QR code of the latest subscription: its scene value (``store42`` for the
     # EventKey ``qrscene_store42``), an index into ``channels``.
     "channel": (np.int16, (), -1),
+    # The follower chose no personalisation: decided on non-personal rules only.
+    "impersonal": (np.bool_, (), False),
     "lat": (np.float64, (), np.nan),
     "lng": (np.float64, (), np.nan),
     "distance_km": (np.float32, (), np.nan),
@@ -403,6 +405,12 @@ class FollowerState:
         if scene not in self.scenes:
             self.scenes.append(scene)
         return self.scenes.index(scene)
+
+    def set_impersonal(self, openids: Iterable[str]) -> None:
+        """The followers who chose no personalisation (the only ones, from now)."""
+        self._impersonal[: self.n] = False
+        rows = [self.index[o] for o in openids if o in self.index]
+        self._impersonal[np.asarray(rows, dtype=np.int64)] = True
 
     def _channel_code(self, value: str) -> int:
         if value not in self.channels:
