@@ -38,6 +38,9 @@ class Account(models.Model):
     aes_key = SecretField(_("EncodingAESKey"), blank=True)
     mode = models.CharField(_("消息加解密方式"), max_length=16, choices=Mode.choices, default=Mode.PLAINTEXT)
     is_default = models.BooleanField(_("默认账号"), default=False)
+    # Events older than this many months are made anonymous (audience/retention.py);
+    # None keeps them.
+    retention_months = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

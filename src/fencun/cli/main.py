@@ -34,6 +34,7 @@ def build() -> typer.Typer:
     from fencun.cli import member as member_cli
     from fencun.cli import migrate as migrate_cli
     from fencun.cli import orders as orders_cli
+    from fencun.cli import retention as retention_cli
     from fencun.cli import sandbox as sandbox_cli
     from fencun.cli import secrets_cmd as secrets_cli
     from fencun.cli import sync as sync_cli
@@ -63,6 +64,7 @@ def build() -> typer.Typer:
     app.add_typer(bench.app, name="bench")
     app.command("backtest", help=backtest_cli.HELP)(backtest_cli.backtest)
     app.command("import-orders", help=orders_cli.HELP)(orders_cli.import_orders)
+    app.command("retention", help=retention_cli.HELP)(retention_cli.retention)
     app.command("sandbox", help=sandbox_cli.HELP)(sandbox_cli.sandbox)
     app.command("sync", help=sync_cli.HELP)(sync_cli.sync)
     app.command("import-products", help=import_cli.PRODUCTS_HELP)(import_cli.import_products)
