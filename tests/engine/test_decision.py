@@ -123,10 +123,10 @@ def test_the_ceiling_decides_on_the_truth_averaged_over_the_engines_own_cells():
 
 def test_a_follower_who_chose_no_personalisation_is_estimated_as_one_with_no_evidence():
     import numpy as np
+    from tests.engine.factories import NOW, make_state
 
     from fencun.engine.estimates import estimate_campaign, plan_context
     from fencun.engine.rules import MerchantRules
-    from tests.engine.factories import NOW, make_state
 
     state = make_state(300, 7)
     ctx = plan_context(state, NOW, MerchantRules(), np.random.default_rng(1))
