@@ -20,6 +20,7 @@ from fencun.accounts.models import Account
 from fencun.api.models import ApiToken
 from fencun.audience.models import Segment, Store
 from fencun.audience.services import record_event
+from fencun.campaigns.models import Journey
 from fencun.campaigns.segments import forget_states
 from fencun.campaigns.services import create_campaign, update_rules
 from fencun.catalog.models import Category, Product
@@ -62,6 +63,11 @@ def two(make_account):
     ).pk)
     THEIRS["menu_id"] = str(Menu.objects.create(
         account=theirs, buttons=[{"type": "click", "name": "乙方", "key": "k", "reply": MARKER}],
+    ).pk)
+    THEIRS["journey_id"] = str(Journey.objects.create(
+        account=theirs, name=f"{MARKER}旅程",
+        definition={"trigger": {"kind": "subscribe"}, "steps": [{"send": {"title": MARKER, "category": "sofa",
+                                                                         "products": []}}]},
     ).pk)
     forget_states()
     return ours, theirs

@@ -14,7 +14,7 @@ from fencun.api.models import ApiToken
 from fencun.audience.erasure import erase_follower
 from fencun.audience.models import Event
 from fencun.audience.services import record_event
-from fencun.campaigns.models import OutboxItem, PlanSnapshot
+from fencun.campaigns.models import Journey, JourneyEntry, OutboxItem, PlanSnapshot
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category
 from fencun.gateway.models import InboxEvent
@@ -55,6 +55,8 @@ def held(make_account):
     NoticeSend.objects.create(account=account, openid=GONE, template_id="t", key="k1")
     InboxEvent.objects.create(account=account, kind="text", openid=GONE, occurred_at=T0, received_at=T0,
                               payload={"content": "你好"}, source="wechat", dedup_key="i1")
+    journey = Journey.objects.create(account=account, name="欢迎", definition={})
+    JourneyEntry.objects.create(journey=journey, openid=GONE, version=1, entered_at=T0, due_at=T0)
     return account, campaign
 
 

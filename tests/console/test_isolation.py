@@ -16,7 +16,7 @@ from fencun.accounts.models import Account, Membership
 from fencun.accounts.roles import grant, role_in
 from fencun.api.models import ApiToken
 from fencun.audience.models import Event, Follower, Segment, Store
-from fencun.campaigns.models import Campaign
+from fencun.campaigns.models import Campaign, Journey
 from fencun.campaigns.services import create_campaign
 from fencun.catalog.models import Category, Product
 from fencun.channels.models import BroadcastPost
@@ -30,6 +30,7 @@ MARKER = "乙方机密"
 OBJECTS = {
     "followers": "follower", "segments": "segment", "campaigns": "campaign", "stores": "store",
     "products": "product", "auto-replies": "autoreply", "qr-channels": "qrchannel", "menus": "menu",
+    "journeys": "journey",
 }
 # Pages of one object that only take a POST (an action on it).
 POST_ONLY = frozenset({"qr-channels/<int:pk>/", "menus/<int:pk>/publish/", "menus/<int:pk>/withdraw/"})
@@ -59,6 +60,9 @@ def shop(account: Account, word: str) -> dict[str, int]:
                                               ticket="t", url="http://weixin.qq.com/q/x", welcome=word).pk,
         "menu": Menu.objects.create(account=account, buttons=[
             {"type": "click", "name": "菜单", "key": "k", "reply": word}]).pk,
+        "journey": Journey.objects.create(account=account, name=f"{word}旅程", definition={
+            "trigger": {"kind": "subscribe"},
+            "steps": [{"send": {"title": word, "category": category.key, "products": []}}]}).pk,
     }
 
 

@@ -30,7 +30,7 @@ def test_json_output_and_a_clean_message_exits_0(tmp_path: Path):
         json.dumps(
             {
                 "kind": "news",
-                "title": "真皮沙发周末到店价 1999 元，送货上门",
+                "title": "【广告】真皮沙发周末到店价 1999 元，送货上门",
                 "digest": "本周六日到店，三人位沙发 1999 元。",
                 "body": "[[S1 ¥1999]] https://shop.example.com/s1",
             },

@@ -32,7 +32,7 @@ def spans(message: Message, code: str) -> list[str]:
 
 GOOD_NEWS = Message(
     kind="news",
-    title="真皮沙发周末到店价 1999 元，送货上门",
+    title="【广告】真皮沙发周末到店价 1999 元，送货上门",  # an ad, marked as one
     digest="本周六日到惠州门店，头层牛皮三人位沙发 1999 元，送货安装。",
     body="本周六日到店，头层牛皮三人位沙发 1999 元。\n\n[[SOFA-1 ¥1999]]\n\n详情：https://shop.example.com/sofa",
 )

@@ -1,6 +1,7 @@
 """A follower's erasure in campaigns' tables (see ``audience/erasure.py``): they leave
-every plan's recipients, holdout and controls, and every outbox row; a pending row that
-was theirs alone is removed, so nothing is sent to them after the erasure."""
+every plan's recipients, holdout and controls, every outbox row and every journey; a
+pending row that was theirs alone is removed, so nothing is sent to them after the
+erasure."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models.functions import Cast
 
 from fencun.accounts.models import Account
 from fencun.audience.erasure import without
-from fencun.campaigns.models import OutboxItem, PlanSnapshot
+from fencun.campaigns.models import JourneyEntry, OutboxItem, PlanSnapshot
 
 #: What a customer-service row's key becomes once its follower is erased.
 ERASED_KEY = "erased-{pk}"
@@ -46,4 +47,6 @@ def erase_follower(account: Account, openid: str) -> int:
                 row.key = ERASED_KEY.format(pk=row.pk)
             row.save(update_fields=["openids", "key"])
         changed += 1
+    # Their place in journeys goes too: an erased follower is one fencun never met.
+    changed += JourneyEntry.objects.filter(journey__account=account, openid=openid).delete()[0]
     return changed

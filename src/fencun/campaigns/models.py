@@ -158,6 +158,11 @@ class Campaign(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # A finished or cancelled campaign put away: out of the list, kept with its results.
     archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    # A journey's step: the campaign that sent it to the followers due at it then.
+    journey = models.ForeignKey(
+        "campaigns.Journey", on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns"
+    )
+    journey_step = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -173,6 +178,79 @@ class Campaign(models.Model):
     def engine_id(self) -> str:
         """The campaign's id as the engine and the event log know it."""
         return engine_id_of(self.pk)
+
+
+class Journey(models.Model):
+    """A triggered follow-up: ``definition`` is the engine's journey shape (trigger, steps,
+    exit; see ``fencun.engine.journeys``), checked by ``campaigns/journeys.py`` on save.
+
+    ``version`` goes up with every change of the definition; an entry remembers the version
+    it runs on. ``enter_after_event`` is the last event of the log when it last went live:
+    only later events enter followers (a paused journey enters nobody, even afterwards).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        LIVE = "live", _("Live")
+        PAUSED = "paused", _("Paused")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="journeys")
+    name = models.CharField(max_length=200)
+    definition = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    enter_after_event = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Journey")
+        verbose_name_plural = _("Journeys")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JourneyEntry(models.Model):
+    """One follower's way through a journey: the send step they wait for and when it is
+    due; ``left_at`` once they left. One per (journey, follower): a follower enters once."""
+
+    class Left(models.TextChoices):
+        GOAL = "goal", _("Ordered (the goal)")
+        UNFOLLOWED = "unfollowed", _("Unfollowed")
+        FINISHED = "finished", _("Finished")
+        EDITED = "edited", _("Their step was removed by an edit")
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="entries")
+    openid = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    step = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True)  # None once they left
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    left_reason = models.CharField(max_length=12, choices=Left.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "openid"], name="journey_entry_once"),
+        ]
+        # The scheduler reads what is due: its cost follows the due steps, not the entrants.
+        indexes = [models.Index(fields=["journey", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.journey_id}/{self.openid} at {self.step}"
+
+
+class JourneyCursor(models.Model):
+    """Where the journeys' entry pass of an account stopped in the event log, and the
+    local day it last looked for inactive followers."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="journey_cursor")
+    event_id = models.BigIntegerField(default=0)
+    inactive_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"journeys of {self.account_id} @ {self.event_id}"
 
 
 class PlanSnapshot(models.Model):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -31,6 +33,7 @@ from fencun.campaigns.services import (
     transition,
 )
 from fencun.engine import planner
+from fencun.engine import reasons as R
 from fencun.engine.limits import load_wecom_limits
 from fencun.engine.state import FollowerState
 
@@ -68,13 +71,15 @@ def dry_run(
     *,
     state: FollowerState | None = None,
     policy: str = "fencun",
+    members: frozenset[str] | None = None,
 ) -> PlanSnapshot:
     """Plan ``campaign`` for send time ``at`` (default now) and store the snapshot.
 
     The snapshot holds reach, hold-backs by reason, predicted orders, revenue (yuan) and
     unfollows beside send-to-all, and the dial's effect. The campaign becomes ``planned``.
     ``policy`` is the engine's (``fencun``; ``blast`` sends to the whole segment within
-    platform limits).
+    platform limits). ``members`` narrows the audience to those followers (a journey's
+    step: the followers due at it).
     """
     if campaign.status not in (S.LINTED, S.PLANNED):
         raise CampaignError(f"a {campaign.status} campaign cannot be planned; lint it first")
@@ -84,7 +89,7 @@ def dry_run(
         return _publication_plan(campaign, at)
     state = state or build_state(campaign.account, at)
     rules = rules_for(campaign.account).as_engine_rules()
-    ec = engine_campaign(campaign)
+    ec = replace(engine_campaign(campaign), members=members)
     # The dial table is this plan at other dial values: the same seed and the same draws,
     # so its row at the merchant's value is the plan itself.
     seed, explore = plan_seed(campaign, at), True
@@ -100,7 +105,8 @@ def dry_run(
             explore=explore,
         )
         current = result.follower_value_yuan  # the rules' value, or the one learned
-        dial = planner.dial_effect(
+        # A journey's step (members named) is approved unseen: nobody reads its dial.
+        dial = [] if members is not None else planner.dial_effect(
             state,
             [ec],
             at.timestamp(),
@@ -116,13 +122,14 @@ def dry_run(
         # The dial moves the engine's decision; a blast plan is not one of its rows.
         row["current"] = policy == "fencun" and row["follower_value_yuan"] == current
     summary = result.summaries[0]
+    audience, held_back = _audience(result, ec, state)
     with transaction.atomic():
         snapshot = PlanSnapshot.objects.create(
             campaign=campaign,
             planned_for=at,
             reach=summary.sent,
-            audience=summary.audience,
-            held_back=dict(summary.held_back),
+            audience=audience if audience is not None else summary.audience,
+            held_back=held_back if held_back is not None else dict(summary.held_back),
             predicted=vars(summary.predicted),
             send_to_all=vars(summary.send_to_all),
             dial_effect=dial,
@@ -134,6 +141,18 @@ def dry_run(
         )
         transition(campaign, S.PLANNED)
     return snapshot
+
+
+def _audience(
+    result: planner.Plan, ec: planner.Campaign, state: FollowerState
+) -> tuple[int | None, dict[str, int] | None]:
+    """A campaign for named members (a journey's step): its audience and hold-backs are
+    among them, not the whole account's (None: the engine's summary stands)."""
+    if ec.members is None:
+        return None, None
+    rows = np.asarray([state.index[o] for o in ec.members if o in state.index], dtype=np.int64)
+    counts = np.bincount(result.codes[result.campaigns.index(ec)][rows], minlength=len(R.CODES))
+    return int(rows.size), {code: int(counts[i]) for i, code in enumerate(R.CODES) if i and counts[i]}
 
 
 def _publication_plan(campaign: Campaign, at: datetime) -> PlanSnapshot:

@@ -511,8 +511,11 @@ def delivery_reasons(campaign: Campaign) -> list[ReasonGroup]:
 
 def campaigns_of(account: Account, statuses: Iterable[str] | None = None, *, archived: bool = False):
     """The account's campaigns, newest first, optionally of some statuses; the archived ones
-    instead of the others with ``archived``."""
-    qs = Campaign.objects.filter(account=account, archived_at__isnull=not archived).order_by("-created_at")
+    instead of the others with ``archived``. A journey's steps are the journey's, shown
+    with it (one a minute would bury the merchant's own)."""
+    qs = Campaign.objects.filter(
+        account=account, archived_at__isnull=not archived, journey__isnull=True
+    ).order_by("-created_at")
     if statuses:
         qs = qs.filter(status__in=list(statuses))
     return qs

@@ -40,3 +40,13 @@ def scheduler_tick() -> None:
 def wecom_results_tick() -> int:
     """Every ten minutes: read back what members sent of WeCom campaign tasks."""
     return delivery.collect_wecom_results()
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("campaigns-journeys")
+def journeys_tick() -> int:
+    """Every minute: enter and exit followers of running journeys, then approve their
+    due steps (the scheduler starts them); returns step campaigns approved."""
+    from fencun.campaigns import journeys
+
+    return journeys.run_all()[1]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import channels, members, menus, qrchannels, segments, setup, views
+from fencun.console import channels, journeys, members, menus, qrchannels, segments, setup, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -21,6 +21,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign, name="console-campaign"),
     path("campaigns/<int:pk>/edit/", views.campaign_edit, name="console-campaign-edit"),
     path("campaigns/<int:pk>/report/", views.campaign_report, name="console-campaign-report"),
+    path("journeys/", journeys.journeys, name="console-journeys"),
+    path("journeys/<int:pk>/", journeys.journey, name="console-journey"),
     path("rules/", views.rules, name="console-rules"),
     path("account/", views.account_switch, name="console-account"),
     path("products/", views.products, name="console-products"),

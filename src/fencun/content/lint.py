@@ -1,4 +1,5 @@
-"""The content lint: Advertising Law terms, spam, headline, first screen, products, links, prices.
+"""The content lint: Advertising Law terms, spam, headline, first screen, products, links,
+prices, the 广告 mark, claims against the named products and the AI-generated label.
 
 Every rule reads its words and limits from ``data/*.json`` (each with its source).
 """
@@ -7,12 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from urllib.parse import urlsplit
 
-from fencun.content import rules_data, segment, template_rules
+from fencun.content import labels, rules_data, segment, template_rules
 from fencun.content.limits import load_article_limits
 from fencun.content.model import Finding, Message, ProductInfo, Severity
 
@@ -53,11 +54,19 @@ def _f(
     return Finding(code, severity, field, span, zh, en, fix_zh, fix_en)
 
 
-def lint(message: Message, catalog: Mapping[str, ProductInfo] | None = None) -> list[Finding]:
+def lint(
+    message: Message,
+    catalog: Mapping[str, ProductInfo] | None = None,
+    *,
+    products: Iterable[ProductInfo] | None = None,
+) -> list[Finding]:
     """All findings for ``message``, ordered by field and position.
 
     ``catalog`` maps SKU to the product as the catalog holds it; without it the price
-    and unknown-product checks that need it are skipped.
+    and unknown-product checks that need it are skipped. ``products`` are the products
+    the campaign names (its attached products); with the catalog's products the message
+    names (cards, names in the text) they are what prices and 包邮 are checked against.
+    A message that names no product gets no claim findings.
     """
     findings: list[Finding] = []
     fields = {name: getattr(message, name) or "" for name in TEXT_FIELDS}
@@ -70,6 +79,10 @@ def lint(message: Message, catalog: Mapping[str, ProductInfo] | None = None) -> 
     findings.extend(_links(message))
     findings.extend(_body_images(message))
     findings.extend(_template(message, findings))
+    named = _named_products(message, catalog, products)
+    findings.extend(_claims(message, named, findings))
+    findings.extend(_ad_unmarked(message, named))
+    findings.extend(_ai_unlabelled(message))
     order = {name: i for i, name in enumerate(("title", "author", "digest", "body", "cover_url", "kind"))}
     # Template data fields come last, each by its name.
     findings.sort(key=lambda f: (order.get(f.field, 99), f.field if f.field not in order else "", f.span, f.code))
@@ -383,6 +396,14 @@ def _price(raw: str | None) -> Decimal | None:
         return None
 
 
+def _differs(catalog_price: Decimal, price: Decimal) -> bool:
+    """The catalog's price is not ``price``; a signalling NaN in the catalog differs too."""
+    try:
+        return bool(catalog_price != price)
+    except InvalidOperation:
+        return True
+
+
 def _products(message: Message, catalog: Mapping[str, ProductInfo] | None) -> Iterator[Finding]:
     limits = rules_data.spam_patterns()["limits"]
     cards = list(CARD.finditer(message.body))
@@ -433,7 +454,7 @@ def _products(message: Message, catalog: Mapping[str, ProductInfo] | None) -> It
                 "Use one price throughout",
             )
         seen.setdefault(sku, (price, m))
-        if catalog is not None and catalog[sku].price != price:
+        if catalog is not None and _differs(catalog[sku].price, price):
             yield _f(
                 "price-mismatch",
                 Severity.ERROR,
@@ -465,7 +486,7 @@ def _prices_in_text(message: Message, catalog: Mapping[str, ProductInfo]) -> Ite
                 if not p:
                     continue
                 price = _price(p.group(1) or p.group(2))
-                if price is not None and price != product.price:
+                if price is not None and _differs(product.price, price):
                     start = m.end() + p.start()
                     yield _f(
                         "price-mismatch",
@@ -477,6 +498,156 @@ def _prices_in_text(message: Message, catalog: Mapping[str, ProductInfo]) -> Ite
                         f"改为 ¥{product.price}",
                         f"Use ¥{product.price}",
                     )
+
+
+# --- labels and claims --------------------------------------------------------------
+
+
+def _named_products(
+    message: Message,
+    catalog: Mapping[str, ProductInfo] | None,
+    products: Iterable[ProductInfo] | None,
+) -> list[ProductInfo]:
+    """The products the message is about: those passed in, the catalog's products whose
+    card is in the body, and those whose name (two characters or more) is in the text."""
+    named: dict[str, ProductInfo] = {}
+    for product in products or ():
+        named.setdefault(product.sku, product)
+    if catalog:
+        for m in CARD.finditer(message.body):
+            if m.group(1) in catalog:
+                named.setdefault(m.group(1), catalog[m.group(1)])
+        texts = [getattr(message, field) or "" for field in TEXT_FIELDS]
+        for sku, product in catalog.items():
+            if len(product.name) >= 2 and any(product.name in t for t in texts):
+                named.setdefault(sku, product)
+    return list(named.values())
+
+
+def _claims(
+    message: Message, named: list[ProductInfo], found: list[Finding]
+) -> Iterator[Finding]:
+    """Prices and 包邮 in the text against the named products (《广告法》第八条、第二十八条)."""
+    if not named:
+        return
+    priced = [p for p in named if isinstance(p.price, Decimal) and p.price.is_finite()]
+    not_free = [p for p in named if p.free_shipping is False]
+    for field in TEXT_FIELDS:
+        text = getattr(message, field) or ""
+        if not text:
+            continue
+        # Prices in cards and those the catalog check already flagged are not repeated.
+        taken = [f.span for f in found if f.field == field and f.code == "price-mismatch"]
+        for mention in labels.price_mentions(text) if priced else ():
+            span = (mention.start, mention.end)
+            if _inside_url(text, mention.start) or any(s < span[1] and span[0] < e for s, e in taken):
+                continue
+            if any(labels.price_matches(mention, p.price) for p in priced):
+                continue
+            said = text[mention.start : mention.end]
+            costs = "、".join(f"{p.name} {labels.yuan(p.price)}" for p in priced[:3])
+            costs_en = ", ".join(f"{p.name} costs {labels.yuan(p.price)}" for p in priced[:3])
+            yield _f(
+                "claim-price",
+                Severity.ERROR,
+                field,
+                span,
+                f"文中价格“{said}”与所提商品的售价不符：{costs}（《广告法》第八条：价格表示应当准确）",
+                f"The text says “{said}” but {costs_en} (Advertising Law art. 8: prices must be accurate)",
+                "改为商品库中的售价，或先更新商品库；原价、优惠券等金额请写明（如“原价”“券”）",
+                "Use the catalog price, or update the catalog first; label other amounts (原价 list price, 券 coupon)",
+            )
+        if not not_free:
+            continue
+        names = "、".join(p.name for p in not_free[:3])
+        names_en = ", ".join(p.name for p in not_free[:3])
+        for start, end in labels.free_shipping_claims(text):
+            word = text[start:end]
+            yield _f(
+                "claim-free-shipping",
+                Severity.ERROR,
+                field,
+                (start, end),
+                f"文中写“{word}”，但商品库记录{names}不包邮（《广告法》第八条：允诺应当准确）",
+                f"The text says “{word}” (free shipping) but the catalog says {names_en} does not ship free (Advertising Law art. 8)",
+                f"删除“{word}”或注明哪些商品不包邮；如确实包邮，先更新商品库",
+                f"Remove “{word}” or say which products do not ship free; if they do ship free, update the catalog first",
+            )
+
+
+def _ad_signal(message: Message, named: list[ProductInfo]) -> tuple[str, int, int] | None:
+    """Where the message first reads as an advertisement: a promotion word or a call to
+    buy. (A product card or a price alone does not decide it: a store's news of a new
+    sofa is information until it urges a purchase.)"""
+    words = [*rules_data.spam_patterns()["promotion"], *labels.ad_label()["call_to_buy"]["items"]]
+    pattern = _words(words)
+    candidates: list[tuple[int, int, int, str]] = []
+    for rank, field in enumerate(TEXT_FIELDS):
+        text = getattr(message, field) or ""
+        if not text:
+            continue
+        hits = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        if hits:
+            start, end = min(hits)
+            candidates.append((rank, start, end, field))
+    if not candidates:
+        return None
+    _, start, end, field = min(candidates)
+    return field, start, end
+
+
+def _ad_unmarked(message: Message, named: list[ProductInfo]) -> Iterator[Finding]:
+    """An ad without a 广告 mark in its title or first screen (《互联网广告管理办法》第九条).
+    Advice, not a warning to acknowledge: whether a push is an ad is the merchant's to
+    judge, and the words that suggest it are a heuristic."""
+    if message.kind == "template":
+        return  # marketing in a template message is an error of its own
+    signal = _ad_signal(message, named)
+    if signal is None:
+        return
+    columns = rules_data.spam_patterns()["limits"]["first_screen_columns"]
+    body = message.body or ""
+    first_screen = (message.title, message.digest, body[: _cut_index(body, columns)])
+    if any(labels.has_ad_mark(t or "") for t in first_screen):
+        return
+    field, start, end = signal
+    word = (getattr(message, field) or "")[start:end]
+    yield _f(
+        "ad-unmarked",
+        Severity.INFO,
+        field,
+        (start, end),
+        f"“{word}”表明这是一条广告，但标题和首屏没有“广告”标识（《互联网广告管理办法》第九条、《广告法》第十四条：广告应当具有可识别性）",
+        f"“{word}” makes this an advertisement, but neither the title nor the first screen marks it as one "
+        "(Internet Advertising Measures art. 9, Advertising Law art. 14: ads must be identifiable)",
+        "标注“广告”",
+        "Mark it “广告” (advertisement) in the title or the first screen",
+    )
+
+
+def _ai_unlabelled(message: Message) -> Iterator[Finding]:
+    """AI-generated content without an explicit label (《人工智能生成合成内容标识办法》,
+    GB 45438-2025)."""
+    if not message.ai_generated:
+        return
+    texts = [getattr(message, field) or "" for field in TEXT_FIELDS]
+    texts += [template_rules.value_of(entry) for entry in message.data.values()]
+    if any(labels.has_ai_label(t) for t in texts):
+        return
+    field = next(
+        (f for f in ("body", "title", "digest") if (getattr(message, f) or "").strip()), "body"
+    )
+    yield _f(
+        "ai-unlabelled",
+        Severity.ERROR,
+        field,
+        (0, 0),
+        "这条消息标记为 AI 生成，但正文没有显式标识（《人工智能生成合成内容标识办法》、GB 45438-2025）",
+        "The message is marked AI-generated but carries no explicit label "
+        "(Measures for Labelling AI-Generated Content, GB 45438-2025)",
+        "在开头或结尾加上“本内容由AI生成”",
+        "Add “本内容由AI生成” (generated by AI) at the start or the end",
+    )
 
 
 # --- links --------------------------------------------------------------------------

@@ -156,6 +156,37 @@ def parse_journeys(raw: Any, categories: Sequence[Category]) -> list[Journey]:
     return out
 
 
+def fires(trigger: Trigger, ev: Mapping[str, Any], stores: Sequence[tuple[float, float]] = ()) -> bool:
+    """Whether event ``ev`` (``kind`` and its payload's fields) fires ``trigger``; an
+    ``inactive`` trigger is a state, not an event, and never fires here."""
+    kind = ev.get("kind")
+    if trigger.kind == "subscribe":
+        if kind != "subscribe":
+            return False
+        value = str(ev.get("scene_value") or ev.get("scene") or "")
+        return trigger.scene is None or _scene(value) == trigger.scene
+    if trigger.kind == "keyword":
+        return kind == "text" and (trigger.keyword or "") in str(ev.get("content") or "")
+    if trigger.kind == "location":
+        if kind != "location" or not stores:
+            return False
+        try:
+            lat, lng = float(ev["lat"]), float(ev["lng"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        return min(haversine_km(lat, lng, s[0], s[1]) for s in stores) <= (trigger.km or 0)
+    return trigger.kind != "inactive" and trigger.kind == kind  # order, link_click
+
+
+def advance(journey: Journey, step: int, at: float) -> tuple[int, float] | None:
+    """The send step a follower placed at ``step`` at ``at`` waits for, and when it is
+    due (waits passed); None past the last step: they leave."""
+    while step < len(journey.steps) and not isinstance(journey.steps[step], SendStep):
+        at += float(journey.steps[step]) * DAY  # type: ignore[arg-type]  # a wait
+        step += 1
+    return (step, at) if step < len(journey.steps) else None
+
+
 @dataclass
 class Tally:
     """One journey's figures: followers who entered, left on an order (the goal), sends,
@@ -186,25 +217,6 @@ class JourneyBook:
 
     # -- entering and leaving ----------------------------------------------------------
 
-    def _fires(self, trigger: Trigger, ev: Mapping[str, Any]) -> bool:
-        kind = ev.get("kind")
-        if trigger.kind == "subscribe":
-            if kind != "subscribe":
-                return False
-            value = str(ev.get("scene_value") or ev.get("scene") or "")
-            return trigger.scene is None or _scene(value) == trigger.scene
-        if trigger.kind == "keyword":
-            return kind == "text" and (trigger.keyword or "") in str(ev.get("content") or "")
-        if trigger.kind == "location":
-            if kind != "location" or not self.stores:
-                return False
-            try:
-                lat, lng = float(ev["lat"]), float(ev["lng"])
-            except (KeyError, TypeError, ValueError):
-                return False
-            return min(haversine_km(lat, lng, s[0], s[1]) for s in self.stores) <= (trigger.km or 0)
-        return trigger.kind == kind  # order, link_click
-
     def _enter(self, journey: Journey, openid: str, at: float) -> None:
         if openid in self.seen[journey.id]:
             return
@@ -214,13 +226,11 @@ class JourneyBook:
 
     def _move(self, journey: Journey, openid: str, step: int, at: float) -> None:
         """Place a follower at ``step``, passing waits; past the last step, they leave."""
-        while step < len(journey.steps) and not isinstance(journey.steps[step], SendStep):
-            at += float(journey.steps[step]) * DAY  # type: ignore[arg-type]  # a wait
-            step += 1
-        if step >= len(journey.steps):
+        placed = advance(journey, step, at)
+        if placed is None:
             self.at[journey.id].pop(openid, None)
         else:
-            self.at[journey.id][openid] = (step, at)
+            self.at[journey.id][openid] = placed
 
     def observe(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Enter and leave on the day's events (in time order)."""
@@ -236,7 +246,7 @@ class JourneyBook:
                 elif inside and kind == "order" and journey.exit_on_order:
                     del self.at[journey.id][openid]
                     self.tallies[journey.id].converted += 1
-                elif not inside and journey.trigger.kind != "inactive" and self._fires(journey.trigger, ev):
+                elif not inside and journey.trigger.kind != "inactive" and fires(journey.trigger, ev, self.stores):
                     self._enter(journey, openid, at)
 
     def enter_inactive(self, state: FollowerState, now: float) -> None:
