@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import channels, journeys, members, menus, qrchannels, segments, setup, views
+from fencun.console import channels, journeys, members, menus, notices, qrchannels, segments, setup, views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -42,6 +42,8 @@ urlpatterns = [
     path("qr-channels/", qrchannels.qr_channels, name="console-qr-channels"),
     path("qr-channels/<int:pk>/", qrchannels.qr_channel, name="console-qr-channel"),
     path("qr-channels/<int:pk>/code.<str:fmt>", qrchannels.qr_channel_code, name="console-qr-channel-code"),
+    path("notices/", notices.notices, name="console-notices"),
+    path("notices/templates/", notices.notice_template_add, name="console-notice-template-add"),
     path("menus/", menus.menus, name="console-menus"),
     path("menus/import/", menus.menu_import, name="console-menu-import"),
     path("menus/<int:pk>/publish/", menus.menu_publish, name="console-menu-publish"),

@@ -23,7 +23,7 @@ from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Event
 from fencun.channels.wechat.client import WeChatClient
-from fencun.channels.wechat.errors import ChannelError, OutcomeUnknown, TransportError, WeChatError
+from fencun.channels.wechat.errors import ChannelError, LimitRefused, OutcomeUnknown, TransportError, WeChatError
 from fencun.channels.wechat.notices import NoticeTemplate, check_data
 from fencun.operations.models import NoticeSend
 from fencun.operations.platform_words import platform_words
@@ -150,6 +150,19 @@ def _deliver(row: NoticeSend, client: WeChatClient) -> NoticeSend:
         row.status, row.sent_at = NoticeSend.Status.SENT, clock.now()
     row.save(update_fields=["status", "msgid", "detail", "sent_at"])
     return row
+
+
+def add_template(client: WeChatClient, tid: int, kids: list[int], scene: str) -> str:
+    """Select a library template with the keywords ``kids`` for the service ``scene``;
+    its id. :class:`NoticeError` with the refusal in the merchant's words."""
+    try:
+        return client.add_notice_template(tid, kids, scene)
+    except WeChatError as exc:
+        raise NoticeError({"__all__": [platform_words(exc)]}) from None
+    except LimitRefused:
+        raise NoticeError({"__all__": [_("Choose 2 to 5 keywords and a scene of 1 to 15 characters.")]}) from None
+    except ChannelError:
+        raise NoticeError({"__all__": [_("WeChat could not be reached; nothing was changed. Try again.")]}) from None
 
 
 def counts(account: Account) -> dict[str, int]:
