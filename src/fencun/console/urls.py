@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fencun.console import channels, journeys, members, menus, notices, qrchannels, segments, setup, views
+from fencun.console import (
+    channels,
+    journeys,
+    members,
+    menus,
+    notices,
+    qrchannels,
+    segments,
+    setup,
+    views,
+)
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

@@ -23,7 +23,13 @@ from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Event
 from fencun.channels.wechat.client import WeChatClient
-from fencun.channels.wechat.errors import ChannelError, LimitRefused, OutcomeUnknown, TransportError, WeChatError
+from fencun.channels.wechat.errors import (
+    ChannelError,
+    LimitRefused,
+    OutcomeUnknown,
+    TransportError,
+    WeChatError,
+)
 from fencun.channels.wechat.notices import NoticeTemplate, check_data
 from fencun.operations.models import NoticeSend
 from fencun.operations.platform_words import platform_words
