@@ -6,6 +6,8 @@ The tables keep the names they had when these models lived in ``channels``
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -108,3 +110,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role} @ {self.account_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object of an account, and when: append-only. Written by the
+    domains' actions (``accounts/audit.py``); never changed or deleted one by one."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=120)  # user:NAME, api:TOKEN NAME, cli, system
+    action = models.CharField(max_length=60)  # e.g. campaign.approved
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "target_type", "target_id"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("audit entries are append-only")

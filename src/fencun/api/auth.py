@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from fencun.accounts import audit
 from fencun.accounts.current import default_account
 from fencun.accounts.models import Account
 from fencun.api.models import ApiToken
@@ -27,6 +28,7 @@ class BearerToken(HttpBearer):
         if row is None:
             return None
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+        audit.set_actor(f"api:{row.name}")
         if request.method not in SAFE_METHODS and not row.can_write:
             raise HttpError(
                 403,

@@ -126,5 +126,6 @@ api.add_router("", "fencun.api.campaigns.router")  # /api/campaigns: create, pla
 api.add_router("", "fencun.api.segments.router")  # /api/segments: saved audience filters
 api.add_router("", "fencun.api.catalog.products")  # /api/products
 api.add_router("", "fencun.api.catalog.stores")  # /api/stores
-api.add_router("", "fencun.api.operations.router")  # /api/qr-channels, /api/menus
+api.add_router("", "fencun.api.operations.router")  # /api/qr-channels, /api/menus, /api/notices
+api.add_router("", "fencun.api.audit.router")  # /api/audit, /api/campaigns/{id}/audit
 api.add_router("", "fencun.api.journeys.router")  # /api/journeys: create, change, start, pause, resume

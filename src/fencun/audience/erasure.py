@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.audience import snapshots
 from fencun.audience.models import Event, Follower
@@ -44,6 +45,9 @@ def erase_follower(account: Account, openid: str) -> dict[str, int] | None:
         counts["events"] = events.delete()[0]
         counts["followers"] = followers.delete()[0]
         snapshots.discard(account)
+        # The trail says a follower was erased, never who: an openid kept here would be
+        # the very thing erased.
+        audit.record(account, "follower.erased", None, follower=audit.pseudonym(openid), rows=counts)
     return counts
 
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
 from fencun import clock
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower
 from fencun.audience.services import NewEvent, record_events
@@ -529,11 +530,16 @@ def _maybe_done(campaign: Campaign) -> bool:
         campaign=campaign, status__in=(OS.PENDING, OS.CLAIMED, OS.HELD)
     ).exists():
         return False
-    return bool(
+    done = bool(
         Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(
             status=S.DONE, finished_at=clock.now()
         )
     )
+    if done:
+        counts = dict(OutboxItem.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")))
+        with audit.acting_as("system"):
+            audit.record(campaign.account, "campaign.sent", campaign, rows=counts)
+    return done
 
 
 def work(owner: str | None = None, *, max_items: int | None = None, client_factory=None) -> WorkResult:

@@ -44,6 +44,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.audience import kinds
 from fencun.audience.models import Event, Follower, Store
@@ -208,7 +209,10 @@ def create_journey(account: Account, *, name: str, definition: Any) -> Journey:
     """A new draft journey, its definition checked (nothing saved on a refusal)."""
     _check_name(name)
     checked = check_definition(account, definition)
-    return Journey.objects.create(account=account, name=name, definition=checked)
+    with transaction.atomic():
+        journey = Journey.objects.create(account=account, name=name, definition=checked)
+        audit.record(account, "journey.created", journey, name=name)
+    return journey
 
 
 def update_journey(journey: Journey, *, name: str | None = None, definition: Any = None) -> Journey:
@@ -226,6 +230,8 @@ def update_journey(journey: Journey, *, name: str | None = None, definition: Any
             current.definition, current.version = checked, current.version + 1
             _carry_over(current, old.get("steps") or [], checked["steps"])
         current.save()
+        audit.record(current.account, "journey.changed", current, version=current.version,
+                     name_changed=name is not None, definition_changed=checked is not None)
     journey.refresh_from_db()
     return journey
 
@@ -258,6 +264,7 @@ def _move(journey: Journey, allowed: tuple[str, ...], to: str) -> Journey:
             current.enter_after_event = _last_event(current.account)
             if current.status == JS.DRAFT:  # a paused one's exits were read all along
                 _follow_log(current)
+        audit.record(current.account, f"journey.{to}", current, was=current.status)
         current.status = to
         current.save(update_fields=["status", "enter_after_event", "updated_at"])
     journey.refresh_from_db()

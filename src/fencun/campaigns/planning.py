@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from fencun import clock
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.campaigns import plan_words, variants
 from fencun.campaigns.followerstate import build_state
@@ -266,6 +267,11 @@ def approve(
         # The plan the outbox was written from: its controls are what the engine learns
         # this campaign's effect against once it is sent.
         PlanSnapshot.objects.filter(pk=snapshot.pk).update(approved_at=current.approved_at)
+        audit.record(
+            current.account, "campaign.approved", current, approver=by, plan=snapshot.pk,
+            reach=snapshot.reach, audience=snapshot.audience, held_back=snapshot.held_back,
+            scheduled_for=scheduled_for.isoformat() if scheduled_for else None,
+        )
     campaign.refresh_from_db()
     return len(rows)
 

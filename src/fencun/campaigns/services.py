@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.campaigns import outcomes
 from fencun.campaigns.models import Campaign, OutboxItem, Rules
@@ -197,6 +198,7 @@ def create_campaign(account: Account, *, name: str, category, segment: str = "",
         )
         if products:
             campaign.products.set(products)
+        audit.record(account, "campaign.created", campaign, name=name)
     return campaign
 
 
@@ -236,6 +238,8 @@ def update_campaign(campaign: Campaign, **changes: object) -> Campaign:
         current.save()
         if products is not None:
             current.products.set(products)  # type: ignore[arg-type]
+        audit.record(current.account, "campaign.changed", current,
+                     fields=sorted([*changes, *(["products"] if products is not None else [])]))
     campaign.refresh_from_db()
     return campaign
 
@@ -402,6 +406,7 @@ def cancel(campaign: Campaign) -> Campaign:
         ).update(
             status=OutboxItem.Status.FAILED, reason_code=outcomes.CANCELLED, reason="cancelled"
         )
+        audit.record(campaign.account, "campaign.cancelled", campaign)
     return campaign
 
 

@@ -26,6 +26,7 @@ def retention(
     setup_django()
     from django.utils import translation
 
+    from fencun.accounts import audit
     from fencun.audience.retention import anonymise_old_events
 
     with translation.override(lang):
@@ -33,6 +34,8 @@ def retention(
         if months is not None:
             acct.retention_months = months or None
             acct.save(update_fields=["retention_months"])
+            with audit.acting_as("cli"):
+                audit.record(acct, "retention.changed", acct, months=acct.retention_months)
         if not acct.retention_months:
             typer.echo(_("Events are kept with no time limit."))
             return

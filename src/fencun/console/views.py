@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from fencun.accounts import roles
+from fencun.accounts import audit, roles
 from fencun.accounts.current import shown_connection
 from fencun.accounts.models import Account
 from fencun.audience.models import Event, Follower, Store
@@ -466,6 +466,7 @@ def campaign(request, pk: int):
         "delivery_words": plan_words.delivery_words(plan.delivery_method, c.account.account_type, plan.reach)
         if plan is not None else "",
         "delivery": delivery, "reasons": reasons,
+        "history": audit.trail(c.account, c),
         "predicted": rows,
         "held": [(REASON_LABELS.get(k, k), n) for k, n in held] if plan is not None else [],
     }, status=400 if error else 200)

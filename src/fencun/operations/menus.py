@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.channels.wechat.client import WeChatClient
 from fencun.channels.wechat.errors import ChannelError, LimitRefused, WeChatError
@@ -218,6 +219,8 @@ def publish(menu: Menu, client: WeChatClient) -> Menu:
         Menu.objects.filter(pk__in=[m.pk for m in replaced]).update(status=Menu.Status.RETIRED)
         menu.status, menu.menuid, menu.published_at = Menu.Status.LIVE, menuid, clock.now()
         menu.save()
+        audit.record(menu.account, "menu.published", menu, kind=menu.kind, tag_id=menu.tag_id,
+                     replaced=[m.pk for m in replaced])
     for old in replaced:
         if old.menuid:
             _delete_on_platform(client, old.menuid)
@@ -245,8 +248,10 @@ def withdraw(menu: Menu, client: WeChatClient) -> None:
             raise _refused(exc) from None
     except ChannelError as exc:
         raise _refused(exc) from None
-    menu.status = Menu.Status.RETIRED
-    menu.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        menu.status = Menu.Status.RETIRED
+        menu.save(update_fields=["status", "updated_at"])
+        audit.record(menu.account, "menu.withdrawn", menu, tag_id=menu.tag_id)
 
 
 def preview_for(client: WeChatClient, openid: str) -> list[dict[str, Any]]:

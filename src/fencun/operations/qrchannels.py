@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fencun import clock, inputs
+from fencun.accounts import audit
 from fencun.accounts.models import Account
 from fencun.audience.models import Store
 from fencun.channels.wechat.account_limits import limit
@@ -122,11 +123,13 @@ def create_channel(
         expires_at = clock.now() + timedelta(seconds=made.expire_seconds)
     try:
         with transaction.atomic():
-            return QrChannel.objects.create(
+            channel = QrChannel.objects.create(
                 account=account, name=name.strip(), kind=kind, scene=scene, permanent=permanent,
                 expires_at=expires_at, ticket=made.ticket, url=made.url, welcome=welcome,
                 tag_names=[t.strip() for t in tag_names], store=store,
             )
+            audit.record(account, "qr_channel.created", channel, name=channel.name, scene=scene)
+            return channel
     except IntegrityError:  # the same scene saved meanwhile by another request
         raise ChannelInputError({"scene": [_("Another channel of the account has this scene.")]}) from None
 
@@ -143,7 +146,9 @@ def update_channel(channel: QrChannel, **fields: Any) -> QrChannel:
         raise ChannelInputError(errors)
     for name, value in fields.items():
         setattr(channel, name, [t.strip() for t in value] if name == "tag_names" else value)
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit.record(channel.account, "qr_channel.changed", channel, fields=sorted(fields))
     return channel
 
 
