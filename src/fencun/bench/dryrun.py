@@ -184,6 +184,7 @@ class History:
             "tags",
             "language",
             "remark",
+            "personalised",
             "first_seen_at",
             "updated_at",
         ]
@@ -203,6 +204,7 @@ class History:
                     "[]",
                     "zh_CN",
                     "",
+                    True,
                     now,
                     now,
                 )
