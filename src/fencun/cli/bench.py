@@ -11,6 +11,7 @@ from fencun.bench import dryrun as dryrun_bench
 from fencun.bench import gateway, planner
 from fencun.bench import ingest as ingest_bench
 from fencun.bench import insights as insights_bench
+from fencun.bench import journeys as journeys_bench
 from fencun.bench import shards as shards_bench
 from fencun.bench import sync as sync_bench
 from fencun.language import gettext as _
@@ -58,6 +59,10 @@ app.command(
         "time it, and check it against one unsharded plan at a size that fits."
     ),
 )(shards_bench.command)
+app.command(
+    "journeys",
+    help=_("The journey scheduler's cost to find the due steps among many followers inside."),
+)(journeys_bench.command)
 app.command(
     "demo",
     help=_("The headless demo (`fencun demo --no-serve`), timed end to end in fresh processes."),
