@@ -117,6 +117,7 @@ class CampaignOut(Schema):
     body: str
     products: list[str] = Field(description="SKUs")
     urgent: bool
+    ai_generated: bool = Field(description="the content was made by AI (the lint asks for its label)")
     deadline: datetime | None
     title_variants: list[str] = Field(description="A/B test: the other titles")
     variant_split: float = Field(description="A/B test: the share of the audience in the test (0-1)")
@@ -147,6 +148,7 @@ class CampaignIn(Schema):
     body: LongText = ""
     products: list[Text64] = Field(default_factory=list, max_length=100, description="SKUs of the account")
     urgent: bool = False
+    ai_generated: bool = Field(False, description="the content was made by AI: the lint then asks for its label")
     deadline: datetime | None = None
     title_variants: list[Text64] = Field(default_factory=list, max_length=4, description="A/B test: other titles")
     variant_split: float = Field(0.0, ge=0, le=1, description="A/B test: the share of the audience in the test")
@@ -165,6 +167,7 @@ class CampaignPatch(Schema):
     body: LongText | None = None
     products: list[Text64] | None = Field(None, max_length=100, description="SKUs of the account")
     urgent: bool | None = None
+    ai_generated: bool | None = None
     deadline: datetime | None = None
     title_variants: list[Text64] | None = Field(None, max_length=4)
     variant_split: float | None = Field(None, ge=0, le=1)
@@ -365,7 +368,7 @@ def _out(c: Campaign) -> dict[str, Any]:
         "id": c.pk, "name": c.name, "status": c.status, "category": c.category.key, "segment": c.segment,
         "channel": c.channel, "message_type": c.message_type, "title": c.title, "body": c.body,
         "products": list(c.products.order_by("sku").values_list("sku", flat=True)),
-        "urgent": c.urgent, "deadline": c.deadline, "title_variants": list(c.title_variants or []),
+        "urgent": c.urgent, "ai_generated": c.ai_generated, "deadline": c.deadline, "title_variants": list(c.title_variants or []),
         "variant_split": c.variant_split, "winner_rule": c.winner_rule, "pause_reason": c.pause_reason,
         "approved_by": c.approved_by, "approved_at": c.approved_at, "scheduled_for": c.scheduled_for,
         "archived_at": c.archived_at, "publish_offer": publication_offer(c), "created_at": c.created_at, "updated_at": c.updated_at,
@@ -450,7 +453,10 @@ def post_campaign(request: HttpRequest, body: CampaignIn):
 
 def _created(campaign: Campaign) -> Status:
     """201: a new draft, with the content lint's findings on it as written."""
-    findings = lint_text(campaign.account, campaign.message_type, campaign.title, campaign.body)
+    findings = lint_text(
+        campaign.account, campaign.message_type, campaign.title, campaign.body,
+        ai_generated=campaign.ai_generated, skus=list(campaign.products.values_list("sku", flat=True)),
+    )
     return Status(201, {"campaign": _out(campaign), "findings": [_finding(f) for f in findings]})
 
 

@@ -41,6 +41,7 @@ class ProductOut(Schema):
     image_url: str
     link_url: str
     active: bool = Field(description="on sale")
+    free_shipping: bool | None = Field(description="ships free; null: not said (a 包邮 claim is then not checked)")
 
 
 class ProductIn(Schema):
@@ -52,6 +53,7 @@ class ProductIn(Schema):
     image_url: Text500 = ""
     link_url: Text500 = ""
     active: bool = True
+    free_shipping: bool | None = None
 
 
 class ProductPatch(Schema):
@@ -64,6 +66,7 @@ class ProductPatch(Schema):
     image_url: Text500 | None = None
     link_url: Text500 | None = None
     active: bool | None = None
+    free_shipping: bool | None = None
 
 
 class StoreOut(Schema):
@@ -109,6 +112,7 @@ def _product(p: Product) -> dict[str, Any]:
     return {
         "id": p.pk, "sku": p.sku, "name": p.name, "category": p.category.key if p.category else None,
         "price": p.price, "image_url": p.image_url, "link_url": p.link_url, "active": p.active,
+        "free_shipping": p.free_shipping,
     }
 
 
@@ -185,7 +189,7 @@ def patch_product(request: HttpRequest, product_id: int, body: ProductPatch):
     if product is None:
         return Status(404, _no_product())
     changes = body.model_dump(exclude_unset=True)
-    refused = _null_refused(changes, {"category"})
+    refused = _null_refused(changes, {"category", "free_shipping"})
     if refused is not None:
         return refused
     try:

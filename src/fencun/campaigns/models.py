@@ -111,6 +111,8 @@ class Campaign(models.Model):
     )
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="campaigns")
     urgent = models.BooleanField(_("紧急"), default=False)
+    # The merchant says the text (or images) was made by AI: it must carry a label.
+    ai_generated = models.BooleanField(_("人工智能生成"), default=False)
     deadline = models.DateTimeField(_("截止时间"), null=True, blank=True)
     segment = models.TextField(_("人群筛选"), blank=True)
     channel = models.CharField(

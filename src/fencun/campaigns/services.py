@@ -204,7 +204,7 @@ def create_campaign(account: Account, *, name: str, category, segment: str = "",
 
 #: What :func:`update_campaign` may change: the draft's content and audience, not its lifecycle.
 EDITABLE_FIELDS = frozenset({
-    "name", "category", "segment", "products", "urgent", "deadline", "channel", "message_type",
+    "name", "category", "segment", "products", "urgent", "deadline", "channel", "message_type", "ai_generated",
     "title", "body", "media_id", "cover", "title_variants", "variant_split", "winner_rule",
 })
 #: The statuses a campaign may still be edited in; an edit takes it back to draft.
@@ -352,11 +352,17 @@ def update_segment(campaign: Campaign, segment: str) -> Campaign:
     return campaign
 
 
-def lint_text(account: Account, message_type: str, title: str, body: str) -> list:
+def lint_text(
+    account: Account, message_type: str, title: str, body: str, *,
+    ai_generated: bool = False, skus: list[str] | None = None,
+) -> list:
     """The content lint of a message as written, against the account's catalog (product
-    cards, prices, links): what the wizard shows while the merchant types."""
-
-    return lint(Message(kind=message_type, title=title, body=body), catalog_for_lint(account))
+    cards, prices, links, and the claims about the products the campaign names, ``skus``):
+    what the wizard shows while the merchant types."""
+    catalog = catalog_for_lint(account)
+    named = [catalog[s] for s in skus or [] if s in catalog]
+    message = Message(kind=message_type, title=title, body=body, ai_generated=ai_generated)
+    return lint(message, catalog, products=named)
 
 
 def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> list:
@@ -365,7 +371,10 @@ def lint_campaign(campaign: Campaign, *, acknowledge_warnings: bool = False) -> 
     Returns the findings (``fencun.content.model.Finding``).
     """
 
-    findings = lint_text(campaign.account, campaign.message_type, campaign.title, campaign.body)
+    findings = lint_text(
+        campaign.account, campaign.message_type, campaign.title, campaign.body,
+        ai_generated=campaign.ai_generated, skus=list(campaign.products.values_list("sku", flat=True)),
+    )
     errors = [f for f in findings if f.severity == Severity.ERROR]
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     if not errors and (not warnings or acknowledge_warnings):

@@ -48,6 +48,8 @@ class Product(models.Model):
     image_url = models.URLField(_("图片链接"), max_length=500, blank=True)
     link_url = models.URLField(_("商品链接"), max_length=500, blank=True)
     active = models.BooleanField(_("在售"), default=True)
+    # Whether it ships free; None: not said (the lint then cannot check a 包邮 claim).
+    free_shipping = models.BooleanField(_("包邮"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -484,9 +484,9 @@ def catalog_for_lint(account: Account) -> dict[str, Any]:
     """The account's products as the content lint's ``ProductInfo`` mapping, by SKU."""
 
     return {
-        p.sku: ProductInfo(p.sku, p.name, p.price, p.link_url)
+        p.sku: ProductInfo(p.sku, p.name, p.price, p.link_url, p.free_shipping)
         for p in Product.objects.filter(account=account, active=True).only(
-            "sku", "name", "price", "link_url"
+            "sku", "name", "price", "link_url", "free_shipping"
         )
     }
 
@@ -524,7 +524,7 @@ def _validated(row: Product | Store, exclude: list[str] | None = None) -> None:
         raise CatalogError({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
 
 
-PRODUCT_FIELDS = ("category", "sku", "name", "price", "image_url", "link_url", "active")
+PRODUCT_FIELDS = ("category", "sku", "name", "price", "image_url", "link_url", "active", "free_shipping")
 
 
 def save_product(account: Account, product: Product | None = None, **fields: Any) -> Product:
