@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +35,9 @@ def environment(api_base: str, data_dir: Path, *, lease_s: float = 1.5, queue_ur
     )
     if queue_url:
         env["FENCUN_QUEUE_URL"] = queue_url
+        # A queue of these processes' own: tests running alongside on the same Redis
+        # neither take their tasks nor flush them.
+        env["FENCUN_QUEUE_NAME"] = f"{os.environ.get('FENCUN_QUEUE_NAME') or 'fencun'}-{uuid.uuid4().hex[:8]}"
     else:
         env.pop("FENCUN_QUEUE_URL", None)
     return env

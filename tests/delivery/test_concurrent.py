@@ -27,12 +27,6 @@ pytestmark = [
 ]
 
 
-def _flush_queue() -> None:
-    from huey.contrib.djhuey import HUEY
-
-    HUEY.flush()
-
-
 def test_two_schedulers_and_three_workers_send_each_recipient_once(make_sandbox, monkeypatch, tmp_path):
     monkeypatch.setattr("fencun.campaigns.planning.OPENID_BATCH", 500)
     box = make_sandbox(
@@ -41,7 +35,6 @@ def test_two_schedulers_and_three_workers_send_each_recipient_once(make_sandbox,
     account = seed_account(box)
     first = ready_campaign(account, name="a")
     second = ready_campaign(account, name="b", urgent=True)
-    _flush_queue()
     env = processes.environment(box.api_base, tmp_path, lease_s=3.0, queue_url=QUEUE_URL)
     procs = [processes.start(["campaign", "work", "--role", "scheduler", "--poll", "0.2"], env) for _ in range(2)]
     procs += [processes.start(["worker", "--workers", "2"], env) for _ in range(3)]
@@ -58,7 +51,6 @@ def test_two_schedulers_and_three_workers_send_each_recipient_once(make_sandbox,
         for p in procs:
             p.kill()
             p.wait(10)
-        _flush_queue()
     box.flush()
     for campaign in (first, second):
         campaign.refresh_from_db()
