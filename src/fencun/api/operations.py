@@ -3,6 +3,7 @@ actions as the console's pages (``fencun.operations``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from fencun.api.auth import no_account, token_account
 from fencun.api.schemas import AppId, ErrorOut, FieldErrorOut, OpenId, Text64
 from fencun.audience.models import Store
 from fencun.channels.services import wechat_client
+from fencun.channels.wechat.client import WeChatClient
 from fencun.insights.channel_stats import ChannelStats, channel_stats
 from fencun.operations import menus, notices, qrchannels
 from fencun.operations.models import Menu, NoticeSend, QrChannel
@@ -243,6 +245,18 @@ def _menu_refused(exc: menus.MenuError) -> Status:
     return Status(400, {"detail": _("Refused: nothing was changed."), "errors": exc.messages})
 
 
+def _on_menus(account: Account, action: Callable[[WeChatClient], Any]) -> tuple[Any, Status | None]:
+    """``action(client)`` on the account's WeChat: (its result, None), or (None, the 400)
+    for a refusal or an account not connected."""
+    try:
+        with wechat_client(account) as client:
+            return action(client), None
+    except menus.MenuError as exc:
+        return None, _menu_refused(exc)
+    except ValueError:
+        return None, Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
+
+
 def _no_menu() -> dict[str, str]:
     return {"detail": _("No such menu for this token.")}
 
@@ -275,14 +289,8 @@ def publish_menu(request: HttpRequest, menu_id: int):
     menu = _menus(request).filter(pk=menu_id).first()
     if menu is None:
         return Status(404, _no_menu())
-    try:
-        with wechat_client(menu.account) as client:
-            menus.publish(menu, client)
-    except menus.MenuError as exc:
-        return _menu_refused(exc)
-    except ValueError:
-        return Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
-    return Status(200, _menu_out(menu))
+    _, refused = _on_menus(menu.account, lambda client: menus.publish(menu, client))
+    return refused if refused is not None else Status(200, _menu_out(menu))
 
 
 @router.post("/menus/{menu_id}/withdraw", response={200: MenuOut, 400: MenuErrorOut, 404: ErrorOut}, summary="Take a live personalised menu off the platform")
@@ -290,14 +298,8 @@ def withdraw_menu(request: HttpRequest, menu_id: int):
     menu = _menus(request).filter(pk=menu_id).first()
     if menu is None:
         return Status(404, _no_menu())
-    try:
-        with wechat_client(menu.account) as client:
-            menus.withdraw(menu, client)
-    except menus.MenuError as exc:
-        return _menu_refused(exc)
-    except ValueError:
-        return Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
-    return Status(200, _menu_out(menu))
+    _, refused = _on_menus(menu.account, lambda client: menus.withdraw(menu, client))
+    return refused if refused is not None else Status(200, _menu_out(menu))
 
 
 @router.post("/menus/import", response={200: ImportOut, 400: MenuErrorOut, 404: ErrorOut}, summary="Import the account's menus from the platform")
@@ -305,13 +307,9 @@ def import_menus(request: HttpRequest, account: AppId | None = None):
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
-    try:
-        with wechat_client(acct) as client:
-            found = menus.import_menus(acct, client)
-    except menus.MenuError as exc:
-        return _menu_refused(exc)
-    except ValueError:
-        return Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
+    found, refused = _on_menus(acct, lambda client: menus.import_menus(acct, client))
+    if refused is not None:
+        return refused
     return Status(200, {
         "live": [_menu_out(m) for m in found.live],
         "panel_draft": _menu_out(found.panel_draft) if found.panel_draft else None,
@@ -324,13 +322,8 @@ def preview_menu(request: HttpRequest, openid: OpenId, account: AppId | None = N
     acct = token_account(request, account)
     if acct is None:
         return Status(404, no_account())
-    try:
-        with wechat_client(acct) as client:
-            return Status(200, menus.preview_for(client, openid))
-    except menus.MenuError as exc:
-        return _menu_refused(exc)
-    except ValueError:
-        return Status(400, {"detail": _("Refused: nothing was changed."), "errors": _not_connected()})
+    buttons, refused = _on_menus(acct, lambda client: menus.preview_for(client, openid))
+    return refused if refused is not None else Status(200, buttons)
 
 
 # -- subscription notices ----------------------------------------------------------------
